@@ -1,0 +1,189 @@
+"""The authoring API: a `Book` whose `procedure` decorator turns a documented function into English.
+
+    twilio = Book("Twilio", description="...")
+
+    @twilio.procedure("to send an *SMS* message")
+    def send_sms_message(client, sender_number: PhoneNumber, recipient_number: PhoneNumber, message_body: str) -> str:
+        '''Send an SMS message using the Twilio API.
+
+        Input Concepts:
+            the sender number: The Twilio phone number to send the message from
+            ...
+        Output Concepts:
+            answer: The SID of the sent message if successful, otherwise None.
+        Example 1:
+            Send an SMS message
+            >>> send an SMS message where
+            ...   the sender number is "+18004445555"
+        '''
+
+Reserved parameters: `client` (the connection's client, made by the book's `client_factory`),
+`filter_expression` (FILTER-CAPABLE), `offset` and `limit` (page-capable). Every other parameter is an
+input concept, bound by name; its type and default come from the annotation and the signature.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import inspect
+import typing
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from book.docstrings import parse_docstring
+from book.errors import AuthoringError
+from book.naming import english, param_name
+from book.registry import InputConcept, OutputConcept, Procedure, Registry
+from grammar.signature import parse_signature
+
+RESERVED = {"client", "filter_expression", "offset", "limit"}
+RESERVED_VERBS = {"the", "use", "convert", "get", "process", "a", "an", "some", "all"}
+READ_ONLY_VERBS = {"read", "list", "find", "download", "check", "look", "count", "watch", "search"}
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """How a book connects: its methods (for the wizard and the docs)."""
+
+    methods: tuple[Any, ...] = ()
+
+
+class Book:
+    """A named set of procedures and concepts, with how to connect and how to make a client."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        description: str = "",
+        connection_methods: tuple[Any, ...] = (),
+        client_factory: Callable[[Any], Any] | None = None,
+        registry: Registry | None = None,
+    ) -> None:
+        self.name = name
+        self.description = description
+        self.connection_methods = tuple(connection_methods)
+        self.client_factory = client_factory
+        self.registry = registry if registry is not None else Registry()
+        self.concepts: dict[str, type] = {}
+
+    def __repr__(self) -> str:
+        return f"Book({self.name!r}, {len(self.registry)} procedures)"
+
+    def concept(self, cls: type) -> type:
+        """Register a concept class (done for every output concept automatically)."""
+        self.concepts[cls.concept_name] = cls
+        return cls
+
+    def procedure(self, phrase: str, *, mutating: bool | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Declare a procedure by its English phrase; the function's docstring is its documentation."""
+        signature = parse_signature(phrase)
+        if signature.verb in RESERVED_VERBS:
+            raise AuthoringError(f"the phrase {phrase!r} uses the verb {signature.verb!r}, which the English reserves; choose another verb")
+
+        def register(function: Callable[..., Any]) -> Callable[..., Any]:
+            procedure = _build(self, signature, function, mutating)
+            self.registry.register(procedure)
+            if isinstance(procedure.output.type, type) and getattr(procedure.output.type, "concept_name", ""):
+                self.concept(procedure.output.type)
+            function.__procedure__ = procedure  # type: ignore[attr-defined]
+            return function
+
+        return register
+
+
+def _location(function: Callable[..., Any]) -> str:
+    try:
+        file = inspect.getsourcefile(function) or "?"
+        line = inspect.getsourcelines(function)[1]
+    except (OSError, TypeError):
+        file, line = getattr(function, "__module__", "?"), 0
+    return f"{file}:{line}"
+
+
+def _annotations(function: Callable[..., Any], where: str) -> dict[str, Any]:
+    """Evaluate each annotation on its own, so `client: Client` under TYPE_CHECKING needs no import."""
+    raw = inspect.get_annotations(function)
+    out: dict[str, Any] = {}
+    for name, annotation in raw.items():
+        if name == "client":
+            continue
+        if isinstance(annotation, str):
+            try:
+                annotation = eval(annotation, function.__globals__, {})  # noqa: S307 - the author's own annotation
+            except Exception as err:
+                raise AuthoringError(f"{where}: the annotation of {name!r} ({annotation!r}) does not evaluate: {err}") from None
+        out[name] = annotation
+    return out
+
+
+def _output_type(annotation: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(annotation)
+    iterables = (list, tuple, collections.abc.Iterator, collections.abc.Iterable, collections.abc.Generator)
+    if origin in iterables:
+        args = typing.get_args(annotation)
+        return (args[0] if args else Any), True
+    return annotation, False
+
+
+def _build(book: Book, signature: Any, function: Callable[..., Any], mutating: bool | None) -> Procedure:
+    where = f"{_location(function)} ({signature.phrase!r})"
+    doc = parse_docstring(function.__doc__)
+    if not doc.summary:
+        raise AuthoringError(f"{where}: the procedure has no docstring; its first line is its documentation")
+    annotations = _annotations(function, where)
+    params = inspect.signature(function).parameters
+    documented = {param_name(n): (n, d) for n, d in doc.inputs.items()}
+    inputs = []
+    for name, param in params.items():
+        if name in RESERVED:
+            continue
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise AuthoringError(f"{where}: *args and **kwargs cannot be input concepts; name each input")
+        if name not in annotations:
+            raise AuthoringError(f"{where}: the input {name!r} has no type annotation")
+        if name not in documented:
+            raise AuthoringError(
+                f"{where}: the input {name!r} is not documented; add 'the {english(name)}: <description>' under 'Input Concepts:'"
+            )
+        english_name, description = documented.pop(name)
+        required = param.default is inspect.Parameter.empty
+        inputs.append(
+            InputConcept(english_name, name, annotations[name], required, None if required else param.default, description)
+        )
+    if documented:
+        extra = ", ".join(repr(n) for n, _ in documented.values())
+        raise AuthoringError(f"{where}: 'Input Concepts:' documents {extra}, which the function does not take")
+
+    if "return" not in annotations:
+        raise AuthoringError(f"{where}: annotate the return type (a concept, a list of concepts, or str)")
+    out_type, plural = _output_type(annotations["return"])
+    if doc.outputs:
+        out_name, out_description = next(iter(doc.outputs.items()))
+    else:
+        out_name = signature.output_words or getattr(out_type, "concept_name", "") or "answer"
+        out_description = doc.returns
+    concept_name = getattr(out_type, "concept_name", "")
+    output = OutputConcept(concept_name or out_name.lower(), out_description or doc.returns, out_type, plural)
+
+    filter_capable = "filter_expression" in params
+    page_capable = "offset" in params and "limit" in params
+    if filter_capable and not plural:
+        raise AuthoringError(f"{where}: a FILTER-CAPABLE procedure must return a list or an iterator of concepts")
+    if mutating is None:
+        mutating = signature.verb not in READ_ONLY_VERBS
+    return Procedure(
+        signature=signature,
+        function=function,
+        book=book.name,
+        inputs=tuple(inputs),
+        output=output,
+        filter_capable=filter_capable,
+        page_capable=page_capable,
+        takes_client="client" in params,
+        mutating=mutating,
+        summary=doc.summary,
+        description=doc.description,
+        examples=tuple(doc.examples),
+        location=_location(function),
+    )

@@ -1,0 +1,334 @@
+"""Compile a parsed automation into a plan: look calls up, bind inputs by name, check types and fields.
+
+Problems are collected, not raised one by one, so `twilio-book check` reports every mistake at once.
+Facts are typed as the compiler goes (`the sms messages` is a list of twilio sms messages), so a
+possessive like `the message's bdy` or a filter on a field the concept lacks fails here, naming the
+fields there are.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from book import plan as p
+from book.errors import CompileError, Problem
+from book.naming import did_you_mean, english, normal, param_name, singular
+from book.registry import Procedure, Registry
+from book.values import CONVERSIONS, Invalid, coerce, describe
+from concepts.base import Concept, type_words
+from grammar import ast
+
+_TEXT_OPS = {"contains", "not_contains", "starts_with", "ends_with"}
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """The static type of a list of things (the result of a plural read)."""
+
+    item: Any
+
+
+@dataclass
+class Scope:
+    """What the compiler knows at a point: facts and their types, and the type of `the above`."""
+
+    facts: dict[str, Any] = field(default_factory=dict)
+    above: Any = None
+    has_above: bool = False
+
+    def child(self) -> Scope:
+        return Scope(dict(self.facts), self.above, self.has_above)
+
+
+def _concept(t: Any) -> type[Concept] | None:
+    return t if isinstance(t, type) and issubclass(t, Concept) else None
+
+
+class Compiler:
+    def __init__(self, registry: Registry, source: str, filename: str | None = None) -> None:
+        self.registry = registry
+        self.lines = source.splitlines()
+        self.filename = filename
+        self.problems: list[Problem] = []
+
+    # -- entry point
+    def compile(self, program: ast.Program) -> p.Plan:
+        steps = self._block(program.statements, Scope())
+        if self.problems:
+            raise CompileError(self.problems, self.filename)
+        return p.Plan(tuple(steps), program.source, self.filename)
+
+    def _problem(self, message: str, pos: ast.Pos, hint: str | None = None) -> None:
+        source = self.lines[pos.line - 1] if 0 < pos.line <= len(self.lines) else None
+        self.problems.append(Problem(message, pos.line, pos.column, source, hint))
+
+    def _text(self, pos: ast.Pos) -> str:
+        return self.lines[pos.line - 1].strip() if 0 < pos.line <= len(self.lines) else ""
+
+    def _block(self, statements: tuple[ast.Statement, ...], scope: Scope) -> list[p.AnyStep]:
+        steps = []
+        handlers = {
+            ast.Call: self._call,
+            ast.Assign: self._assign,
+            ast.Use: self._use,
+            ast.Convert: self._convert,
+            ast.Get: self._get,
+            ast.ForEach: self._foreach,
+        }
+        for statement in statements:
+            step = handlers[type(statement)](statement, scope)
+            if step is not None:
+                steps.append(step)
+        return steps
+
+    # -- values
+    def _value(self, value: ast.Value, scope: Scope) -> tuple[p.ValueExpr, Any] | None:
+        """A value expression and its static type (Any when only the run can tell); None on a problem."""
+        if isinstance(value, ast.Literal):
+            return p.Const(value.value), type(value.value)
+        if isinstance(value, ast.Above):
+            if not scope.has_above:
+                self._problem("'the above' has nothing above it", value.pos, "use it on a line after one that gives a result")
+                return None
+            return p.AboveRef(), scope.above
+        if isinstance(value, ast.FactRef):
+            key = value.name.key
+            if key not in scope.facts:
+                self._unknown_fact(value.name, scope)
+                return None
+            return p.Fact(key), scope.facts[key]
+        owner_key = value.owner.key
+        if owner_key not in scope.facts:
+            self._unknown_fact(value.owner, scope)
+            return None
+        owner_type = scope.facts[owner_key]
+        concept = _concept(owner_type)
+        if concept is None:
+            return p.FieldOf(owner_key, value.field.key, value.field.text), Any
+        attr = concept.resolve_field(value.field.text)
+        if attr is None:
+            fields = list(concept.english_fields())
+            self._problem(
+                f"a {concept.concept_name} has no field {value.field.text!r}",
+                value.field.pos,
+                did_you_mean(value.field.key, fields) or "its fields are: " + ", ".join(fields),
+            )
+            return None
+        return p.FieldOf(owner_key, attr, value.field.text), concept.field_type(attr)
+
+    def _unknown_fact(self, name: ast.Name, scope: Scope) -> None:
+        known = sorted(scope.facts)
+        hint = did_you_mean(name.key, known)
+        if not hint:
+            hint = f"define it first, like: the {name.key} is \"...\"" + (
+                f" (known facts: {', '.join(known)})" if known else ""
+            )
+        self._problem(f"'the {name.text}' is not defined before this line", name.pos, hint)
+
+    def _typed(self, value: ast.Value, scope: Scope, annotation: Any, what: str) -> p.ValueExpr | None:
+        """A value for a place of type `annotation`: literals are checked now, facts when they run."""
+        compiled = self._value(value, scope)
+        if compiled is None:
+            return None
+        expr, _static = compiled
+        if isinstance(expr, p.Const):
+            try:
+                return p.Const(coerce(expr.value, annotation))
+            except Invalid as err:
+                self._problem(f"{describe(expr.value)} is not a valid {what}: {err}", value.pos,
+                              f"{what} takes {type_words(annotation)}")
+                return None
+        return expr
+
+    # -- statements
+    def _assign(self, stmt: ast.Assign, scope: Scope) -> p.SetStep | None:
+        compiled = self._value(stmt.value, scope)
+        if compiled is None:
+            return None
+        expr, static = compiled
+        scope.facts[stmt.name.key] = static
+        scope.above, scope.has_above = static, True
+        return p.SetStep(stmt.pos.line, self._text(stmt.pos), stmt.name.key, expr)
+
+    def _use(self, stmt: ast.Use, scope: Scope) -> p.SetStep | None:
+        compiled = self._value(stmt.value, scope)
+        if compiled is None:
+            return None
+        expr, static = compiled
+        scope.facts[stmt.name.key] = static
+        scope.above, scope.has_above = static, True
+        return p.SetStep(stmt.pos.line, self._text(stmt.pos), stmt.name.key, expr)
+
+    def _convert(self, stmt: ast.Convert, scope: Scope) -> p.ConvertStep | None:
+        target = CONVERSIONS.get(stmt.type_name.key)
+        if target is None:
+            self._problem(f"I can't convert to {stmt.type_name.text!r}", stmt.type_name.pos,
+                          did_you_mean(stmt.type_name.key, list(CONVERSIONS)) or "known types: " + ", ".join(CONVERSIONS))
+            return None
+        expr = self._typed(stmt.value, scope, target, f"{stmt.type_name.key}")
+        if expr is None:
+            return None
+        scope.above, scope.has_above = target, True
+        return p.ConvertStep(stmt.pos.line, self._text(stmt.pos), expr, stmt.type_name.key, target)
+
+    def _get(self, stmt: ast.Get, scope: Scope) -> p.GetStep | None:
+        compiled = self._value(stmt.value, scope)
+        if compiled is None:
+            return None
+        scope.above, scope.has_above = compiled[1], True
+        return p.GetStep(stmt.pos.line, self._text(stmt.pos), compiled[0])
+
+    def _foreach(self, stmt: ast.ForEach, scope: Scope) -> p.ForEachStep | None:
+        if stmt.collection is None:
+            if not scope.has_above:
+                self._problem(f"there is nothing above to process each {stmt.item.text} of", stmt.pos,
+                              "put this after a line that reads a list, or say: process each message in the sms messages as follows")
+                return None
+            collection: p.ValueExpr | None = p.AboveRef()
+            static = scope.above
+        else:
+            compiled = self._value(stmt.collection, scope)
+            collection, static = compiled if compiled else (None, Any)
+        item_type = static.item if isinstance(static, ListOf) else Any
+        if static is not Any and not isinstance(static, ListOf) and static is not None:
+            self._problem(f"there is only one {type_words(static)} here, not a list to process each of", stmt.pos,
+                          "process each ... as follows goes after a line that reads some things")
+        inner = scope.child()
+        inner.facts[stmt.item.key] = item_type
+        inner.facts[singular(stmt.item.key)] = item_type
+        body = self._block(stmt.body, inner)
+        scope.above, scope.has_above = Any, True
+        if collection is None:
+            return None
+        return p.ForEachStep(stmt.pos.line, self._text(stmt.pos), stmt.item.key, collection, tuple(body))
+
+    # -- calls
+    def _call(self, call: ast.Call, scope: Scope) -> p.CallStep | None:
+        procedure = self.registry.find(call.verb.text, call.noun.text)
+        if procedure is None:
+            said = f"{call.verb.text} {call.noun.text}"
+            self._problem(f"I don't know how to {said!r}", call.pos,
+                          self.registry.suggest(call.verb.text, call.noun.text) or "run 'twilio-book procedures' to list what the book can do")
+            return None
+        ok = True
+        output = procedure.output
+        singular_call = False
+        limit = call.quantity.count
+        if output.plural:
+            singular_call = call.quantity.singular or (call.quantity.kind == "the" and singular(call.noun.text.split()[-1]) == call.noun.text.split()[-1].lower())
+            if limit is not None and limit < 1:
+                self._problem("ask for at least one", call.pos, "use a count of 1 or more")
+                ok = False
+        elif call.quantity.kind not in ("one", "the"):
+            self._problem(f"'{procedure.english}' works on one {procedure.signature.noun} at a time", call.pos,
+                          f"write '{procedure.english}'; for many, use 'process each ... as follows'")
+            ok = False
+
+        filter_t = None
+        if call.filter is not None:
+            concept = _concept(output.type)
+            if not procedure.filter_capable or concept is None:
+                self._problem(f"'{procedure.english}' takes no 'whose' filter", call.pos,
+                              "remove the 'whose ...' clauses" + (", or give inputs with 'where'" if procedure.inputs else ""))
+                ok = False
+            else:
+                filter_t = self._filter(call.filter, concept, scope)
+                ok = ok and filter_t is not None
+
+        inputs = self._inputs(call, procedure, scope)
+        ok = ok and inputs is not None
+
+        # Bind the result's names even when this line has problems, so later lines are not blamed for it.
+        static: Any = ListOf(output.type) if output.plural and not singular_call else output.type
+        binds = {normal(call.noun.text), output.name}
+        for name in binds:
+            scope.facts[name] = static
+        scope.above, scope.has_above = static, True
+        if not ok:
+            return None
+        return p.CallStep(call.pos.line, self._text(call.pos), procedure, inputs, filter_t, singular_call, limit, tuple(sorted(binds)))
+
+    def _inputs(self, call: ast.Call, procedure: Procedure, scope: Scope) -> tuple | None:
+        given: dict[str, tuple[p.ValueExpr, Any]] = {}
+        ok = True
+        for item in call.inputs:
+            spec = procedure.input(param_name(item.name.text))
+            if spec is None:
+                names = [i.name for i in procedure.inputs]
+                self._problem(f"'{procedure.english}' has no input {item.name.text!r}", item.name.pos,
+                              did_you_mean(normal(item.name.text), names) or
+                              ("its inputs are: " + ", ".join(names) if names else "it takes no inputs"))
+                ok = False
+                continue
+            if spec.param in given:
+                self._problem(f"the {spec.name} is given twice", item.name.pos, "keep one of the two lines")
+                ok = False
+                continue
+            expr = self._typed(item.value, scope, spec.annotation, spec.name)
+            if expr is None:
+                ok = False
+                continue
+            given[spec.param] = (expr, spec.annotation)
+        for spec in procedure.inputs:
+            if spec.param in given:
+                continue
+            key = normal(spec.name)
+            if key in scope.facts:  # bound by name from a fact defined earlier
+                given[spec.param] = (p.Fact(key), spec.annotation)
+            elif spec.required:
+                self._problem(
+                    f"'{procedure.english}' needs the {spec.name}", call.pos,
+                    f"add a line 'the {spec.name} is ...' under '{procedure.english} where'",
+                )
+                ok = False
+        if not ok:
+            return None
+        return tuple((param, expr, annotation) for param, (expr, annotation) in given.items())
+
+    def _filter(self, node: ast.FilterNode, concept: type[Concept], scope: Scope) -> p.FilterT | None:
+        if isinstance(node, ast.Comparison):
+            return self._comparison(node, concept, scope)
+        if isinstance(node, ast.Not):
+            inner = self._filter(node.item, concept, scope)
+            return p.BoolT("not", (inner,)) if inner is not None else None
+        items = [self._filter(n, concept, scope) for n in node.items]
+        if any(i is None for i in items):
+            return None
+        return p.BoolT("all" if isinstance(node, ast.And) else "any", tuple(items))
+
+    def _comparison(self, node: ast.Comparison, concept: type[Concept], scope: Scope) -> p.ConditionT | None:
+        attr = concept.resolve_field(node.field.text)
+        if attr is None:
+            fields = list(concept.english_fields())
+            self._problem(f"a {concept.concept_name} has no field {node.field.text!r}", node.field.pos,
+                          (did_you_mean(node.field.key, fields) or "") + " (its fields: " + ", ".join(fields) + ")")
+            return None
+        annotation = str if node.op in _TEXT_OPS else concept.field_type(attr)
+        what = f"{english(attr)}"
+        if node.op == "one_of":
+            values = [self._typed(v, scope, annotation, what) for v in node.value]  # type: ignore[union-attr]
+            if any(v is None for v in values):
+                return None
+            return p.ConditionT(attr, "one_of", tuple(values), annotation)
+        if node.op in ("gt", "lt", "ge", "le") and not _orderable(annotation):
+            self._problem(f"the {what} is {type_words(annotation)}, which has no order", node.field.pos,
+                          "compare it with 'is', 'is not', 'contains' or 'starts with'")
+            return None
+        value = self._typed(node.value, scope, annotation, what)  # type: ignore[arg-type]
+        if value is None:
+            return None
+        return p.ConditionT(attr, node.op, value, annotation)
+
+
+def _orderable(annotation: Any) -> bool:
+    args = [a for a in (typing.get_args(annotation) or (annotation,)) if a is not type(None)]
+    from datetime import date
+
+    return all(isinstance(a, type) and (issubclass(a, (int, float, date))) for a in args) and bool(args)
+
+
+def compile_program(program: ast.Program, registry: Registry, filename: str | None = None) -> p.Plan:
+    """Compile a parsed program; raises `CompileError` listing every problem."""
+    return Compiler(registry, program.source, filename).compile(program)

@@ -1,0 +1,151 @@
+"""Filter expressions with concrete values, as procedures receive them.
+
+The compiler turns `whose ...` clauses into a tree of `Condition`s joined by `AllOf`, `AnyOf` and `Not`.
+A FILTER-CAPABLE procedure asks `pushdown(capabilities)` which conditions its remote API can take and
+sends those; the runtime then applies the whole expression locally to the typed concepts, so every
+field can be filtered whatever the API supports, and a pushed condition is never trusted blindly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any, Union
+
+__all__ = ["Condition", "AllOf", "AnyOf", "Not", "FilterExpression", "Pushdown"]
+
+
+def _comparable(left: Any, right: Any) -> tuple[Any, Any]:
+    """Compare datetimes with dates by day, and naive datetimes as UTC."""
+    if isinstance(left, datetime) and isinstance(right, datetime):
+        if left.tzinfo is None:
+            left = left.replace(tzinfo=timezone.utc)
+        if right.tzinfo is None:
+            right = right.replace(tzinfo=timezone.utc)
+        return left, right
+    if isinstance(left, datetime) and isinstance(right, date):
+        return left.astimezone(timezone.utc).date() if left.tzinfo else left.date(), right
+    return left, right
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """`<field> <op> <value>`; `value` is already of the field's type (a tuple for `one_of`)."""
+
+    field: str
+    op: str
+    value: Any
+
+    def test(self, item: Any) -> bool:
+        actual = getattr(item, self.field, None)
+        op, value = self.op, self.value
+        if op == "ne":
+            return not Condition(self.field, "eq", value).test(item)
+        if op == "not_contains":
+            return not Condition(self.field, "contains", value).test(item)
+        if op == "one_of":
+            return any(Condition(self.field, "eq", v).test(item) for v in value)
+        if actual is None or value is None:
+            return op == "eq" and actual is None and value is None
+        if op in ("contains", "starts_with", "ends_with"):
+            text, part = str(actual).lower(), str(value).lower()
+            return {"contains": part in text, "starts_with": text.startswith(part), "ends_with": text.endswith(part)}[op]
+        left, right = _comparable(actual, value)
+        try:
+            if op == "eq":
+                return left == right
+            if op == "gt":
+                return left > right
+            if op == "lt":
+                return left < right
+            if op == "ge":
+                return left >= right
+            if op == "le":
+                return left <= right
+        except TypeError:
+            return False
+        raise ValueError(f"unknown filter operator {op!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    items: tuple[Node, ...]
+
+    def test(self, item: Any) -> bool:
+        return all(n.test(item) for n in self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    items: tuple[Node, ...]
+
+    def test(self, item: Any) -> bool:
+        return any(n.test(item) for n in self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    item: Node
+
+    def test(self, item: Any) -> bool:
+        return not self.item.test(item)
+
+
+Node = Union[Condition, AllOf, AnyOf, Not]
+
+
+@dataclass(frozen=True, slots=True)
+class Pushdown:
+    """The conditions a procedure may send to its API, and whether they are the whole filter."""
+
+    conditions: tuple[Condition, ...]
+    complete: bool
+
+    def get(self, field: str, op: str = "eq") -> Any:
+        """The value of the pushed condition on `field` with `op`, or None."""
+        return next((c.value for c in self.conditions if c.field == field and c.op == op), None)
+
+    def all(self, field: str, op: str) -> list[Any]:
+        return [c.value for c in self.conditions if c.field == field and c.op == op]
+
+
+@dataclass(frozen=True, slots=True)
+class FilterExpression:
+    """The filter of one call, ready to push down and to apply locally."""
+
+    root: Node
+
+    def matches(self, item: Any) -> bool:
+        return self.root.test(item)
+
+    def conjuncts(self) -> tuple[Node, ...]:
+        return self.root.items if isinstance(self.root, AllOf) else (self.root,)
+
+    def pushdown(self, capabilities: Mapping[str, Collection[str]]) -> Pushdown:
+        """The top-level `and` conditions whose field and operator the API supports.
+
+        Only conjuncts can be pushed: an `or` or a `not` is applied locally (as is everything else).
+        """
+        pushed, complete = [], True
+        for node in self.conjuncts():
+            if isinstance(node, Condition) and node.op in capabilities.get(node.field, ()):
+                pushed.append(node)
+            else:
+                complete = False
+        return Pushdown(tuple(pushed), complete)
+
+    def fields(self) -> set[str]:
+        out: set[str] = set()
+
+        def walk(node: Node) -> None:
+            if isinstance(node, Condition):
+                out.add(node.field)
+            elif isinstance(node, Not):
+                walk(node.item)
+            else:
+                for n in node.items:
+                    walk(n)
+
+        walk(self.root)
+        return out

@@ -1,0 +1,184 @@
+"""Run a compiled plan: evaluate values, call procedures, filter and limit what they stream.
+
+The interpreter never reads English. For a FILTER-CAPABLE call it hands the procedure the filter
+(so it can push what its API supports) and then applies the whole filter itself, item by item, to the
+stream the procedure yields, stopping as soon as the limit is met: a procedure that streams pages
+fetches no page it does not need.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from book import filters as f
+from book import plan as p
+from book.errors import BookError, InputError, NotFoundError
+from book.naming import english, noun_key
+from book.values import Invalid, coerce, describe
+
+ProgressFn = Callable[[str], None]
+
+
+@dataclass
+class Session:
+    """What a run needs from outside: a client per book (made lazily), and where progress goes."""
+
+    clients: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    progress: ProgressFn | None = None
+    progress_every: int = 1000
+    _made: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def client(self, book: str) -> Any:
+        if book not in self._made:
+            factory = self.clients.get(book)
+            if factory is None:
+                raise BookError(f"the {book} book has no connection in this session; connect one with 'twilio-book connect'")
+            self._made[book] = factory()
+        return self._made[book]
+
+
+@dataclass
+class Env:
+    facts: dict[str, Any] = field(default_factory=dict)
+    above: Any = None
+
+
+def _located(err: BookError, step: p.Step) -> BookError:
+    if getattr(err, "where", None) is None:
+        err.where = f"line {step.line}: {step.text}"  # type: ignore[attr-defined]
+    return err
+
+
+class Interpreter:
+    def __init__(self, session: Session | None = None) -> None:
+        self.session = session or Session()
+        self._run = {
+            p.CallStep: self._call,
+            p.SetStep: self._set,
+            p.ConvertStep: self._convert,
+            p.GetStep: self._get,
+            p.ForEachStep: self._foreach,
+        }
+
+    def run(self, plan: p.Plan, facts: dict[str, Any] | None = None) -> Env:
+        env = Env(dict(facts or {}))
+        self._block(plan.steps, env)
+        return env
+
+    def _block(self, steps: tuple[p.AnyStep, ...], env: Env) -> None:
+        for step in steps:
+            try:
+                env.above = self._run[type(step)](step, env)
+            except BookError as err:
+                raise _located(err, step) from None
+
+    # -- values
+    def _eval(self, expr: p.ValueExpr, env: Env) -> Any:
+        if isinstance(expr, p.Const):
+            return expr.value
+        if isinstance(expr, p.AboveRef):
+            return env.above
+        if isinstance(expr, p.Fact):
+            return env.facts[expr.name]
+        owner = env.facts[expr.owner]
+        if hasattr(owner, "resolve_field"):
+            attr = owner.resolve_field(expr.english) or expr.field
+        else:
+            attr = expr.field
+        if not hasattr(owner, attr):
+            raise InputError(f"the {expr.owner} has no {expr.english!r}")
+        return getattr(owner, attr)
+
+    # -- steps
+    def _set(self, step: p.SetStep, env: Env) -> Any:
+        value = self._eval(step.value, env)
+        env.facts[step.name] = value
+        return value
+
+    def _get(self, step: p.GetStep, env: Env) -> Any:
+        return self._eval(step.value, env)
+
+    def _convert(self, step: p.ConvertStep, env: Env) -> Any:
+        value = self._eval(step.value, env)
+        try:
+            return coerce(value, step.annotation)
+        except Invalid as err:
+            raise InputError(f"{describe(value)} can't be converted to a {step.type_name}: {err}") from None
+
+    def _foreach(self, step: p.ForEachStep, env: Env) -> list[Any]:
+        collection = self._eval(step.collection, env)
+        if not isinstance(collection, (list, tuple)):
+            raise InputError(f"there is no list here to process each {step.item} of (got {describe(collection)})")
+        results = []
+        outer_facts = env.facts
+        for item in collection:
+            env.facts = {**outer_facts, step.item: item}
+            env.above = item
+            self._block(step.body, env)
+            results.append(env.above)
+        env.facts = outer_facts
+        return results
+
+    def _call(self, step: p.CallStep, env: Env) -> Any:
+        procedure = step.procedure
+        kwargs: dict[str, Any] = {}
+        for param, expr, annotation in step.inputs:
+            value = self._eval(expr, env)
+            try:
+                kwargs[param] = coerce(value, annotation)
+            except Invalid as err:
+                raise InputError(f"the {english(param)} {describe(value)} is not valid: {err}; nothing was sent") from None
+        expression = self._filter(step.filter, env) if step.filter is not None else None
+        if procedure.filter_capable:
+            kwargs["filter_expression"] = expression
+        if procedure.page_capable:
+            kwargs["offset"] = 0
+            kwargs["limit"] = 1 if step.singular else step.limit
+        if procedure.takes_client:
+            kwargs["client"] = self.session.client(procedure.book)
+        result = procedure.function(**kwargs)
+        if procedure.output.plural:
+            result = self._collect(step, result, expression)
+        for name in step.binds:
+            env.facts[name] = result
+        return result
+
+    def _collect(self, step: p.CallStep, stream: Any, expression: f.FilterExpression | None) -> Any:
+        items = (x for x in stream if expression.matches(x)) if expression is not None else iter(stream)
+        if step.singular:
+            first = next(items, None)
+            if first is None:
+                what = noun_key(step.procedure.signature.noun)
+                raise NotFoundError(f"no {what} matches this line's 'whose' clauses; check the values in them")
+            return first
+        if step.limit is not None:
+            items = itertools.islice(items, step.limit)
+        out = []
+        report, every = self.session.progress, self.session.progress_every
+        for index, item in enumerate(items, 1):
+            out.append(item)
+            if report is not None and index % every == 0:
+                report(f"read {index} {step.procedure.signature.noun} so far...")
+        return out
+
+    def _filter(self, template: p.FilterT, env: Env) -> f.FilterExpression:
+        return f.FilterExpression(self._node(template, env))
+
+    def _node(self, node: p.FilterT, env: Env) -> f.Node:
+        if isinstance(node, p.BoolT):
+            items = tuple(self._node(n, env) for n in node.items)
+            return {"all": f.AllOf, "any": f.AnyOf}[node.kind](items) if node.kind != "not" else f.Not(items[0])
+        if isinstance(node.value, tuple):
+            value: Any = tuple(self._condition_value(v, node, env) for v in node.value)
+        else:
+            value = self._condition_value(node.value, node, env)
+        return f.Condition(node.field, node.op, value)
+
+    def _condition_value(self, expr: p.ValueExpr, node: p.ConditionT, env: Env) -> Any:
+        value = self._eval(expr, env)
+        try:
+            return coerce(value, node.annotation)
+        except Invalid as err:
+            raise InputError(f"{describe(value)} can't be compared with the {english(node.field)}: {err}") from None

@@ -1,0 +1,131 @@
+"""A compiled automation: steps with their values resolved to procedures, fields and types.
+
+An automation is parsed and compiled once into a `Plan`; the interpreter runs the plan, as often as
+it likes, without looking at the English again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Union
+
+from book.registry import Procedure
+
+# -- values, as the interpreter evaluates them ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class AboveRef:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldOf:
+    owner: str
+    field: str  # the attribute name when known at compile time, else the English words
+    english: str
+
+
+ValueExpr = Union[Const, AboveRef, Fact, FieldOf]
+
+
+# -- filters with value expressions (filled in at run time) ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionT:
+    field: str
+    op: str
+    value: ValueExpr | tuple[ValueExpr, ...]
+    annotation: Any  # the type values are converted to
+
+
+@dataclass(frozen=True, slots=True)
+class BoolT:
+    kind: str  # "all" | "any" | "not"
+    items: tuple[FilterT, ...]
+
+
+FilterT = Union[ConditionT, BoolT]
+
+
+# -- steps ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    line: int
+    text: str  # the source line, for messages
+
+
+@dataclass(frozen=True, slots=True)
+class CallStep(Step):
+    procedure: Procedure
+    inputs: tuple[tuple[str, ValueExpr, Any], ...]  # (parameter, value, annotation)
+    filter: FilterT | None
+    singular: bool  # a/an: one object or "not found"
+    limit: int | None
+    binds: tuple[str, ...]  # fact names the result is also known by
+
+
+@dataclass(frozen=True, slots=True)
+class SetStep(Step):
+    """`the start date is ...`, `use the above as the start date`: a fact gets a value."""
+
+    name: str
+    value: ValueExpr
+
+
+@dataclass(frozen=True, slots=True)
+class ConvertStep(Step):
+    value: ValueExpr
+    type_name: str
+    annotation: Any
+
+
+@dataclass(frozen=True, slots=True)
+class GetStep(Step):
+    value: ValueExpr
+
+
+@dataclass(frozen=True, slots=True)
+class ForEachStep(Step):
+    item: str
+    collection: ValueExpr
+    body: tuple[AnyStep, ...]
+
+
+AnyStep = Union[CallStep, SetStep, ConvertStep, GetStep, ForEachStep]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The steps of an automation, ready to run; `procedures` lists every procedure it calls."""
+
+    steps: tuple[AnyStep, ...]
+    source: str
+    filename: str | None = None
+
+    @property
+    def procedures(self) -> tuple[Procedure, ...]:
+        seen: dict[int, Procedure] = {}
+
+        def walk(steps: tuple[AnyStep, ...]) -> None:
+            for step in steps:
+                if isinstance(step, CallStep):
+                    seen.setdefault(id(step.procedure), step.procedure)
+                elif isinstance(step, ForEachStep):
+                    walk(step.body)
+
+        walk(self.steps)
+        return tuple(seen.values())

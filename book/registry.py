@@ -1,0 +1,117 @@
+"""The registry: small frozen records of procedures, and the lookup of a call's verb and noun.
+
+A `Book` (see `book.authoring`) registers its procedures here when their modules are imported; the
+compiler looks calls up after parsing, so adding a procedure never edits a grammar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from book.errors import AuthoringError
+from book.naming import did_you_mean, noun_key
+from grammar.signature import Signature
+
+
+@dataclass(frozen=True, slots=True)
+class InputConcept:
+    """An input of a procedure: English name, the parameter it binds to, type, default and description."""
+
+    name: str
+    param: str
+    annotation: Any
+    required: bool
+    default: Any
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutputConcept:
+    """What a procedure returns: English name, description, type (a concept class or a Python type)."""
+
+    name: str
+    description: str
+    type: Any
+    plural: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Procedure:
+    """A registered procedure: its phrase, function, inputs, output and documentation."""
+
+    signature: Signature
+    function: Callable[..., Any]
+    book: str
+    inputs: tuple[InputConcept, ...]
+    output: OutputConcept
+    filter_capable: bool
+    page_capable: bool
+    takes_client: bool
+    mutating: bool
+    summary: str
+    description: str
+    examples: tuple[Any, ...]
+    location: str
+
+    @property
+    def phrase(self) -> str:
+        return self.signature.phrase
+
+    @property
+    def english(self) -> str:
+        """The phrase without its marks: `read some SMS messages`."""
+        s = self.signature
+        quantity = {"one": "an" if s.words[0][0].lower() in "aeiou" else "a"}.get(s.quantity, s.quantity)
+        return f"{s.verb} {quantity} {s.noun}"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.signature.verb, noun_key(self.signature.noun))
+
+    def input(self, name: str) -> InputConcept | None:
+        return next((i for i in self.inputs if i.name == name or i.param == name), None)
+
+
+@dataclass
+class Registry:
+    """All procedures the compiler can call, keyed by verb and singular noun."""
+
+    procedures: dict[tuple[str, str], Procedure] = field(default_factory=dict)
+
+    def register(self, procedure: Procedure) -> None:
+        existing = self.procedures.get(procedure.key)
+        if existing is not None:
+            raise AuthoringError(
+                f"two procedures answer the same English {procedure.english!r}:\n"
+                f"  {existing.phrase!r} at {existing.location}\n"
+                f"  {procedure.phrase!r} at {procedure.location}\n"
+                "rename one of the phrases (a different verb or noun)"
+            )
+        self.procedures[procedure.key] = procedure
+
+    def merge(self, other: Registry) -> None:
+        for procedure in other.procedures.values():
+            self.register(procedure)
+
+    def __iter__(self):
+        return iter(sorted(self.procedures.values(), key=lambda p: (p.signature.noun.lower(), p.signature.verb)))
+
+    def __len__(self) -> int:
+        return len(self.procedures)
+
+    def find(self, verb: str, noun: str) -> Procedure | None:
+        return self.procedures.get((verb.lower(), noun_key(noun)))
+
+    def suggest(self, verb: str, noun: str) -> str | None:
+        """A hint naming the nearest known procedures for an unknown call."""
+        wanted = f"{verb.lower()} {noun_key(noun)}"
+        names = {f"{v} {n}": p for (v, n), p in self.procedures.items()}
+        hint = did_you_mean(wanted, list(names))
+        if hint:
+            close = [names[n.strip("'")] for n in hint[len("did you mean ") : -1].split(" or ")]
+            return "did you mean " + " or ".join(repr(p.english) for p in close) + "?"
+        same_noun = [p for (v, n), p in self.procedures.items() if n == noun_key(noun)]
+        if same_noun:
+            return "with this noun the book knows: " + ", ".join(repr(p.english) for p in same_noun)
+        return None

@@ -1,0 +1,85 @@
+"""Checking and converting values to the types that fields and inputs declare (with pydantic)."""
+
+from __future__ import annotations
+
+import typing
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from concepts.base import type_words
+
+# The types `convert ... to a <type>` knows.
+CONVERSIONS: dict[str, Any] = {
+    "datetime": datetime,
+    "date and time": datetime,
+    "date": date,
+    "number": float,
+    "decimal": float,
+    "integer": int,
+    "whole number": int,
+    "text": str,
+    "string": str,
+    "boolean": bool,
+}
+
+
+class Invalid(Exception):
+    """A value that does not fit its type; the message says why, in words."""
+
+
+@lru_cache(maxsize=256)
+def _adapter(annotation: Any) -> TypeAdapter:
+    return TypeAdapter(annotation)
+
+
+def _explain(err: ValidationError) -> str:
+    first = err.errors()[0]
+    message = str(first.get("msg", "is invalid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return message[0].lower() + message[1:] if message else "is invalid"
+
+
+def is_datetime(annotation: Any) -> bool:
+    args = typing.get_args(annotation)
+    return annotation is datetime or datetime in args
+
+
+def coerce(value: Any, annotation: Any) -> Any:
+    """`value` as `annotation`, or `Invalid` with a reason. Dates stand for whole days beside datetimes."""
+    if annotation is Any:
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime) and is_datetime(annotation):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and _wants_text(annotation):
+        raise Invalid(f"expected {type_words(annotation)}, got the number {value}; put text in double quotes")
+    try:
+        adapter = _adapter(annotation)
+    except TypeError:  # an unhashable annotation: build it fresh
+        adapter = TypeAdapter(annotation)
+    try:
+        return adapter.validate_python(value)
+    except ValidationError as err:
+        raise Invalid(_explain(err)) from None
+
+
+def _wants_text(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _wants_text(typing.get_args(annotation)[0])
+    if annotation is str:
+        return True
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return bool(args) and all(a is str for a in args)
+
+
+def describe(value: Any) -> str:
+    """A value as a person would write it back: quoted text, numbers and ISO dates."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return repr(value)

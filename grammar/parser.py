@@ -1,0 +1,354 @@
+"""Parse English automations (and procedure signature phrases) into the typed tree of `grammar.ast`.
+
+The grammars are loaded once, at import, from the `.lark` files beside this module. Automations use
+LALR with a tree-less transformer: the parser builds the typed nodes directly. Every failure is a
+`book.errors.EnglishSyntaxError` with line, column, the source line, a caret and a hint.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.indenter import Indenter
+
+from book.errors import EnglishSyntaxError, Problem
+from grammar import ast
+
+__all__ = ["parse", "GRAMMAR_FILE"]
+
+GRAMMAR_FILE = "automation.lark"
+
+
+class _BookIndenter(Indenter):
+    """Python-style indentation: an indented block follows `where`, `with` and `as follows`."""
+
+    NL_type = "_NL"
+    OPEN_PAREN_types = ["LPAR"]
+    CLOSE_PAREN_types = ["RPAR"]
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 4
+
+    def handle_NL(self, token: Token):  # noqa: N802 (lark's name)
+        if self.paren_level > 0:
+            return
+        yield token
+        indent_str = token.rsplit("\n", 1)[1]
+        indent = indent_str.count(" ") + indent_str.count("\t") * self.tab_len
+        if indent > self.indent_level[-1]:
+            self.indent_level.append(indent)
+            yield Token.new_borrow_pos(self.INDENT_type, indent_str, token)
+            return
+        while indent < self.indent_level[-1]:
+            self.indent_level.pop()
+            yield Token.new_borrow_pos(self.DEDENT_type, indent_str, token)
+        if indent != self.indent_level[-1]:
+            raise _Dedent(token.end_line or token.line, indent + 1, self.indent_level[-1])
+
+
+class _Dedent(Exception):
+    def __init__(self, line: int, column: int, expected: int) -> None:
+        self.line, self.column, self.expected = line, column, expected
+
+
+def _unquote(text: str) -> str:
+    if text.startswith("\u201c"):
+        return text[1:-1]
+    body = text[1:-1]
+    if "\\" not in body:
+        return body
+    out, chars = [], iter(body)
+    for ch in chars:
+        if ch == "\\":
+            nxt = next(chars, "")
+            out.append({"n": "\n", "t": "\t"}.get(nxt, nxt))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _pos(token: Token) -> ast.Pos:
+    return ast.Pos(token.line or 1, token.column or 1)
+
+
+def _syntax_error(message: str, token: Token, hint: str | None = None) -> EnglishSyntaxError:
+    # The source line is filled in by `parse`, which has the text.
+    return EnglishSyntaxError(Problem(message, token.line, token.column, None, hint))
+
+
+@v_args(inline=True)
+class _ToAst(Transformer):
+    """One small method per rule alias; each returns a typed node."""
+
+    def start(self, *statements):
+        return tuple(statements)
+
+    # -- statements
+    def call(self, verb, quantity, noun, filter_=None):
+        return ast.Call(ast.Name(str(verb), _pos(verb)), quantity, noun, filter_, (), _pos(verb))
+
+    def call_with_inputs(self, verb, quantity, noun, *rest):
+        filter_ = None
+        if rest and not isinstance(rest[0], ast.Input):
+            filter_, rest = rest[0], rest[1:]
+        return ast.Call(ast.Name(str(verb), _pos(verb)), quantity, noun, filter_, tuple(rest), _pos(verb))
+
+    def input(self, name, value):
+        return ast.Input(name, value)
+
+    def assign(self, name, value):
+        return ast.Assign(name, value, name.pos)
+
+    def use(self, value, name):
+        return ast.Use(value, name, value.pos)
+
+    def convert(self, value, type_name):
+        return ast.Convert(value, type_name, value.pos)
+
+    def get(self, value):
+        return ast.Get(value, value.pos)
+
+    def foreach(self, item, *rest):
+        collection = None
+        if rest and not isinstance(rest[0], ast.Call | ast.Assign | ast.Use | ast.Convert | ast.Get | ast.ForEach):
+            collection, rest = rest[0], rest[1:]
+        return ast.ForEach(item, collection, tuple(rest), item.pos)
+
+    # -- quantity and names
+    def some(self):
+        return ast.Quantity("some")
+
+    def one(self):
+        return ast.Quantity("one")
+
+    def every(self):
+        return ast.Quantity("every")
+
+    def the(self):
+        return ast.Quantity("the")
+
+    def first(self, number):
+        return ast.Quantity("first", int(number))
+
+    def count(self, number):
+        if "." in number or number.startswith("-"):
+            raise _syntax_error(f"{number} is not a count of things", number, "use a whole number, like 10")
+        return ast.Quantity("count", int(number))
+
+    def words(self, *names):
+        return ast.Name(" ".join(names), _pos(names[0]))
+
+    noun = words
+
+    # -- filters
+    def or_(self, left, right):
+        return ast.Or((*left.items, right) if isinstance(left, ast.Or) else (left, right))
+
+    def and_(self, left, right):
+        return ast.And((*left.items, right) if isinstance(left, ast.And) else (left, right))
+
+    def not_(self, clause):
+        return ast.Not(clause)
+
+    def clause(self, field, comparison):
+        op, value = comparison
+        return ast.Comparison(field, op, value)
+
+    def one_of(self, *values):
+        return ("one_of", tuple(values))
+
+    # -- values
+    def string(self, token):
+        return ast.Literal(_unquote(token), _pos(token))
+
+    def number(self, token):
+        value = float(token) if "." in token else int(token)
+        return ast.Literal(value, _pos(token))
+
+    def datetime(self, token):
+        try:
+            value = datetime.fromisoformat(token.upper().replace(" ", "T"))
+        except ValueError:
+            raise _syntax_error(f"{token} is not a real date and time", token, 'write it like 2022-03-01T15:00:00Z') from None
+        return ast.Literal(value, _pos(token))
+
+    def date(self, token):
+        try:
+            value = date.fromisoformat(token)
+        except ValueError:
+            raise _syntax_error(f"{token} is not a real date", token, "write it like 2022-03-01") from None
+        return ast.Literal(value, _pos(token))
+
+    def true(self, token):
+        return ast.Literal(True, _pos(token))
+
+    def false(self, token):
+        return ast.Literal(False, _pos(token))
+
+    def above(self, token):
+        return ast.Above(_pos(token))
+
+    def fact(self, name):
+        return ast.FactRef(name)
+
+    def possessive(self, owner, _mark, field):
+        return ast.Possessive(owner, field)
+
+
+def _make_comparison(op: str):
+    return lambda self, value: (op, value)
+
+
+for _op in ("eq", "ne", "gt", "lt", "ge", "le", "contains", "not_contains", "starts_with", "ends_with"):
+    setattr(_ToAst, _op, v_args(inline=True)(_make_comparison(_op)))
+
+
+_PARSER = Lark.open(
+    GRAMMAR_FILE,
+    rel_to=__file__,
+    parser="lalr",
+    lexer="contextual",
+    postlex=_BookIndenter(),
+    transformer=_ToAst(),
+    maybe_placeholders=False,
+    cache=False,
+)
+_LOCK = threading.Lock()  # the indenter keeps state while a text is parsed
+
+# Terminals, as a person would name them, for "expected ..." hints.
+_TERMINAL_WORDS = {
+    "NAME": "a word",
+    "STRING": 'quoted text like "Hello"',
+    "NUMBER": "a number",
+    "DATE": "a date like 2022-03-01",
+    "DATETIME": "a date and time like 2022-03-01T15:00:00Z",
+    "_NL": "the end of the line",
+    "_INDENT": "an indented line",
+    "_DEDENT": "a line with less indentation",
+    "$END": "the end of the text",
+    "POSSESSIVE": "'s",
+    "LPAR": "(",
+    "RPAR": ")",
+    "COMMA": ",",
+    "ABOVE": "above",
+}
+
+
+def _expected(tokens: set[str]) -> str:
+    words = []
+    for name in sorted(tokens):
+        if name in _TERMINAL_WORDS:
+            words.append(_TERMINAL_WORDS[name])
+        elif not name.startswith("__"):
+            words.append(f"'{name.lower().replace('_', ' ').strip()}'")
+    words = sorted(set(words))
+    if not words:
+        return ""
+    if len(words) > 8:
+        words = words[:8] + ["..."]
+    return "expected " + (words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1])
+
+
+# Known mistakes: (message, hint) -> example texts that make the parser fail in the same state.
+_MISTAKES: dict[tuple[str, str], list[str]] = {
+    ("'whose' needs a field and a comparison after it", 'write it like: whose sender number is "+18004445555"'): [
+        "read some things whose\n",
+        "read some things whose sid is \"x\" and whose\n",
+    ],
+    ("this comparison has no value", 'give quoted text, a number, a date like 2022-03-01, or a fact like the start date'): [
+        "read some things whose sid is\n",
+        "read some things whose sid is after\n",
+        "read some things whose sid contains\n",
+        "the start date is\n",
+    ],
+    ("the lines of an input block must be indented", "indent each line under the line that ends with 'where', 'with' or 'as follows'"): [
+        "send a thing where\nthe x is \"1\"\n",
+        "process each thing as follows\nget the thing's x\n",
+    ],
+    ("this line is indented, but nothing above it opens a block", "end the line above with 'where' (an input block) or 'as follows', or remove the indentation"): [
+        "send a thing\n  the x is \"1\"\n",
+        "the x is \"1\"\n  the y is \"2\"\n",
+    ],
+    ("a call needs a quantity before its noun", "say how many: some, a, an, the, all, or the first 10"): [
+        "read things whose x is \"1\"\n",
+    ],
+    ("filter clauses must be joined", "join them with 'and whose' or 'or whose'"): [
+        "read some things whose x is \"1\" whose y is \"2\"\n",
+        "read some things whose x is \"1\" and y is \"2\"\n",
+    ],
+}
+_EXAMPLES = {key: texts for key, texts in _MISTAKES.items()}
+
+
+def _explain(err: UnexpectedInput, text: str) -> tuple[str, str | None]:
+    if isinstance(err, UnexpectedCharacters):
+        ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
+        if ch == "'":
+            return "text must be in double quotes", "write \"like this\", not 'like this'"
+        if ch == "+":
+            return "a phone number must be quoted text", 'write it like "+18004445555"'
+        if ch == '"':
+            return "this quoted text is not closed on its line", 'end it with a double quote: "Hello!"'
+        return f"I don't understand the character {ch!r} here", _expected(set(err.allowed or ())) or None
+    label = None
+    try:
+        with _LOCK:
+            label = err.match_examples(_PARSER.parse, _EXAMPLES, use_accepts=True)
+    except Exception:  # match_examples re-parses the examples; a failure there only loses the hint
+        label = None
+    if label:
+        return label
+    expected = _expected(set(getattr(err, "expected", None) or getattr(err, "accepts", None) or ()))
+    if isinstance(err, UnexpectedEOF) or isinstance(err, UnexpectedToken) and err.token.type == "$END":
+        return "the automation ends in the middle of a line", expected or None
+    if isinstance(err, UnexpectedToken):
+        seen = _TERMINAL_WORDS.get(err.token.type, repr(str(err.token)))
+        return f"I did not expect {seen} here", expected or None
+    return str(err).splitlines()[0], None
+
+
+def _source_line(text: str, line: int | None) -> str | None:
+    lines = text.splitlines()
+    if line is None or not (1 <= line <= len(lines)):
+        return None
+    return lines[line - 1]
+
+
+def _problem_at(message: str, line: int, column: int, text: str, hint: str | None) -> Problem:
+    return Problem(message, line, column, _source_line(text, line), hint)
+
+
+def parse(text: str, filename: str | None = None) -> ast.Program:
+    """Parse an automation. Raises `EnglishSyntaxError` (with line, column, caret and hint) on a mistake."""
+    source = text if text.endswith("\n") else text + "\n"
+    try:
+        with _LOCK:
+            statements = _PARSER.parse(source)
+    except _Dedent as err:
+        where = "at the start of the line" if err.expected == 0 else f"with {err.expected} spaces"
+        problem = _problem_at(
+            "this line's indentation matches no block above it",
+            err.line, err.column, source, f"line it up with the lines of its block: {where}",
+        )
+        raise EnglishSyntaxError(problem, filename) from None
+    except EnglishSyntaxError as err:
+        problems = [_problem_at(p.message, p.line or 1, p.column or 1, source, p.hint) for p in err.problems]
+        raise EnglishSyntaxError(problems, filename) from None
+    except UnexpectedInput as err:
+        message, hint = _explain(err, source)
+        line = getattr(err, "line", None)
+        column = getattr(err, "column", None)
+        if isinstance(err, UnexpectedToken) and err.token.type == "_INDENT":
+            line, column = err.token.end_line or line, len(str(err.token)) + 1
+        elif isinstance(err, UnexpectedToken) and err.token.type in ("_NL", "_DEDENT", "$END"):
+            # Point at the end of the line that stopped short, not at the next one.
+            end = err.token
+            line = end.line if end.line is not None else line
+            column = end.column if end.column is not None else column
+        if not isinstance(line, int) or line < 1:
+            line, column = max(1, source.count("\n")), 1
+        raise EnglishSyntaxError(_problem_at(message, line, column or 1, source, hint), filename) from None
+    return ast.Program(statements, text)
