@@ -1,0 +1,190 @@
+"""`twilio-book`: run, check and list English automations; serve the sandbox; connect an account.
+
+Imports stay cheap: this module imports only the standard library at load time, so `--help` never
+loads the twilio SDK (nor pydantic); each command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Callable
+
+EXIT_OK, EXIT_FAILURE, EXIT_LANGUAGE = 0, 1, 2
+
+
+def _read_source(path: str) -> tuple[str, str]:
+    if path == "-":
+        return sys.stdin.read(), "<stdin>"
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(), path
+    except OSError as err:
+        from book.errors import BookError
+
+        raise BookError(f"can't read the automation {path!r}: {err.strerror}; check the path") from None
+
+
+def _twilio_book():
+    from procedures import BOOK
+
+    return BOOK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from book.output import write_json, write_jsonl, write_table
+    from book.runtime import Automation
+    from book.session import open_session
+
+    text, filename = _read_source(args.file)
+    book = _twilio_book()
+    automation = Automation.compile(text, book.registry, filename)  # nothing runs before this passes
+    with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=_notice) as session:
+        result = automation.run(session)
+    writer = {"table": write_table, "json": write_json, "jsonl": write_jsonl}[args.output]
+    writer(result.value, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from book.errors import LanguageError
+    from book.runtime import check
+
+    book = _twilio_book()
+    failed = False
+    for path in args.files:
+        text, filename = _read_source(path)
+        try:
+            plan = check(text, book.registry, filename)
+        except LanguageError as err:
+            failed = True
+            print(err.render(), file=sys.stderr)
+            count = len(err.problems)
+            print(f"{filename}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+        else:
+            print(f"{filename}: ok ({len(plan.steps)} statements, calls: "
+                  f"{', '.join(p.english for p in plan.procedures) or 'none'})")
+    return EXIT_LANGUAGE if failed else EXIT_OK
+
+
+def cmd_procedures(args: argparse.Namespace) -> int:
+    from concepts.base import type_words
+
+    book = _twilio_book()
+    for procedure in book.registry:
+        marks = []
+        if procedure.filter_capable:
+            marks.append("FILTER-CAPABLE")
+        if procedure.page_capable:
+            marks.append("page-capable")
+        print(procedure.phrase + (f"    [{', '.join(marks)}]" if marks else ""))
+        print(f"    {procedure.summary}")
+        for item in procedure.inputs:
+            need = "required" if item.required else f"optional, default {item.default!r}"
+            print(f"    input  the {item.name} ({type_words(item.annotation)}, {need}): {item.description}")
+        out = procedure.output
+        kind = f"list[{type_words(out.type)}]" if out.plural else type_words(out.type)
+        print(f"    output {out.name} ({kind}){': ' + out.description if out.description else ''}")
+    return EXIT_OK
+
+
+def cmd_sandbox_serve(args: argparse.Namespace) -> int:
+    from book.home import home_dir
+    from book.sandbox import serve
+
+    serve(home_dir() / "sandbox.sqlite3", host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def cmd_sandbox_reset(args: argparse.Namespace) -> int:
+    from book.home import home_dir
+    from book.sandbox import reset_sandbox
+
+    path = home_dir() / "sandbox.sqlite3"
+    reset_sandbox(path)
+    print(f"emptied the sandbox at {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _notice(message: str) -> None:
+    print(f"twilio-book: {message}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="twilio-book",
+        description="Use Twilio in plain English. With no connection configured, automations run on a local sandbox.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show a traceback for internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run an English automation", description="Compile an automation, then run it.")
+    run.add_argument("file", metavar="FILE|-", help="the automation file, or - for standard input")
+    run.add_argument("--output", "-o", choices=("table", "json", "jsonl"), default="table",
+                     help="how to print the last line's result (default: table)")
+    run.add_argument("--connection", "-c", metavar="NAME", help="a named connection (see 'twilio-book connections list')")
+    run.add_argument("--sandbox", action="store_true", help="use the local sandbox, even if a connection is configured")
+    run.set_defaults(func=cmd_run)
+
+    chk = sub.add_parser("check", help="compile automations without running them; report every problem")
+    chk.add_argument("files", nargs="+", metavar="FILE", help="automation files (- for standard input)")
+    chk.set_defaults(func=cmd_check)
+
+    procs = sub.add_parser("procedures", help="list each procedure's phrase with its inputs and output")
+    procs.set_defaults(func=cmd_procedures)
+
+    sandbox = sub.add_parser("sandbox", help="the local Twilio-compatible sandbox")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION")
+    serve = sandbox_sub.add_parser("serve", help="run the sandbox in the foreground and print its URL and credentials")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    serve.set_defaults(func=cmd_sandbox_serve)
+    reset = sandbox_sub.add_parser("reset", help="empty the sandbox's data")
+    reset.set_defaults(func=cmd_sandbox_reset)
+    sandbox.set_defaults(func=lambda a: (sandbox.print_help(), EXIT_LANGUAGE)[1])
+
+    for extend in _extensions():
+        extend(sub)
+    return parser
+
+
+def _extensions() -> list[Callable[[Any], None]]:
+    """Commands that live in their own modules (imported lazily inside their handlers)."""
+    from book.wizard import add_connect_commands
+
+    return [add_connect_commands]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_LANGUAGE
+    from book.errors import BookError
+
+    try:
+        return args.func(args)
+    except BookError as err:
+        where = getattr(err, "where", None)
+        print(f"twilio-book: {where}" if where else "twilio-book: error", file=sys.stderr)
+        print(str(err) if getattr(err, "exit_code", 1) == EXIT_LANGUAGE else f"  {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("twilio-book: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader went away (`| head`): not an error worth a word
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as err:  # a bug in the book, not a user mistake
+        if args.debug:
+            raise
+        print(f"twilio-book: internal error: {type(err).__name__}: {err}\n"
+              "  this is a bug in the book; run again with --debug for a traceback and report it", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""The Twilio book: its name, description, connection methods and client."""
+
+from __future__ import annotations
+
+from book.authoring import Book
+from book.connections import TWILIO_METHODS
+from procedures._twilio import make_client
+
+BOOK = Book(
+    "Twilio",
+    description=(
+        "Twilio is a cloud communications platform providing SMS, voice, video, and messaging API services. "
+        "This integration enables automated SMS sending, phone call management, communication workflows, and "
+        "customer engagement automation. Enhance customer communication and automate messaging processes."
+    ),
+    connection_methods=TWILIO_METHODS,
+    client_factory=make_client,
+)
+procedure = BOOK.procedure

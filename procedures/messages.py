@@ -1,0 +1,181 @@
+"""SMS messages: read (FILTER-CAPABLE, page-capable) and send."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from book.filters import FilterExpression, Pushdown
+from concepts import MessageBody, PhoneNumber, TwilioSmsMessage
+from procedures._book import procedure
+from procedures._twilio import twilio_errors
+
+if TYPE_CHECKING:
+    from twilio.rest import Client
+
+MAX_PAGE = 1000
+
+# What Twilio's Messages list can filter on: To, From, and DateSent (=, <=, >= by whole GMT days).
+PUSHABLE = {
+    "sid": {"eq"},
+    "sender_number": {"eq"},
+    "recipient_number": {"eq"},
+    "date_sent": {"eq", "gt", "ge", "lt", "le"},
+}
+
+
+def to_concept(message: Any) -> TwilioSmsMessage:
+    """An SDK `MessageInstance` as a `twilio sms message` (SDK names mapped, strings made numbers)."""
+    return TwilioSmsMessage(
+        sid=message.sid,
+        body=message.body,
+        num_segments=message.num_segments,
+        sender_number=message.from_,
+        recipient_number=message.to,
+        price=float(message.price) if message.price not in (None, "") else None,
+        account_sid=message.account_sid,
+        num_media=int(message.num_media or 0),
+        status=message.status,
+        messaging_service_sid=message.messaging_service_sid or "",
+        date_sent=message.date_sent,
+        date_created=message.date_created,
+        date_updated=message.date_updated,
+        price_unit=message.price_unit or "",
+        error_code=message.error_code,
+        error_message=message.error_message,
+    )
+
+
+def _day(value: date | datetime) -> date:
+    if isinstance(value, datetime):
+        return (value.astimezone(timezone.utc) if value.tzinfo else value).date()
+    return value
+
+
+def date_sent_range(pushed: Pushdown) -> dict[str, str]:
+    """The widened whole-day range Twilio can take for the date-sent conditions; refined locally later.
+
+    Twilio's `DateSent>` and `DateSent<` include the day they name. A date stands for a whole day
+    (`is after 2022-03-01` starts on the 2nd); a datetime is widened to its day.
+    """
+    after: date | None = None
+    before: date | None = None
+    on: date | None = None
+    for cond in pushed.conditions:
+        if cond.field != "date_sent":
+            continue
+        value, whole_day = cond.value, not isinstance(cond.value, datetime)
+        day = _day(value)
+        if cond.op == "eq":
+            on = day
+        elif cond.op in ("gt", "ge"):
+            start = day + timedelta(days=1) if cond.op == "gt" and whole_day else day
+            after = start if after is None else max(after, start)
+        else:
+            end = day - timedelta(days=1) if cond.op == "lt" and whole_day else day
+            before = end if before is None else min(before, end)
+    params = {}
+    if on is not None:
+        params["date_sent"] = on.isoformat()
+    if after is not None:
+        params["date_sent_after"] = after.isoformat()
+    if before is not None:
+        params["date_sent_before"] = before.isoformat()
+    return params
+
+
+@procedure("to read some (*SMS* messages)")
+def read_sms_messages(
+    client: Client,
+    filter_expression: FilterExpression | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> Iterator[TwilioSmsMessage]:
+    """Get SMS messages from the Twilio API.
+
+    Filters on the sender number, the recipient number and the date sent are sent to Twilio; any
+    other field can be filtered too, and is checked as the messages stream in. Messages are read page
+    by page, newest first, and reading stops as soon as enough have been found.
+
+    Output Concepts:
+        twilio sms message: A list of SMS messages that matches the specified filtering criteria
+
+    Example 1:
+        Retrieve SMS messages filtered by sender and recipient numbers
+
+        >>> read some SMS messages whose sender number is "+18004445555" and whose recipient number is "+18004446666"
+
+    Example 2:
+        Retrieve SMS messages filtered by the date in which they were sent
+
+        >>> read some SMS messages whose date sent is 2022-03-01
+
+    Example 3:
+        Retrieve SMS messages that were sent in the specified time period
+
+        >>> the start date is "2022-03-01T15:00:00Z"
+        ... the end date is "2022-03-05T00:00:00Z"
+        ... read some SMS messages whose date sent is after the start date and whose date sent is before the end date
+    """
+    pushed = filter_expression.pushdown(PUSHABLE) if filter_expression is not None else Pushdown((), True)
+    sid = pushed.get("sid")
+    with twilio_errors("read SMS messages"):
+        if sid is not None:
+            yield from _fetch(client, sid)
+            return
+        params: dict[str, Any] = {}
+        if (to := pushed.get("recipient_number")) is not None:
+            params["to"] = to
+        if (sender := pushed.get("sender_number")) is not None:
+            params["from_"] = sender
+        params.update(date_sent_range(pushed))
+        exact = pushed.complete and not any(c.field == "date_sent" for c in pushed.conditions)
+        wanted = offset + limit if limit is not None else None
+        page_size = min(wanted, MAX_PAGE) if wanted is not None and exact else MAX_PAGE
+        stream = client.messages.stream(page_size=page_size, **params)
+        for index, message in enumerate(stream):
+            if index >= offset:
+                yield to_concept(message)
+
+
+def _fetch(client: Client, sid: str) -> Iterator[TwilioSmsMessage]:
+    from twilio.base.exceptions import TwilioRestException
+
+    try:
+        message = client.messages(sid).fetch()
+    except TwilioRestException as err:
+        if err.status == 404:
+            return
+        raise
+    yield to_concept(message)
+
+
+@procedure("to send an *SMS* message")
+def send_sms_message(
+    client: Client,
+    sender_number: PhoneNumber,
+    recipient_number: PhoneNumber,
+    message_body: MessageBody,
+) -> str:
+    """Send an SMS message using the Twilio API.
+
+    Input Concepts:
+        the sender number: The Twilio phone number to send the message from
+        the recipient number: The recipient's phone number
+        the message body: The body of the SMS message to send
+
+    Output Concepts:
+        answer: The SID of the sent message if successful, otherwise None.
+
+    Example 1:
+        Send an SMS message
+
+        >>> send an SMS message where
+        ...   the sender number is "+18004445555"
+        ...   the recipient number is "+18004446666"
+        ...   the message body is "Hello!"
+    """
+    with twilio_errors("send the SMS message"):
+        message = client.messages.create(from_=sender_number, to=recipient_number, body=message_body)
+    return message.sid
