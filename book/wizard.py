@@ -1,0 +1,431 @@
+"""`twilio-book connect` and `twilio-book connections ...`: add, check and manage connections.
+
+Everything here is driven by `ConnectionMethod` data: the menu shows each method's title and description,
+the questions are its fields' labels and descriptions, the flags are its text fields (`--account-sid`), and
+the secrets come from its sensitive fields' environment variables or `--secret-stdin`. A secret is never
+taken from the command line, never echoed and never printed.
+
+Interactive (a terminal on stdin): asks, checks each value's shape at once, verifies the credentials
+against Twilio, and saves only once they work. Non-interactive (`--secret-stdin`, or stdin not a terminal):
+takes text values from flags or environment variables, secrets from environment variables or stdin, and
+never asks.
+
+`add_connect_commands(subparsers)` registers both commands on the book's CLI; `main()` runs them alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass as _getpass
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any, TextIO
+
+from book.connections import (
+    API_URL,
+    API_URL_ENV,
+    TWILIO_METHODS,
+    AuthenticationError,
+    Connection,
+    ConnectionField,
+    ConnectionMethod,
+    ConnectionStore,
+    check_api_url,
+    check_name,
+    method_for,
+    resolve_connection,
+    verify_connection,
+)
+from book.errors import BookError, ConnectionError_
+
+__all__ = ["add_connect_commands", "main", "run_wizard"]
+
+TRIES = 3  # credential attempts before the wizard gives up
+_FIELD_TRIES = 10  # shape re-asks for one field before it gives up
+
+Verify = Callable[[Connection], str]
+
+
+def run_wizard(
+    methods: Sequence[ConnectionMethod],
+    store: ConnectionStore,
+    *,
+    name: str | None = None,
+    method_key: str | None = None,
+    input: Callable[[str], str] = input,  # noqa: A002 - the builtin it stands in for
+    getpass: Callable[[str], str] = _getpass.getpass,
+    out: TextIO | None = None,
+    verify: Verify | None = verify_connection,
+    api_url: str | None = None,
+    given: Mapping[str, str] | None = None,
+    make_default: bool = False,
+    tries: int = TRIES,
+) -> Connection:
+    """Ask for a connection, verify it against Twilio, save it; return it.
+
+    `given` holds text values already known (from flags): they are not asked the first time. Each value is
+    checked for shape as it is typed; credentials Twilio refuses are asked again, up to `tries` times.
+    `verify=None` skips the live check. Raises ConnectionError_ if the user gives up or input ends.
+    """
+    out = out or sys.stderr
+    api_url = check_api_url(api_url)
+    ask = _Asker(input, getpass, out)
+    if name is None:
+        name = ask.name(store)
+    else:
+        check_name(name)
+    method = _choose(methods, method_key, ask)
+    fixed = dict(given or {})
+    previous: dict[str, str] = {}
+    for attempt in range(1, tries + 1):
+        values: dict[str, str | None] = {}
+        for field in method.fields:
+            if field.name in fixed and attempt == 1:
+                try:
+                    values[field.name] = field.check(fixed[field.name])
+                    print(f"{field.label}: {values[field.name]} (given on the command line)", file=out)
+                    continue
+                except ConnectionError_ as e:
+                    print(f"  {e}", file=out)
+                    del fixed[field.name]
+            values[field.name] = ask.field(field, default=previous.get(field.name) or fixed.get(field.name))
+        previous = {k: v for k, v in values.items() if v is not None}
+        conn = method.connection(name, values, api_url=api_url)
+        try:
+            return _finish(conn, store, verify=verify, make_default=make_default, out=out)
+        except AuthenticationError as e:
+            print(
+                f"authentication failed (Twilio error {e.code or 20003}): Twilio did not accept these credentials.",
+                file=out,
+            )
+            if attempt < tries:
+                print("Enter them again (press Enter to keep a value shown in [brackets]).", file=out)
+    raise ConnectionError_(
+        f"authentication failed {tries} times; nothing was saved. Copy the credentials from the Twilio Console "
+        f"and run: twilio-book connect --name {name}"
+    )
+
+
+def _finish(
+    conn: Connection, store: ConnectionStore, *, verify: Verify | None, make_default: bool, out: TextIO
+) -> Connection:
+    """Verify (unless `verify` is None), save, and say where, without a secret."""
+    friendly = verify(conn) if verify is not None else None
+    where = store.save(conn, make_default=make_default)
+    saved = (
+        f"saved to {store.path}; its secret is in the system keyring"
+        if where == "keyring"
+        else f"saved to {store.path} (mode 600)"
+    )
+    if friendly is None:
+        print(f"Saved {conn.name} without checking it with Twilio (--no-verify); {saved}", file=out)
+    else:
+        print(f"Connected {conn.name} ({friendly}); {saved}", file=out)
+    if store.default_name == conn.name:
+        print(f"{conn.name} is the default connection.", file=out)
+    return conn
+
+
+class _Asker:
+    """The questions, each re-asked until its answer has the right shape."""
+
+    def __init__(self, input: Callable[[str], str], getpass: Callable[[str], str], out: TextIO) -> None:  # noqa: A002
+        self._input, self._getpass, self.out = input, getpass, out
+
+    def line(self, prompt: str, *, hidden: bool = False) -> str:
+        try:
+            return (self._getpass if hidden else self._input)(prompt).strip()
+        except EOFError:
+            raise ConnectionError_(
+                "cancelled: the input ended before the connection was complete; nothing was saved"
+            ) from None
+
+    def name(self, store: ConnectionStore) -> str:
+        for _ in range(_FIELD_TRIES):
+            name = self.line("Connection name [default]: ") or "default"
+            try:
+                check_name(name)
+            except ConnectionError_ as e:
+                print(f"  {e}", file=self.out)
+                continue
+            if name in store.names():
+                print(f"  (this replaces the saved connection {name!r} once the new credentials work)", file=self.out)
+            return name
+        raise ConnectionError_("no usable connection name was given; nothing was saved")
+
+    def menu(self, methods: Sequence[ConnectionMethod]) -> ConnectionMethod:
+        print("How do you want to connect?", file=self.out)
+        for i, m in enumerate(methods, 1):
+            print(f"  {i}. {m.title}\n     {m.description}", file=self.out)
+        for _ in range(_FIELD_TRIES):
+            answer = self.line(f"Choose 1-{len(methods)} [1]: ") or "1"
+            if answer.isdigit() and 1 <= int(answer) <= len(methods):
+                return methods[int(answer) - 1]
+            print(f"  choose a number from 1 to {len(methods)}", file=self.out)
+        raise ConnectionError_("no connection method was chosen; nothing was saved")
+
+    def field(self, field: ConnectionField, *, default: str | None = None) -> str | None:
+        print(field.description, file=self.out)
+        if field.sensitive:
+            prompt = f"{field.label} (typing is hidden): "
+        else:
+            prompt = f"{field.label} [{default}]: " if default else f"{field.label}: "
+        for _ in range(_FIELD_TRIES):
+            answer = self.line(prompt, hidden=field.sensitive) or (None if field.sensitive else default)
+            try:
+                return field.check(answer)
+            except ConnectionError_ as e:
+                print(f"  {e}. Try again.", file=self.out)
+        raise ConnectionError_(f"no valid {field.label} after {_FIELD_TRIES} tries; nothing was saved")
+
+
+def _choose(methods: Sequence[ConnectionMethod], key: str | None, ask: _Asker) -> ConnectionMethod:
+    if key is not None:
+        return method_for(key, tuple(methods))
+    if not methods:
+        raise ConnectionError_("this book declares no connection method")
+    return methods[0] if len(methods) == 1 else ask.menu(methods)
+
+
+# -- non-interactive ------------------------------------------------------------------------------------
+
+
+def connect_from(
+    methods: Sequence[ConnectionMethod],
+    store: ConnectionStore,
+    *,
+    name: str,
+    text: Mapping[str, str],
+    env: Mapping[str, str],
+    secret_lines: Callable[[], str] | None = None,
+    method_key: str | None = None,
+    verify: Verify | None = verify_connection,
+    api_url: str | None = None,
+    make_default: bool = False,
+    out: TextIO | None = None,
+) -> Connection:
+    """Connect without asking: text values from `text` (flags) or `env`; secrets from `secret_lines` (one
+    call per sensitive field, e.g. stdin lines) or `env`. A missing value is an error naming how to give it."""
+    out = out or sys.stderr
+    check_name(name)
+
+    def value(f: ConnectionField) -> str | None:
+        if not f.sensitive:
+            return text.get(f.name) or env.get(f.env) or None
+        return None if secret_lines is not None else env.get(f.env) or None
+
+    def available(f: ConnectionField) -> bool:
+        return (f.sensitive and secret_lines is not None) or value(f) is not None
+
+    if method_key is not None:
+        method = method_for(method_key, tuple(methods))
+    else:
+        fitting = [m for m in methods if set(text) <= {f.name for f in m.fields}]
+        if not fitting:
+            flags = " and ".join(_flag(n) for n in sorted(text))
+            raise ConnectionError_(f"no connection method takes {flags} together")
+        complete = [m for m in fitting if all(available(f) for f in m.fields if f.required)]
+        method = max(complete, key=lambda m: len(m.fields)) if complete else fitting[0]
+    values: dict[str, str | None] = {}
+    for f in method.fields:
+        if f.sensitive and secret_lines is not None:
+            values[f.name] = secret_lines().strip() or None
+        else:
+            values[f.name] = value(f)
+        if values[f.name] is None and f.required:
+            how = (
+                "give it as a line on standard input (--secret-stdin)"
+                if f.sensitive and secret_lines is not None
+                else f"set {f.env} or pass --secret-stdin"
+                if f.sensitive
+                else f"pass {f.flag} or set {f.env}"
+            )
+            raise ConnectionError_(f"{f.label} is missing for {method.title.lower()}: {how}")
+    conn = method.connection(name, values, api_url=api_url)
+    return _finish(conn, store, verify=verify, make_default=make_default, out=out)
+
+
+def _flag(field_name: str) -> str:
+    return "--" + field_name.replace("_", "-")
+
+
+# -- command line ---------------------------------------------------------------------------------------
+
+
+class _RefuseSecret(argparse.Action):
+    """A flag for a sensitive field: refused without repeating its value."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: Any, values: Any, option: str | None = None) -> None:
+        env = self.metavar or "its environment variable"
+        parser.error(
+            f"{option} is refused: a secret on the command line shows up in `ps` and in shell history. "
+            f"Set {env}, or pass --secret-stdin and type it on standard input"
+        )
+
+
+def add_connect_commands(subparsers: Any, methods: Sequence[ConnectionMethod] = TWILIO_METHODS) -> None:
+    """Register `connect` and `connections {list,test,remove,default}` on an argparse subparsers object.
+
+    Each command's `func(args)` returns an exit code: 0 ok, 1 a book error (printed, no traceback).
+    """
+    methods = tuple(methods)
+    connect = subparsers.add_parser(
+        "connect",
+        help="add a connection to Twilio: asks, checks it with Twilio, saves it",
+        description="Add a connection to Twilio. In a terminal it asks for each value; with --secret-stdin, or "
+        "when stdin is not a terminal, it takes text values from flags or environment variables and "
+        "secrets from environment variables or standard input. Secrets are never command-line arguments.",
+    )
+    connect.add_argument("--name", help="the connection's name (default: ask, or 'default')")
+    connect.add_argument(
+        "--method",
+        choices=[m.key for m in methods],
+        help="; ".join(f"{m.key}: {m.title}" for m in methods),
+    )
+    seen: set[str] = set()
+    for f in (f for m in methods for f in m.fields):
+        if f.name in seen:
+            continue
+        seen.add(f.name)
+        if f.sensitive:
+            connect.add_argument(
+                f.flag, dest=f"refused_{f.name}", nargs="?", action=_RefuseSecret, metavar=f.env, help=argparse.SUPPRESS
+            )
+        else:
+            connect.add_argument(f.flag, dest=f"field_{f.name}", metavar=f.env, help=f"{f.description} Or set {f.env}.")
+    sensitive = " / ".join(dict.fromkeys(f.label for m in methods for f in m.fields if f.sensitive))
+    connect.add_argument(
+        "--secret-stdin", action="store_true", help=f"read the secret ({sensitive}) from standard input, one per line"
+    )
+    connect.add_argument("--api-url", help=f"{API_URL.description} Or set {API_URL_ENV}.")
+    connect.add_argument("--no-verify", action="store_true", help="save without checking the credentials with Twilio")
+    connect.add_argument("--default", dest="make_default", action="store_true", help="make it the default connection")
+    connect.set_defaults(func=partial(_guarded, _cmd_connect, methods=methods))
+
+    connections = subparsers.add_parser(
+        "connections", help="list, test or remove saved connections, or choose the default"
+    )
+    sub = connections.add_subparsers(dest="connections_command", metavar="COMMAND", required=True)
+    sub.add_parser("list", help="the saved connections (never their secrets)").set_defaults(
+        func=partial(_guarded, _cmd_list)
+    )
+    test = sub.add_parser("test", help="check a connection's credentials with Twilio")
+    test.add_argument("name", nargs="?", help="a saved connection (default: the one a run would use)")
+    test.set_defaults(func=partial(_guarded, _cmd_test))
+    remove = sub.add_parser("remove", help="forget a saved connection")
+    remove.add_argument("name")
+    remove.set_defaults(func=partial(_guarded, _cmd_remove))
+    default = sub.add_parser("default", help="choose the connection runs use by default")
+    default.add_argument("name")
+    default.set_defaults(func=partial(_guarded, _cmd_default))
+
+
+def _guarded(command: Callable[..., int], args: argparse.Namespace, **kwargs: Any) -> int:
+    try:
+        return command(args, **kwargs)
+    except BookError as e:
+        print(f"twilio-book: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("\ncancelled; nothing was saved", file=sys.stderr)
+        return 130
+
+
+def _store() -> ConnectionStore:
+    from book.home import home_dir
+
+    return ConnectionStore(home_dir())
+
+
+def _cmd_connect(args: argparse.Namespace, *, methods: tuple[ConnectionMethod, ...]) -> int:
+    store = _store()
+    text = {
+        key.removeprefix("field_"): value
+        for key, value in vars(args).items()
+        if key.startswith("field_") and value is not None
+    }
+    api_url = args.api_url or os.environ.get(API_URL_ENV) or None
+    verify = None if args.no_verify else verify_connection
+    if args.secret_stdin or not sys.stdin.isatty():
+        connect_from(
+            methods,
+            store,
+            name=args.name or "default",
+            text=text,
+            env=os.environ,
+            secret_lines=sys.stdin.readline if args.secret_stdin else None,
+            method_key=args.method,
+            verify=verify,
+            api_url=api_url,
+            make_default=args.make_default,
+        )
+        return 0
+    # Flags narrow the menu (--api-key-sid means the API key method); --method names one outright.
+    fitting = [m for m in methods if set(text) <= {f.name for f in m.fields}] if args.method is None else []
+    run_wizard(
+        fitting or methods,
+        store,
+        name=args.name,
+        method_key=args.method,
+        verify=verify,
+        api_url=api_url,
+        given=text,
+        make_default=args.make_default,
+    )
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    rows = _store().list()
+    if not rows:
+        print("no connections saved; add one with: twilio-book connect --name NAME")
+        return 0
+    table = [("", "NAME", "METHOD", "ACCOUNT SID", "SECRET IN", "API URL")]
+    table += [
+        ("*" if r.default else "", r.name, r.method, r.account_sid or "-", r.secrets_in, r.api_url or "")
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print("(* the default connection)")
+    return 0
+
+
+def _cmd_test(args: argparse.Namespace) -> int:
+    conn = resolve_connection(args.name, store=_store())
+    if conn is None:
+        raise ConnectionError_("no connection to test: none is saved and no TWILIO_* variables are set; "
+                               "add one with: twilio-book connect --name NAME")
+    friendly = verify_connection(conn)
+    print(f"ok: {conn.name} reaches {conn.api_url or 'https://api.twilio.com'} as account {friendly!r}")
+    return 0
+
+
+def _cmd_remove(args: argparse.Namespace) -> int:
+    store = _store()
+    store.remove(args.name)
+    print(f"removed {args.name}")
+    if store.default_name is None and store.names():
+        print("there is no default connection now; choose one with: twilio-book connections default NAME")
+    return 0
+
+
+def _cmd_default(args: argparse.Namespace) -> int:
+    _store().set_default(args.name)
+    print(f"{args.name} is the default connection")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `connect` or `connections ...` on their own (the book's CLI registers the same commands)."""
+    parser = argparse.ArgumentParser(prog="twilio-book", description="Manage the book's connections to Twilio.")
+    add_connect_commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
