@@ -89,20 +89,21 @@ def cmd_procedures(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox_serve(args: argparse.Namespace) -> int:
-    from book.home import home_dir
     from book.sandbox import serve
 
-    serve(home_dir() / "sandbox.sqlite3", host=args.host, port=args.port)
+    serve(host=args.host, port=args.port)
     return EXIT_OK
 
 
 def cmd_sandbox_reset(args: argparse.Namespace) -> int:
-    from book.home import home_dir
-    from book.sandbox import reset_sandbox
+    from book.sandbox import open_sandbox
 
-    path = home_dir() / "sandbox.sqlite3"
-    reset_sandbox(path)
-    print(f"emptied the sandbox at {path}", file=sys.stderr)
+    sandbox = open_sandbox()
+    try:
+        sandbox.reset()
+        print(f"emptied the sandbox at {sandbox.store.path} (its account SID and token are kept)", file=sys.stderr)
+    finally:
+        sandbox.close()
     return EXIT_OK
 
 

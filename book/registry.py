@@ -62,8 +62,7 @@ class Procedure:
     def english(self) -> str:
         """The phrase without its marks: `read some SMS messages`."""
         s = self.signature
-        quantity = {"one": "an" if s.words[0][0].lower() in "aeiou" else "a"}.get(s.quantity, s.quantity)
-        return f"{s.verb} {quantity} {s.noun}"
+        return f"{s.verb} {s.determiner or s.quantity} {s.noun}"
 
     @property
     def key(self) -> tuple[str, str]:

@@ -67,4 +67,4 @@ def open_session(
         yield Session(clients={book.name: make_client}, progress=notice)
     finally:
         for server in servers:
-            server.stop()
+            server.close()

@@ -22,6 +22,7 @@ class Signature:
     words: tuple[str, ...]
     proper: frozenset[int]  # indexes into `words` of proper nouns (written *like this*)
     output: tuple[int, int] | None  # [start, end) of the words in parentheses
+    determiner: str = ""  # as the author wrote it: "an" in "to send an *SMS* message"
 
     @property
     def noun(self) -> str:
@@ -62,7 +63,8 @@ class _ToSignature(Transformer):
                 if output is not None:
                     raise AuthoringError(f"the phrase {self.phrase!r} marks two output concepts; put one part in parentheses")
                 output = (start, len(words))
-        return Signature(self.phrase, str(verb).lower(), quantity, tuple(words), frozenset(proper), output)
+        determiner = self.phrase.split()[2].lower()
+        return Signature(self.phrase, str(verb).lower(), quantity, tuple(words), frozenset(proper), output, determiner)
 
     def some(self):
         return "some"
