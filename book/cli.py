@@ -151,9 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extensions() -> list[Callable[[Any], None]]:
     """Commands that live in their own modules (imported lazily inside their handlers)."""
+    from book.docs import add_docs_commands
     from book.wizard import add_connect_commands
 
-    return [add_connect_commands]
+    return [add_connect_commands, add_docs_commands]
 
 
 def main(argv: list[str] | None = None) -> int:
