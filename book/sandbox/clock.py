@@ -1,0 +1,87 @@
+"""Time in the sandbox: an injectable clock, integer microseconds, and Twilio's date formats."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from email.utils import format_datetime
+
+Clock = Callable[[], float]
+"""A clock returns the current time as POSIX seconds (like `time.time`)."""
+
+US = 1_000_000
+
+
+class ManualClock:
+    """A clock that only moves when told to; for deterministic tests of message status."""
+
+    def __init__(self, start: float | datetime | None = None) -> None:
+        if start is None:
+            start = time.time()
+        elif isinstance(start, datetime):
+            start = start.timestamp()
+        self._now = float(start)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward by `seconds`."""
+        with self._lock:
+            self._now += seconds
+
+    def set(self, when: float | datetime) -> None:
+        """Jump to a POSIX time or an aware datetime."""
+        with self._lock:
+            self._now = when.timestamp() if isinstance(when, datetime) else float(when)
+
+
+def to_us(seconds: float) -> int:
+    """POSIX seconds to integer microseconds (the store's unit)."""
+    return int(round(seconds * US))
+
+
+def datetime_to_us(value: datetime) -> int:
+    """An aware datetime (naive ones are taken as UTC) to integer microseconds."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return to_us(value.timestamp())
+
+
+def us_to_datetime(us: int) -> datetime:
+    """Integer microseconds to an aware UTC datetime."""
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=us)
+
+
+def rfc2822(us: int | None) -> str | None:
+    """Twilio's date format, e.g. `Tue, 01 Mar 2022 15:00:00 +0000`; None stays None."""
+    if us is None:
+        return None
+    return format_datetime(us_to_datetime(us).replace(microsecond=0))
+
+
+_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_day_or_instant(text: str) -> tuple[date | None, datetime | None]:
+    """Parse a filter value: `YYYY-MM-DD` gives a day; an ISO 8601 date-time gives an instant (UTC).
+
+    Raises ValueError for anything else.
+    """
+    text = text.strip()
+    if _DAY_RE.match(text):
+        return date.fromisoformat(text), None
+    instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=timezone.utc)
+    return None, instant.astimezone(timezone.utc)
+
+
+def day_start_us(day: date) -> int:
+    """Microseconds at 00:00:00 GMT on `day`."""
+    return datetime_to_us(datetime(day.year, day.month, day.day, tzinfo=timezone.utc))

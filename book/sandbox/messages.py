@@ -1,0 +1,231 @@
+"""The Message resource: create, fetch, list (filters and paging), update (redact, cancel), delete."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from book.sandbox.api_errors import bad_request, invalid_parameter, not_found
+from book.sandbox.clock import datetime_to_us, day_start_us, parse_day_or_instant, rfc2822
+from book.sandbox.ids import is_sid, new_sid
+from book.sandbox.paging import PageRequest, envelope
+from book.sandbox.records import DELIVERED_AFTER_US, SENT_AFTER_US, MessageRecord
+from book.sandbox.resource import (
+    ACCOUNT_PREFIX,
+    API_VERSION,
+    account_base,
+    first,
+    is_true,
+    read_form,
+    require_account,
+)
+from book.sandbox.sms import PRICE_UNIT, check_outbound, count_segments, smart_encode
+from book.sandbox.store import MessageFilter, Store
+
+_DAY_US = int(timedelta(days=1).total_seconds() * 1_000_000)
+_LIST_FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
+_NOT_YET_SENT = frozenset({"queued", "accepted", "scheduled"})
+
+
+def message_json(record: MessageRecord, now_us: int) -> dict[str, Any]:
+    """A message as Twilio's `api.v2010.account.message` schema describes it, as of `now_us`."""
+    base = f"{account_base(record.account_sid)}/Messages/{record.sid}"
+    return {
+        "account_sid": record.account_sid,
+        "api_version": API_VERSION,
+        "body": record.body,
+        "date_created": rfc2822(record.created_us),
+        "date_sent": rfc2822(record.date_sent_at(now_us)),
+        "date_updated": rfc2822(record.date_updated_at(now_us)),
+        "direction": record.direction,
+        "error_code": record.error_code,
+        "error_message": record.error_message,
+        "from": record.from_,
+        "messaging_service_sid": record.messaging_service_sid,
+        "num_media": str(record.num_media),
+        "num_segments": str(record.num_segments),
+        "price": record.price_at(now_us),
+        "price_unit": PRICE_UNIT,
+        "sid": record.sid,
+        "status": record.status_at(now_us),
+        "subresource_uris": {"media": f"{base}/Media.json", "feedback": f"{base}/Feedback.json"},
+        "to": record.to,
+        "uri": f"{base}.json",
+    }
+
+
+async def create_message(request: Request) -> Response:
+    """POST .../Messages.json: validate as Twilio does, store, answer 201 with the new message."""
+    store = require_account(request)
+    form = await read_form(request)
+    to, sender, body = first(form, "To"), first(form, "From"), first(form, "Body")
+    service = first(form, "MessagingServiceSid")
+    media_urls = [url for url in form.get("MediaUrl", []) if url]
+    if body and is_true(first(form, "SmartEncoded")):
+        body = smart_encode(body)
+    to = check_outbound(
+        to=to, sender=sender, messaging_service_sid=service, body=body,
+        media_urls=media_urls, content_sid=first(form, "ContentSid"),
+    )
+    if service and not is_sid(service, "MG"):
+        raise bad_request(21701, f"The Messaging Service Sid {service} is invalid.")
+    now = store.now_us()
+    send_at = _send_at(form, now)
+    initial = "scheduled" if send_at else ("accepted" if service and not sender else "queued")
+    sent = send_at or now + SENT_AFTER_US
+    record = MessageRecord(
+        sid=new_sid("MM" if media_urls else "SM"),
+        account_sid=store.account_sid,
+        to=to,
+        from_=sender,
+        body=body or "",
+        messaging_service_sid=service,
+        num_media=len(media_urls),
+        num_segments=count_segments(body or ""),
+        direction="outbound-api",
+        initial_status=initial,
+        final_status=None,
+        price=None,
+        error_code=None,
+        error_message=None,
+        created_us=now,
+        updated_us=now,
+        sent_us=sent,
+        delivered_us=sent + DELIVERED_AFTER_US,
+        params={name: values if name == "MediaUrl" else values[0] for name, values in form.items()},
+    )
+    store.add_message(record)
+    return JSONResponse(message_json(record, now), status_code=201)
+
+
+def _send_at(form: dict[str, list[str]], now_us: int) -> int | None:
+    """The scheduled send time (ScheduleType=fixed with SendAt), or None to send now."""
+    raw = first(form, "SendAt")
+    if first(form, "ScheduleType") != "fixed" or not raw:
+        return None
+    try:
+        _, instant = parse_day_or_instant(raw)
+    except ValueError:
+        instant = None
+    if instant is None:
+        raise invalid_parameter("SendAt", raw, "is not an ISO 8601 date-time")
+    when = datetime_to_us(instant)
+    if when <= now_us:
+        raise bad_request(35114, "Scheduling does not support this timestamp: SendAt must be in the future.")
+    return when
+
+
+async def list_messages(request: Request) -> Response:
+    """GET .../Messages.json: filters To, From, DateSent, DateSent<, DateSent>; newest first; paged."""
+    store = require_account(request)
+    query = request.query_params
+    page = PageRequest.from_query(query)
+    where = MessageFilter(to=query.get("To") or None, from_=query.get("From") or None, **_sent_range(query))
+    rows, has_more = store.list_messages(where, page)
+    now = store.now_us()
+    body = envelope(
+        key="messages",
+        path=request.url.path,
+        filters=[(name, query[name]) for name in _LIST_FILTERS if query.get(name)],
+        request=page,
+        rows=rows,
+        items=[message_json(row, now) for row in rows],
+        has_more=has_more,
+    )
+    return JSONResponse(body)
+
+
+def _sent_range(query: Any) -> dict[str, int | None]:
+    """DateSent filters as a half-open range of microseconds `[sent_from_us, sent_before_us)`.
+
+    `YYYY-MM-DD` means a whole GMT day, inclusive: `DateSent>` from the start of that day,
+    `DateSent<` to its end, `DateSent` that day only. A full date-time is an instant, also inclusive
+    (`DateSent` with a date-time means the day it falls on).
+    """
+    low: int | None = None
+    high: int | None = None
+    for name in ("DateSent", "DateSent>", "DateSent<"):
+        raw = query.get(name)
+        if not raw:
+            continue
+        try:
+            day, instant = parse_day_or_instant(raw)
+        except ValueError:
+            raise invalid_parameter(name, raw, "is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
+        if instant is not None and name == "DateSent":
+            day = instant.date()
+        if day is not None:
+            start, end = day_start_us(day), day_start_us(day) + _DAY_US
+        else:
+            assert instant is not None
+            start = datetime_to_us(instant)
+            end = start + 1
+        if name in ("DateSent", "DateSent>"):
+            low = start if low is None else max(low, start)
+        if name in ("DateSent", "DateSent<"):
+            high = end if high is None else min(high, end)
+    return {"sent_from_us": low, "sent_before_us": high}
+
+
+async def fetch_message(request: Request) -> Response:
+    """GET .../Messages/{Sid}.json"""
+    store = require_account(request)
+    return JSONResponse(message_json(_existing(request, store), store.now_us()))
+
+
+async def update_message(request: Request) -> Response:
+    """POST .../Messages/{Sid}.json: `Body=""` redacts the text; `Status=canceled` cancels an unsent message."""
+    store = require_account(request)
+    record = _existing(request, store)
+    form = await read_form(request)
+    now = store.now_us()
+    body, status = first(form, "Body"), first(form, "Status")
+    if body is not None:
+        if body != "":
+            raise invalid_parameter("Body", body, "must be empty: a message's text can only be redacted")
+        record = replace(record, body="")
+    if status is not None:
+        current = record.status_at(now)
+        if status != "canceled":
+            raise invalid_parameter("Status", status, "must be 'canceled'")
+        if current not in _NOT_YET_SENT:
+            raise bad_request(30409, f"Message {record.sid} cannot be canceled: its status is '{current}'.")
+        record = replace(record, final_status="canceled", sent_us=None, delivered_us=None)
+    record = replace(record, updated_us=now)
+    store.save_message(record)
+    return JSONResponse(message_json(record, now))
+
+
+async def delete_message(request: Request) -> Response:
+    """DELETE .../Messages/{Sid}.json: 204 with no body."""
+    store = require_account(request)
+    if not store.delete_message(request.path_params["Sid"]):
+        raise not_found(request.url.path)
+    return Response(status_code=204)
+
+
+def _existing(request: Request, store: Store) -> MessageRecord:
+    record = store.get_message(request.path_params["Sid"])
+    if record is None:
+        raise not_found(request.url.path)
+    return record
+
+
+async def _collection(request: Request) -> Response:
+    return await (create_message(request) if request.method == "POST" else list_messages(request))
+
+
+async def _instance(request: Request) -> Response:
+    handler = {"GET": fetch_message, "POST": update_message, "DELETE": delete_message}[request.method]
+    return await handler(request)
+
+
+ROUTES = [
+    Route(f"{ACCOUNT_PREFIX}/Messages.json", _collection, methods=["GET", "POST"]),
+    Route(f"{ACCOUNT_PREFIX}/Messages/{{Sid}}.json", _instance, methods=["GET", "POST", "DELETE"]),
+]

@@ -1,0 +1,1 @@
+"""Tests of the sandbox server and the book's HTTP client, driven through the real twilio SDK."""

@@ -1,0 +1,77 @@
+"""The store and the SMS rules on their own: seeding, lifecycle, segments, SIDs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import pytest
+
+from book.sandbox import ManualClock, Store
+from book.sandbox.ids import is_sid, new_sid
+from book.sandbox.sms import count_segments, price_for
+
+START = datetime(2022, 3, 1, 15, 0, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    with Store(":memory:", clock=ManualClock(START)) as store:
+        yield store
+
+
+def test_insert_messages_is_fast_and_keeps_order(store: Store) -> None:
+    began = time.perf_counter()
+    sids = store.insert_messages({"to": "+15558675310", "body": f"n{i}", "status": "delivered"} for i in range(5000))
+    assert time.perf_counter() - began < 2.0
+    assert len(set(sids)) == 5000 and store.count_messages() == 5000
+    assert all(is_sid(sid, "SM") for sid in sids)
+
+
+def test_seeded_inbound_messages_are_received_and_dated(store: Store) -> None:
+    (sid,) = store.insert_messages([{"to": "+15005550006", "from": "+15558675310", "direction": "inbound"}])
+    record = store.get_message(sid)
+    assert record is not None
+    now = store.now_us()
+    assert record.status_at(now) == "received"
+    assert record.date_sent_at(now) == record.created_us
+    assert record.price_at(now) == "-0.00790"
+
+
+def test_seeded_outbound_without_status_follows_the_lifecycle(store: Store) -> None:
+    (sid,) = store.insert_messages([{"to": "+15558675310"}])
+    record = store.get_message(sid)
+    assert record is not None
+    created = record.created_us
+    assert [record.status_at(created + us) for us in (0, 200_000, 1_000_000)] == ["queued", "sent", "delivered"]
+
+
+@pytest.mark.parametrize(
+    "row", [{"body": "no recipient"}, {"to": "+1", "colour": "red"}, {"to": "+1", "status": "lost"},
+            {"to": "+1", "sid": "XX123"}, {"to": "+1", "direction": "sideways"}],
+)
+def test_bad_seed_rows_are_refused(store: Store, row: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        store.insert_messages([row])
+    assert store.count_messages() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "segments"),
+    [("", 1), ("a" * 160, 1), ("a" * 161, 2), ("a" * 306, 2), ("a" * 307, 3), ("[" * 80, 1), ("[" * 81, 2),
+     ("é" * 160, 1), ("✓" * 70, 1), ("✓" * 71, 2), ("😀" * 35, 1), ("😀" * 36, 2)],
+)
+def test_segments(body: str, segments: int) -> None:
+    assert count_segments(body) == segments
+
+
+def test_prices() -> None:
+    assert (price_for(1, 0), price_for(3, 0), price_for(1, 2)) == ("-0.00790", "-0.02370", "-0.02000")
+
+
+def test_sids() -> None:
+    assert is_sid(new_sid("MG"), "MG")
+    assert not is_sid("SM" + "A" * 32)  # Twilio SIDs are lowercase hex
+    with pytest.raises(ValueError):
+        new_sid("sm")
