@@ -53,6 +53,26 @@ def twilio_errors(doing: str) -> Iterator[None]:
         raise _remote(doing, err.msg, err.status, err.code) from None
     except getattr(exceptions, "TwilioServiceException", exceptions.TwilioRestException) as err:
         raise _remote(doing, getattr(err, "detail", None) or getattr(err, "title", ""), err.status, err.code) from None
+    except exceptions.TwilioException as err:
+        # A failed list page comes back as TwilioException("Unable to fetch page", response).
+        raise _from_response(doing, err) from None
+
+
+def _from_response(doing: str, err: Exception) -> RemoteError:
+    import json
+
+    response = err.args[1] if len(err.args) > 1 else None
+    status = getattr(response, "status_code", None)
+    try:
+        body = json.loads(getattr(response, "text", "") or "{}")
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    message = body.get("message") or (err.args[0] if err.args else "the request failed")
+    if body.get("detail") and body.get("detail") != message:
+        message = f"{message}: {body['detail']}"
+    return _remote(doing, str(message), body.get("status", status), body.get("code"))
 
 
 def _remote(doing: str, message: str | None, status: Any, code: Any) -> RemoteError:

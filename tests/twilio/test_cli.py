@@ -75,7 +75,8 @@ def test_a_wrong_token_from_the_environment_fails_without_printing_it(tmp_path):
                "TWILIO_BOOK_API_URL": server.url}
         result = book("run", "-", home=tmp_path, stdin="read some SMS messages\n", env=env)
         assert result.returncode == 1
-        assert "20003" in result.stderr
+        assert "Twilio error 20003" in result.stderr and "internal error" not in result.stderr
+        assert "https://www.twilio.com/docs/errors/20003" in result.stderr
         assert token not in result.stderr + result.stdout
         assert "using the local sandbox" not in result.stderr
 
