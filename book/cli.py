@@ -152,9 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions() -> list[Callable[[Any], None]]:
     """Commands that live in their own modules (imported lazily inside their handlers)."""
     from book.docs import add_docs_commands
+    from book.mcp import add_mcp_commands
     from book.wizard import add_connect_commands
 
-    return [add_connect_commands, add_docs_commands]
+    return [add_connect_commands, add_docs_commands, add_mcp_commands]
 
 
 def main(argv: list[str] | None = None) -> int:

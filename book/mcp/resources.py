@@ -1,0 +1,97 @@
+"""What an agent can read besides the tools: the book's reference pages and each concept's JSON Schema.
+
+    twilio-book://reference/README.md                          the index of the generated reference
+    twilio-book://reference/procedures/send-an-sms-message.md  one page per procedure, one per concept
+    twilio-book://concepts/twilio-sms-message.json             a concept's JSON Schema
+
+Everything is generated from the registry when the server starts (`book.docs.generate_markdown`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from concepts.base import Concept
+
+if TYPE_CHECKING:
+    from book.authoring import Book
+
+SCHEME = "twilio-book"
+
+
+@dataclass(frozen=True)
+class ResourceDoc:
+    """One resource: where it is, what it is, and its text."""
+
+    uri: str
+    name: str
+    title: str
+    description: str
+    mime_type: str
+    text: str
+
+
+def book_resources(book: Book) -> dict[str, ResourceDoc]:
+    """Every resource of the book by URI: reference pages first, then concept schemas."""
+    docs = [*_reference(book), *_schemas(book)]
+    return {doc.uri: doc for doc in docs}
+
+
+def _reference(book: Book) -> list[ResourceDoc]:
+    from book.docs import generate_markdown
+
+    out = []
+    for path, text in generate_markdown(book).items():
+        title = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), path)
+        out.append(ResourceDoc(
+            uri=f"{SCHEME}://reference/{path}",
+            name=path,
+            title=title,
+            description=f"The {book.name} book's reference: {title}" if path != "README.md"
+            else f"The {book.name} book's reference: its procedures, concepts and how it connects",
+            mime_type="text/markdown",
+            text=text,
+        ))
+    return out
+
+
+def _schemas(book: Book) -> list[ResourceDoc]:
+    out = []
+    for concept in concepts(book):
+        slug = re.sub(r"[^a-z0-9]+", "-", concept.concept_name.lower()).strip("-")
+        out.append(ResourceDoc(
+            uri=f"{SCHEME}://concepts/{slug}.json",
+            name=f"{slug}.json",
+            title=f"{concept.concept_name} (JSON Schema)",
+            description=f"The JSON Schema of a {concept.concept_name}: {concept.summary()}",
+            mime_type="application/schema+json",
+            text=json.dumps(concept.model_json_schema(), indent=2, ensure_ascii=False) + "\n",
+        ))
+    return out
+
+
+def concepts(book: Book) -> list[type[Concept]]:
+    """The book's concepts, and every concept a procedure takes or returns (or a concept's field holds)."""
+    found: dict[str, type[Concept]] = {}
+
+    def visit(annotation: Any) -> None:
+        if isinstance(annotation, type) and issubclass(annotation, Concept):
+            if annotation.concept_name and annotation.concept_name not in found:
+                found[annotation.concept_name] = annotation
+                for field in annotation.model_fields.values():
+                    visit(field.annotation)
+            return
+        for arg in typing.get_args(annotation):
+            visit(arg)
+
+    for concept in book.concepts.values():
+        visit(concept)
+    for procedure in book.registry:
+        visit(procedure.output.type)
+        for item in procedure.inputs:
+            visit(item.annotation)
+    return [found[name] for name in sorted(found)]
