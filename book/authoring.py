@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from book.docstrings import parse_docstring
-from book.errors import AuthoringError
-from book.naming import english, param_name
+from book.errors import AuthoringError, EnglishSyntaxError
+from book.naming import english, noun_key, param_name
 from book.registry import InputConcept, OutputConcept, Procedure, Registry
+from grammar.ast import Call
 from grammar.signature import parse_signature
 
 RESERVED = {"client", "filter_expression", "offset", "limit"}
@@ -83,6 +84,7 @@ class Book:
 
         def register(function: Callable[..., Any]) -> Callable[..., Any]:
             procedure = _build(self, signature, function, mutating)
+            _check_callable(procedure)
             self.registry.register(procedure)
             if isinstance(procedure.output.type, type) and getattr(procedure.output.type, "concept_name", ""):
                 self.concept(procedure.output.type)
@@ -99,6 +101,24 @@ def _location(function: Callable[..., Any]) -> str:
     except (OSError, TypeError):
         file, line = getattr(function, "__module__", "?"), 0
     return f"{file}:{line}"
+
+
+def _check_callable(procedure: Procedure) -> None:
+    """The phrase must read back as a call of this procedure, or no automation could ever call it."""
+    from grammar.parser import parse  # the automation grammar, needed only from the first registration
+
+    where = f"{procedure.location} ({procedure.phrase!r})"
+    try:
+        statements = parse(procedure.english).statements
+    except EnglishSyntaxError as err:
+        raise AuthoringError(
+            f"{where}: an automation could not say {procedure.english!r} ({err.problems[0].message}); "
+            "a verb or noun can't use the words the English keeps for itself, like 'and', 'or', 'in', 'to', 'as'"
+        ) from None
+    call = statements[0] if len(statements) == 1 else None
+    said = (call.verb.text.lower(), noun_key(call.noun.text)) if isinstance(call, Call) else None
+    if said != procedure.key:
+        raise AuthoringError(f"{where}: {procedure.english!r} does not read back as a call of this procedure; choose other words")
 
 
 def _annotations(function: Callable[..., Any], where: str) -> dict[str, Any]:

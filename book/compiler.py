@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from book import plan as p
 from book.errors import CompileError, Problem
 from book.naming import did_you_mean, english, normal, param_name, singular
 from book.registry import Procedure, Registry
-from book.values import CONVERSIONS, Invalid, coerce, describe
+from book.values import CONVERSIONS, Invalid, allows_only, coerce, describe
 from concepts.base import Concept, type_words
 from grammar import ast
 
 _TEXT_OPS = {"contains", "not_contains", "starts_with", "ends_with"}
+_PLAIN = (str, int, float, bool, date, datetime)  # types without fields
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ def _concept(t: Any) -> type[Concept] | None:
 class Compiler:
     def __init__(self, registry: Registry, source: str, filename: str | None = None) -> None:
         self.registry = registry
-        self.lines = source.splitlines()
+        self.lines = [line.removesuffix("\r") for line in source.split("\n")]  # the parser's line numbers
         self.filename = filename
         self.problems: list[Problem] = []
 
@@ -106,6 +108,14 @@ class Compiler:
         owner_type = scope.facts[owner_key]
         concept = _concept(owner_type)
         if concept is None:
+            if isinstance(owner_type, ListOf):
+                self._problem(f"'the {value.owner.text}' is a list: its items have fields, the list has none", value.pos,
+                              f"read each one with: process each {singular(owner_key)} in the {owner_key} as follows")
+                return None
+            if allows_only(owner_type, _PLAIN):
+                self._problem(f"'the {value.owner.text}' is {type_words(owner_type)}, which has no fields", value.pos,
+                              "a possessive reads a field of a concept, like the note's title")
+                return None
             return p.FieldOf(owner_key, value.field.key, value.field.text), Any
         attr = concept.resolve_field(value.field.text)
         if attr is None:
@@ -195,14 +205,16 @@ class Compiler:
         if static is not Any and not isinstance(static, ListOf) and static is not None:
             self._problem(f"there is only one {type_words(static)} here, not a list to process each of", stmt.pos,
                           "process each ... as follows goes after a line that reads some things")
+        binds = tuple(dict.fromkeys((stmt.item.key, singular(stmt.item.key))))
         inner = scope.child()
-        inner.facts[stmt.item.key] = item_type
-        inner.facts[singular(stmt.item.key)] = item_type
+        for name in binds:
+            inner.facts[name] = item_type
+        inner.above, inner.has_above = item_type, True  # the body starts with the current item above
         body = self._block(stmt.body, inner)
         scope.above, scope.has_above = Any, True
         if collection is None:
             return None
-        return p.ForEachStep(stmt.pos.line, self._text(stmt.pos), stmt.item.key, collection, tuple(body))
+        return p.ForEachStep(stmt.pos.line, self._text(stmt.pos), stmt.item.key, collection, tuple(body), binds)
 
     # -- calls
     def _call(self, call: ast.Call, scope: Scope) -> p.CallStep | None:
@@ -252,6 +264,7 @@ class Compiler:
 
     def _inputs(self, call: ast.Call, procedure: Procedure, scope: Scope) -> tuple | None:
         given: dict[str, tuple[p.ValueExpr, Any]] = {}
+        written: set[str] = set()  # inputs the block names, even with a bad value: not "missing"
         ok = True
         for item in call.inputs:
             spec = procedure.input(param_name(item.name.text))
@@ -262,17 +275,18 @@ class Compiler:
                               ("its inputs are: " + ", ".join(names) if names else "it takes no inputs"))
                 ok = False
                 continue
-            if spec.param in given:
+            if spec.param in written:
                 self._problem(f"the {spec.name} is given twice", item.name.pos, "keep one of the two lines")
                 ok = False
                 continue
+            written.add(spec.param)
             expr = self._typed(item.value, scope, spec.annotation, spec.name)
             if expr is None:
                 ok = False
                 continue
             given[spec.param] = (expr, spec.annotation)
         for spec in procedure.inputs:
-            if spec.param in given:
+            if spec.param in written:
                 continue
             key = normal(spec.name)
             if key in scope.facts:  # bound by name from a fact defined earlier
@@ -302,8 +316,10 @@ class Compiler:
         attr = concept.resolve_field(node.field.text)
         if attr is None:
             fields = list(concept.english_fields())
+            known = "its fields: " + ", ".join(fields)
+            close = did_you_mean(node.field.key, fields)
             self._problem(f"a {concept.concept_name} has no field {node.field.text!r}", node.field.pos,
-                          (did_you_mean(node.field.key, fields) or "") + " (its fields: " + ", ".join(fields) + ")")
+                          f"{close} ({known})" if close else known)
             return None
         annotation = str if node.op in _TEXT_OPS else concept.field_type(attr)
         what = f"{english(attr)}"
@@ -324,8 +340,6 @@ class Compiler:
 
 def _orderable(annotation: Any) -> bool:
     args = [a for a in (typing.get_args(annotation) or (annotation,)) if a is not type(None)]
-    from datetime import date
-
     return all(isinstance(a, type) and (issubclass(a, (int, float, date))) for a in args) and bool(args)
 
 

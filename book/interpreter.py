@@ -9,6 +9,7 @@ fetches no page it does not need.
 from __future__ import annotations
 
 import itertools
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -17,6 +18,7 @@ from book import plan as p
 from book.errors import BookError, InputError, NotFoundError
 from book.naming import english, noun_key
 from book.values import Invalid, coerce, describe
+from concepts.base import type_words
 
 ProgressFn = Callable[[str], None]
 
@@ -83,12 +85,11 @@ class Interpreter:
         if isinstance(expr, p.Fact):
             return env.facts[expr.name]
         owner = env.facts[expr.owner]
-        if hasattr(owner, "resolve_field"):
-            attr = owner.resolve_field(expr.english) or expr.field
-        else:
-            attr = expr.field
-        if not hasattr(owner, attr):
-            raise InputError(f"the {expr.owner} has no {expr.english!r}")
+        resolve = getattr(owner, "resolve_field", None)  # only a concept has fields to read
+        attr = resolve(expr.english) if resolve is not None else None
+        if attr is None:
+            raise InputError(f"the {expr.owner} has no {expr.english!r}"
+                             + ("" if resolve is not None else f": it is {type_words(type(owner))}, not a concept"))
         return getattr(owner, attr)
 
     # -- steps
@@ -114,7 +115,7 @@ class Interpreter:
         results = []
         outer_facts = env.facts
         for item in collection:
-            env.facts = {**outer_facts, step.item: item}
+            env.facts = {**outer_facts, **dict.fromkeys(step.binds, item)}
             env.above = item
             self._block(step.body, env)
             results.append(env.above)
@@ -151,10 +152,12 @@ class Interpreter:
             first = next(items, None)
             if first is None:
                 what = noun_key(step.procedure.signature.noun)
+                if expression is None:
+                    raise NotFoundError(f"there is no {what} to read")
                 raise NotFoundError(f"no {what} matches this line's 'whose' clauses; check the values in them")
             return first
         if step.limit is not None:
-            items = itertools.islice(items, step.limit)
+            items = itertools.islice(items, min(step.limit, sys.maxsize))  # a count beyond that means all
         out = []
         report, every = self.session.progress, self.session.progress_every
         for index, item in enumerate(items, 1):

@@ -12,9 +12,10 @@ _UNCOUNTABLE = {"media", "data", "information", "sms", "status", "series", "news
 def normal(text: str) -> str:
     """Lower case, single spaces, no leading article: `The  Sender Number` -> `sender number`."""
     words = text.replace("\u2019", "'").lower().split()
-    while words and words[0] in _ARTICLES:
-        words = words[1:]
-    return " ".join(words)
+    start = 0
+    while start < len(words) and words[start] in _ARTICLES:  # an index, not a slice per article
+        start += 1
+    return " ".join(words[start:])
 
 
 def singular(word: str) -> str:

@@ -103,6 +103,7 @@ class ForEachStep(Step):
     item: str
     collection: ValueExpr
     body: tuple[AnyStep, ...]
+    binds: tuple[str, ...]  # fact names the current item is known by (`each messages` -> messages, message)
 
 
 AnyStep = Union[CallStep, SetStep, ConvertStep, GetStep, ForEachStep]

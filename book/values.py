@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import typing
 from datetime import date, datetime
 from functools import lru_cache
@@ -24,6 +25,9 @@ CONVERSIONS: dict[str, Any] = {
     "string": str,
     "boolean": bool,
 }
+
+
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class Invalid(Exception):
@@ -52,10 +56,19 @@ def coerce(value: Any, annotation: Any) -> Any:
     """`value` as `annotation`, or `Invalid` with a reason. Dates stand for whole days beside datetimes."""
     if annotation is Any:
         return value
+    if isinstance(value, str) and _DAY.fullmatch(value.strip()) and is_datetime(annotation):
+        try:  # "2022-03-01" is a day, as 2022-03-01 is, not its midnight
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            raise Invalid(f"{value.strip()} is not a real date") from None
     if isinstance(value, date) and not isinstance(value, datetime) and is_datetime(annotation):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and _wants_text(annotation):
-        raise Invalid(f"expected {type_words(annotation)}, got the number {value}; put text in double quotes")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if allows_only(annotation, (str,)):
+            raise Invalid(f"expected {type_words(annotation)}, got the number {value}; put text in double quotes")
+        if allows_only(annotation, (date, datetime)):  # not a count of seconds since 1970
+            raise Invalid(f"expected {type_words(annotation)}, got the number {value}; "
+                          "write a date like 2022-03-01 or a datetime like 2022-03-01T15:00:00Z")
     try:
         adapter = _adapter(annotation)
     except TypeError:  # an unhashable annotation: build it fresh
@@ -66,14 +79,12 @@ def coerce(value: Any, annotation: Any) -> Any:
         raise Invalid(_explain(err)) from None
 
 
-def _wants_text(annotation: Any) -> bool:
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _wants_text(typing.get_args(annotation)[0])
-    if annotation is str:
-        return True
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    return bool(args) and all(a is str for a in args)
+def allows_only(annotation: Any, kinds: tuple[type, ...]) -> bool:
+    """Whether every type `annotation` allows, besides None, is one of `kinds`."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return allows_only(typing.get_args(annotation)[0], kinds)
+    args = [a for a in (typing.get_args(annotation) or (annotation,)) if a is not type(None)]
+    return bool(args) and all(a in kinds for a in args)
 
 
 def describe(value: Any) -> str:

@@ -7,6 +7,7 @@ LALR with a tree-less transformer: the parser builds the typed nodes directly. E
 
 from __future__ import annotations
 
+import functools
 import threading
 from datetime import date, datetime
 
@@ -79,6 +80,13 @@ def _syntax_error(message: str, token: Token, hint: str | None = None) -> Englis
     return EnglishSyntaxError(Problem(message, token.line, token.column, None, hint))
 
 
+def _whole(token: Token) -> int:
+    try:
+        return int(token)
+    except ValueError:  # more digits than Python converts (see sys.get_int_max_str_digits)
+        raise _syntax_error(f"the number {token[:12]}... has too many digits", token, "write a shorter number") from None
+
+
 @v_args(inline=True)
 class _ToAst(Transformer):
     """One small method per rule alias; each returns a typed node."""
@@ -131,12 +139,12 @@ class _ToAst(Transformer):
         return ast.Quantity("the")
 
     def first(self, number):
-        return ast.Quantity("first", int(number))
+        return ast.Quantity("first", _whole(number))
 
     def count(self, number):
         if "." in number or number.startswith("-"):
             raise _syntax_error(f"{number} is not a count of things", number, "use a whole number, like 10")
-        return ast.Quantity("count", int(number))
+        return ast.Quantity("count", _whole(number))
 
     def words(self, *names):
         return ast.Name(" ".join(names), _pos(names[0]))
@@ -165,7 +173,7 @@ class _ToAst(Transformer):
         return ast.Literal(_unquote(token), _pos(token))
 
     def number(self, token):
-        value = float(token) if "." in token else int(token)
+        value = float(token) if "." in token else _whole(token)
         return ast.Literal(value, _pos(token))
 
     def datetime(self, token):
@@ -230,9 +238,9 @@ _TERMINAL_WORDS = {
     "_DEDENT": "a line with less indentation",
     "$END": "the end of the text",
     "POSSESSIVE": "'s",
-    "LPAR": "(",
-    "RPAR": ")",
-    "COMMA": ",",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "COMMA": "','",
     "ABOVE": "above",
 }
 
@@ -258,7 +266,7 @@ _MISTAKES: dict[tuple[str, str], list[str]] = {
         "read some things whose\n",
         "read some things whose sid is \"x\" and whose\n",
     ],
-    ("this comparison has no value", 'give quoted text, a number, a date like 2022-03-01, or a fact like the start date'): [
+    ("a value is missing here", 'give quoted text, a number, a date like 2022-03-01, or a fact like the start date'): [
         "read some things whose sid is\n",
         "read some things whose sid is after\n",
         "read some things whose sid contains\n",
@@ -280,7 +288,46 @@ _MISTAKES: dict[tuple[str, str], list[str]] = {
         "read some things whose x is \"1\" and y is \"2\"\n",
     ],
 }
-_EXAMPLES = {key: texts for key, texts in _MISTAKES.items()}
+@functools.cache
+def _example_errors() -> list[tuple[tuple[str, str], UnexpectedToken]]:
+    """Each known mistake's label with the error its example raises; the examples are parsed once."""
+    found = []
+    for label, texts in _MISTAKES.items():
+        for example in texts:
+            try:
+                with _LOCK:
+                    _PARSER.parse(example)
+            except UnexpectedToken as err:
+                found.append((label, err))
+            except Exception:  # an example that fails otherwise can't be matched (a test keeps them honest)
+                pass
+    return found
+
+
+def _known_mistake(err: UnexpectedToken) -> tuple[str, str] | None:
+    """The label of the example that fails in the same parser state, wherever the line stands.
+
+    lark's `match_examples` also compares the depth of the parser's stack, so it only knows a mistake
+    on the first line of an automation; this compares the state and what it accepts.
+    """
+    candidate = None
+    for label, example_err in _example_errors():
+        if example_err.state.position != err.state.position or _allowed(example_err) != _allowed(err):
+            continue
+        if example_err.token.type == err.token.type:
+            return label
+        candidate = candidate or label
+    return candidate
+
+
+def _allowed(err: UnexpectedInput) -> set[str]:
+    """The terminals the parser could take where it stopped: lark's exact `accepts` when it can work them
+    out, else the state's `expected` (which, in LALR, may name terminals that only fit elsewhere)."""
+    try:
+        accepts = getattr(err, "accepts", None)
+    except Exception:  # working out `accepts` re-runs reductions; a failure there only costs precision
+        accepts = None
+    return set(accepts or getattr(err, "expected", None) or ())
 
 
 def _explain(err: UnexpectedInput, text: str) -> tuple[str, str | None]:
@@ -293,15 +340,13 @@ def _explain(err: UnexpectedInput, text: str) -> tuple[str, str | None]:
         if ch == '"':
             return "this quoted text is not closed on its line", 'end it with a double quote: "Hello!"'
         return f"I don't understand the character {ch!r} here", _expected(set(err.allowed or ())) or None
-    label = None
-    try:
-        with _LOCK:
-            label = err.match_examples(_PARSER.parse, _EXAMPLES, use_accepts=True)
-    except Exception:  # match_examples re-parses the examples; a failure there only loses the hint
-        label = None
+    allowed = _allowed(err)
+    if isinstance(err, UnexpectedToken) and err.token.type == "NAME" and "STRING" in allowed and "NAME" not in allowed:
+        return "text must be in double quotes", f'write "{err.token}" (or the {err.token}, for a fact defined above)'
+    label = _known_mistake(err) if isinstance(err, UnexpectedToken) and err.state is not None else None
     if label:
         return label
-    expected = _expected(set(getattr(err, "expected", None) or getattr(err, "accepts", None) or ()))
+    expected = _expected(allowed)
     if isinstance(err, UnexpectedEOF) or isinstance(err, UnexpectedToken) and err.token.type == "$END":
         return "the automation ends in the middle of a line", expected or None
     if isinstance(err, UnexpectedToken):
@@ -311,10 +356,10 @@ def _explain(err: UnexpectedInput, text: str) -> tuple[str, str | None]:
 
 
 def _source_line(text: str, line: int | None) -> str | None:
-    lines = text.splitlines()
+    lines = text.split("\n")  # as lark counts lines: not at form feeds or U+2028, as splitlines() would
     if line is None or not (1 <= line <= len(lines)):
         return None
-    return lines[line - 1]
+    return lines[line - 1].removesuffix("\r")
 
 
 def _problem_at(message: str, line: int, column: int, text: str, hint: str | None) -> Problem:

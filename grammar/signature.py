@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lark import Lark, Transformer, v_args
-from lark.exceptions import UnexpectedInput
+from lark.exceptions import UnexpectedInput, VisitError
 
 from book.errors import AuthoringError
 
@@ -102,4 +102,7 @@ def parse_signature(phrase: str) -> Signature:
             "write it like 'to read some (*SMS* messages)': 'to', a verb, a quantity (a, an, some, the), "
             "then the noun; parentheses mark the output concept, asterisks a proper noun"
         ) from None
-    return _ToSignature(phrase).transform(tree)
+    try:
+        return _ToSignature(phrase).transform(tree)
+    except VisitError as err:  # the transformer's own AuthoringError, without lark's wrapper
+        raise err.orig_exc from None
