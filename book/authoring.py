@@ -71,6 +71,33 @@ class Book:
     def __repr__(self) -> str:
         return f"Book({self.name!r}, {len(self.registry)} procedures)"
 
+    def all_concepts(self) -> dict[str, type]:
+        """Concept name -> class: the book's concepts, and every concept a procedure takes or returns
+        (or a concept's field holds), sorted by name."""
+        import typing
+
+        from concepts.base import Concept
+
+        found: dict[str, type] = {}
+
+        def visit(annotation: Any) -> None:
+            if isinstance(annotation, type) and issubclass(annotation, Concept):
+                if annotation.concept_name and annotation.concept_name not in found:
+                    found[annotation.concept_name] = annotation
+                    for field in annotation.model_fields.values():
+                        visit(field.annotation)
+                return
+            for arg in typing.get_args(annotation):
+                visit(arg)
+
+        for concept in self.concepts.values():
+            visit(concept)
+        for procedure in self.registry:
+            visit(procedure.output.type)
+            for item in procedure.inputs:
+                visit(item.annotation)
+        return dict(sorted(found.items()))
+
     def concept(self, cls: type) -> type:
         """Register a concept class (done for every output concept automatically)."""
         self.concepts[cls.concept_name] = cls

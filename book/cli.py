@@ -47,24 +47,27 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from book.errors import LanguageError
+    from book.errors import BookError, LanguageError
     from book.runtime import check
 
     book = _twilio_book()
-    failed = False
+    language_errors = unreadable = False
     for path in args.files:
-        text, filename = _read_source(path)
         try:
+            text, filename = _read_source(path)
             plan = check(text, book.registry, filename)
         except LanguageError as err:
-            failed = True
+            language_errors = True
             print(err.render(), file=sys.stderr)
             count = len(err.problems)
             print(f"{filename}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+        except BookError as err:  # an unreadable file: say so, and check the others
+            unreadable = True
+            print(f"twilio-book: {err}", file=sys.stderr)
         else:
             print(f"{filename}: ok ({len(plan.steps)} statements, calls: "
                   f"{', '.join(p.english for p in plan.procedures) or 'none'})")
-    return EXIT_LANGUAGE if failed else EXIT_OK
+    return EXIT_FAILURE if unreadable else EXIT_LANGUAGE if language_errors else EXIT_OK
 
 
 def cmd_procedures(args: argparse.Namespace) -> int:

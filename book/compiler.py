@@ -8,20 +8,19 @@ fields there are.
 
 from __future__ import annotations
 
-import typing
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from book import plan as p
 from book.errors import CompileError, Problem
+from book.filters import ORDER_OPERATORS, TEXT_OPERATORS, orderable
 from book.naming import did_you_mean, english, normal, param_name, singular
 from book.registry import Procedure, Registry
 from book.values import CONVERSIONS, Invalid, allows_only, coerce, describe
 from concepts.base import Concept, type_words
 from grammar import ast
 
-_TEXT_OPS = {"contains", "not_contains", "starts_with", "ends_with"}
 _PLAIN = (str, int, float, bool, date, datetime)  # types without fields
 
 
@@ -39,9 +38,10 @@ class Scope:
     facts: dict[str, Any] = field(default_factory=dict)
     above: Any = None
     has_above: bool = False
+    items: frozenset[str] = frozenset()  # the current items of the `process each` blocks around
 
     def child(self) -> Scope:
-        return Scope(dict(self.facts), self.above, self.has_above)
+        return Scope(dict(self.facts), self.above, self.has_above, self.items)
 
 
 def _concept(t: Any) -> type[Concept] | None:
@@ -207,6 +207,7 @@ class Compiler:
                           "process each ... as follows goes after a line that reads some things")
         binds = tuple(dict.fromkeys((stmt.item.key, singular(stmt.item.key))))
         inner = scope.child()
+        inner.items = inner.items | set(binds)
         for name in binds:
             inner.facts[name] = item_type
         inner.above, inner.has_above = item_type, True  # the body starts with the current item above
@@ -254,7 +255,8 @@ class Compiler:
 
         # Bind the result's names even when this line has problems, so later lines are not blamed for it.
         static: Any = ListOf(output.type) if output.plural and not singular_call else output.type
-        binds = {normal(call.noun.text), output.name}
+        # A result never takes the name of the item a `process each` block is working on.
+        binds = {normal(call.noun.text), output.name} - scope.items
         for name in binds:
             scope.facts[name] = static
         scope.above, scope.has_above = static, True
@@ -321,14 +323,14 @@ class Compiler:
             self._problem(f"a {concept.concept_name} has no field {node.field.text!r}", node.field.pos,
                           f"{close} ({known})" if close else known)
             return None
-        annotation = str if node.op in _TEXT_OPS else concept.field_type(attr)
+        annotation = str if node.op in TEXT_OPERATORS else concept.field_type(attr)
         what = f"{english(attr)}"
         if node.op == "one_of":
             values = [self._typed(v, scope, annotation, what) for v in node.value]  # type: ignore[union-attr]
             if any(v is None for v in values):
                 return None
             return p.ConditionT(attr, "one_of", tuple(values), annotation)
-        if node.op in ("gt", "lt", "ge", "le") and not _orderable(annotation):
+        if node.op in ORDER_OPERATORS and not orderable(annotation):
             self._problem(f"the {what} is {type_words(annotation)}, which has no order", node.field.pos,
                           "compare it with 'is', 'is not', 'contains' or 'starts with'")
             return None
@@ -336,11 +338,6 @@ class Compiler:
         if value is None:
             return None
         return p.ConditionT(attr, node.op, value, annotation)
-
-
-def _orderable(annotation: Any) -> bool:
-    args = [a for a in (typing.get_args(annotation) or (annotation,)) if a is not type(None)]
-    return all(isinstance(a, type) and (issubclass(a, (int, float, date))) for a in args) and bool(args)
 
 
 def compile_program(program: ast.Program, registry: Registry, filename: str | None = None) -> p.Plan:

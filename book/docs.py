@@ -150,30 +150,8 @@ def _procedures(book: Book) -> dict[str, Procedure]:
 
 
 def _concepts(book: Book) -> dict[str, type[Concept]]:
-    """Page path -> concept: the book's concepts, and any concept their procedures or fields mention."""
-    import typing
-
-    from concepts.base import Concept
-
-    found: dict[str, type[Concept]] = {}
-
-    def visit(annotation: Any) -> None:
-        if isinstance(annotation, type) and issubclass(annotation, Concept):
-            if annotation.concept_name and annotation.concept_name not in found:
-                found[annotation.concept_name] = annotation
-                for field in annotation.model_fields.values():
-                    visit(field.annotation)
-            return
-        for arg in typing.get_args(annotation):
-            visit(arg)
-
-    for concept in book.concepts.values():
-        visit(concept)
-    for procedure in book.registry:
-        visit(procedure.output.type)
-        for item in procedure.inputs:
-            visit(item.annotation)
-    return _by_slug("concepts", sorted(found.items()))
+    """Page path -> concept, for every concept of the book."""
+    return _by_slug("concepts", book.all_concepts().items())
 
 
 def _by_slug(folder: str, named: Any) -> dict[str, Any]:

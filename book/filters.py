@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Union
 
-__all__ = ["Condition", "AllOf", "AnyOf", "Not", "FilterExpression", "Pushdown"]
+__all__ = ["Condition", "AllOf", "AnyOf", "Not", "FilterExpression", "Pushdown", "TEXT_OPERATORS",
+           "ORDER_OPERATORS", "orderable"]
+
+TEXT_OPERATORS = frozenset({"contains", "not_contains", "starts_with", "ends_with"})  # compare as text
+ORDER_OPERATORS = frozenset({"gt", "lt", "ge", "le"})  # need a type with an order
+
+
+def orderable(annotation: Any) -> bool:
+    """Whether values of `annotation` (besides None) have an order: numbers, dates and datetimes."""
+    import typing
+
+    args = [a for a in (typing.get_args(annotation) or (annotation,)) if a is not type(None)]
+    return bool(args) and all(isinstance(a, type) and issubclass(a, (int, float, date)) for a in args)
 
 
 def _comparable(left: Any, right: Any) -> tuple[Any, Any]:

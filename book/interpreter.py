@@ -17,7 +17,7 @@ from book import filters as f
 from book import plan as p
 from book.errors import BookError, InputError, NotFoundError
 from book.naming import english, noun_key
-from book.values import Invalid, coerce, describe
+from book.values import Invalid, coerce, convert, describe
 from concepts.base import type_words
 
 ProgressFn = Callable[[str], None]
@@ -104,7 +104,7 @@ class Interpreter:
     def _convert(self, step: p.ConvertStep, env: Env) -> Any:
         value = self._eval(step.value, env)
         try:
-            return coerce(value, step.annotation)
+            return convert(value, step.annotation)
         except Invalid as err:
             raise InputError(f"{describe(value)} can't be converted to a {step.type_name}: {err}") from None
 

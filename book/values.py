@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import typing
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -77,6 +77,14 @@ def coerce(value: Any, annotation: Any) -> Any:
         return adapter.validate_python(value)
     except ValidationError as err:
         raise Invalid(_explain(err)) from None
+
+
+def convert(value: Any, annotation: Any) -> Any:
+    """`convert ... to a <type>`: as `coerce`, but a day asked for as a datetime is its midnight, UTC."""
+    result = coerce(value, annotation)
+    if annotation is datetime and isinstance(result, date) and not isinstance(result, datetime):
+        return datetime(result.year, result.month, result.day, tzinfo=timezone.utc)
+    return result
 
 
 def allows_only(annotation: Any, kinds: tuple[type, ...]) -> bool:

@@ -22,7 +22,7 @@ import io
 import logging
 import threading
 from collections.abc import Mapping
-from datetime import date
+
 from typing import TYPE_CHECKING, Any
 
 from book import plan as p
@@ -41,7 +41,8 @@ from book.mcp.schemas import (
 from book.naming import did_you_mean, english
 from book.output import jsonable, write_table
 from book.runtime import Automation, check
-from book.values import Invalid, coerce, describe, is_datetime
+from book.filters import orderable
+from book.values import Invalid, coerce, describe
 from concepts.base import Concept, type_words
 
 if TYPE_CHECKING:
@@ -275,7 +276,7 @@ def _condition(condition: Any, concept: type[Concept], where: str) -> p.Conditio
     if op not in OPS:
         raise InputError(f"{where}: {describe(op)} is not an operator; " + (did_you_mean(str(op), list(OPS)) or f"use one of {', '.join(OPS)}"))
     annotation = str if op in TEXT_OPS else concept.field_type(attr)
-    if op in ORDER_OPS and not _orderable(annotation):
+    if op in ORDER_OPS and not orderable(annotation):
         raise InputError(f"{where}: the {english(attr)} is {type_words(annotation)}, which has no order; "
                          "compare it with eq, ne, one_of, contains or starts_with")
     if op == "one_of":
@@ -286,29 +287,10 @@ def _condition(condition: Any, concept: type[Concept], where: str) -> p.Conditio
 
 
 def _value(value: Any, annotation: Any, attr: str, where: str) -> Any:
-    if is_datetime(annotation) and _iso_date(value):
-        value = date.fromisoformat(value)  # a date stands for the whole day, as in the English
-    try:
+    try:  # coerce takes "2022-03-01" beside a datetime as the whole day, as the English does
         return coerce(value, annotation)
     except Invalid as err:
         raise InputError(f"{where}: {describe(value)} can't be compared with the {english(attr)}: {err}; nothing was read") from None
-
-
-def _iso_date(value: Any) -> bool:
-    if not isinstance(value, str) or len(value) != 10:
-        return False
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _orderable(annotation: Any) -> bool:
-    import typing
-
-    args = [a for a in (typing.get_args(annotation) or (annotation,)) if a is not type(None)]
-    return bool(args) and all(isinstance(a, type) and issubclass(a, (int, float, date)) for a in args)
 
 
 # -- rendering -------------------------------------------------------------------------------------------

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-import typing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from concepts.base import Concept
 
@@ -76,22 +75,4 @@ def _schemas(book: Book) -> list[ResourceDoc]:
 
 def concepts(book: Book) -> list[type[Concept]]:
     """The book's concepts, and every concept a procedure takes or returns (or a concept's field holds)."""
-    found: dict[str, type[Concept]] = {}
-
-    def visit(annotation: Any) -> None:
-        if isinstance(annotation, type) and issubclass(annotation, Concept):
-            if annotation.concept_name and annotation.concept_name not in found:
-                found[annotation.concept_name] = annotation
-                for field in annotation.model_fields.values():
-                    visit(field.annotation)
-            return
-        for arg in typing.get_args(annotation):
-            visit(arg)
-
-    for concept in book.concepts.values():
-        visit(concept)
-    for procedure in book.registry:
-        visit(procedure.output.type)
-        for item in procedure.inputs:
-            visit(item.annotation)
-    return [found[name] for name in sorted(found)]
+    return list(book.all_concepts().values())

@@ -12,6 +12,8 @@ pydantic and the book's own modules are imported: the MCP SDK never is.
 
 from __future__ import annotations
 
+from book.filters import ORDER_OPERATORS, TEXT_OPERATORS
+
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -38,8 +40,8 @@ OPS: dict[str, str] = {
     "starts_with": "starts with the text",
     "ends_with": "ends with the text",
 }
-TEXT_OPS = frozenset({"contains", "not_contains", "starts_with", "ends_with"})
-ORDER_OPS = frozenset({"gt", "lt", "ge", "le"})
+TEXT_OPS = TEXT_OPERATORS
+ORDER_OPS = ORDER_OPERATORS
 CONDITION = "FilterCondition"  # where a filter's condition lives in an input schema's `$defs`
 
 

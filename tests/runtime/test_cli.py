@@ -144,3 +144,11 @@ def test_procedures_lists_phrases_inputs_and_outputs(cli):
     assert "to read some (*SMS* messages)    [FILTER-CAPABLE" in result.stdout
     assert "    input  the sender number (" in result.stdout
     assert "    output " in result.stdout
+
+
+def test_check_goes_on_after_a_file_it_cannot_read(cli, tmp_path):
+    good = write(tmp_path, "good.auto", 'the x is "1"\n')
+    result = cli("check", str(tmp_path / "missing.auto"), good)
+    assert result.returncode == 1
+    assert "can't read the automation" in result.stderr
+    assert f"{good}: ok" in result.stdout

@@ -1,0 +1,31 @@
+"""Regressions: a loop's item is not rebound by a call in its body; converting a day to a datetime."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from book.interpreter import Session
+from book.runtime import run
+from tests.runtime.notebook import make_book
+
+
+def _run(text: str):
+    book, store = make_book()
+    return run(text, book.registry, Session(clients={"Notes": book.client_factory})), store
+
+
+def test_a_call_in_a_loop_body_does_not_rebind_the_item():
+    result, store = _run('write a Lark note where\n  the title is "a"\n'
+                         'write a Lark note where\n  the title is "b"\n'
+                         "read some notes\n"
+                         "process each note as follows\n"
+                         "  read some notes whose title is \"a\"\n"
+                         "  get the note's title\n")
+    assert result.value == ["a", "b"]
+
+
+def test_converting_a_day_to_a_datetime_gives_its_utc_midnight():
+    result, _ = _run('convert "2022-03-01" to a datetime\n')
+    assert result.value == datetime(2022, 3, 1, tzinfo=timezone.utc)
+    result, _ = _run('convert "2022-03-01T15:00:00Z" to a datetime\n')
+    assert result.value == datetime(2022, 3, 1, 15, tzinfo=timezone.utc)
