@@ -8,6 +8,8 @@ fields there are.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -17,11 +19,14 @@ from book.errors import CompileError, Problem
 from book.filters import ORDER_OPERATORS, TEXT_OPERATORS, orderable
 from book.naming import did_you_mean, english, normal, param_name, singular
 from book.registry import Procedure, Registry
-from book.values import CONVERSIONS, Invalid, allows_only, coerce, describe
+from book.values import CONVERSIONS, Invalid, allows_only, coerce, is_secret, shown
 from concepts.base import Concept, type_words
 from grammar import ast
 
 _PLAIN = (str, int, float, bool, date, datetime)  # types without fields
+
+
+_VALUE_END = re.compile(r'"(?:[^"\\\n]|\\.)*"|\u201c[^\u201d\n]*\u201d|\S+')
 
 
 @dataclass(frozen=True)
@@ -62,8 +67,12 @@ class Compiler:
             raise CompileError(self.problems, self.filename)
         return p.Plan(tuple(steps), program.source, self.filename)
 
-    def _problem(self, message: str, pos: ast.Pos, hint: str | None = None) -> None:
+    def _problem(self, message: str, pos: ast.Pos, hint: str | None = None, *, masked: bool = False) -> None:
         source = self.lines[pos.line - 1] if 0 < pos.line <= len(self.lines) else None
+        if masked and source is not None:  # a sensitive value is not shown back, even in its own line
+            start = pos.column - 1
+            end = _VALUE_END.match(source, start)
+            source = source[:start] + "*" * 10 + source[end.end() if end else len(source):]
         self.problems.append(Problem(message, pos.line, pos.column, source, hint))
 
     def _text(self, pos: ast.Pos) -> str:
@@ -147,8 +156,9 @@ class Compiler:
             try:
                 return p.Const(coerce(expr.value, annotation))
             except Invalid as err:
-                self._problem(f"{describe(expr.value)} is not a valid {what}: {err}", value.pos,
-                              f"{what} takes {type_words(annotation)}")
+                self._problem(f"{shown(expr.value, annotation)} is not a valid {what}: {err}", value.pos,
+                              f"{what} takes {type_words(annotation)}" + (" text" if is_secret(annotation) else ""),
+                              masked=is_secret(annotation))
                 return None
         return expr
 

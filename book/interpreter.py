@@ -17,7 +17,7 @@ from book import filters as f
 from book import plan as p
 from book.errors import BookError, InputError, NotFoundError
 from book.naming import english, noun_key
-from book.values import Invalid, coerce, convert, describe
+from book.values import Invalid, coerce, convert, describe, shown
 from concepts.base import type_words
 
 ProgressFn = Callable[[str], None]
@@ -130,7 +130,7 @@ class Interpreter:
             try:
                 kwargs[param] = coerce(value, annotation)
             except Invalid as err:
-                raise InputError(f"the {english(param)} {describe(value)} is not valid: {err}; nothing was sent") from None
+                raise InputError(f"the {english(param)} {shown(value, annotation)} is not valid: {err}; nothing was sent") from None
         expression = self._filter(step.filter, env) if step.filter is not None else None
         if procedure.filter_capable:
             kwargs["filter_expression"] = expression

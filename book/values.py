@@ -95,6 +95,20 @@ def allows_only(annotation: Any, kinds: tuple[type, ...]) -> bool:
     return bool(args) and all(a in kinds for a in args)
 
 
+def is_secret(annotation: Any) -> bool:
+    """Whether `annotation` is (or may be) a `SecretStr`: its values are never shown."""
+    from pydantic import SecretStr
+
+    if annotation is SecretStr:
+        return True
+    return any(is_secret(arg) for arg in typing.get_args(annotation))
+
+
+def shown(value: Any, annotation: Any) -> str:
+    """`describe(value)`, unless the place is sensitive: then only that a value was given."""
+    return "the value given" if is_secret(annotation) else describe(value)
+
+
 def describe(value: Any) -> str:
     """A value as a person would write it back: quoted text, numbers and ISO dates."""
     if isinstance(value, str):

@@ -67,6 +67,8 @@ def type_words(annotation: Any) -> str:
         return "one of " + ", ".join(repr(a) for a in args)
     if isinstance(annotation, type) and issubclass(annotation, Concept):
         return annotation.concept_name
+    if getattr(annotation, "__name__", "") == "SecretStr":
+        return "sensitive"
     if annotation in _TYPE_WORDS:
         return _TYPE_WORDS[annotation]
     return getattr(annotation, "__name__", str(annotation)).lower()

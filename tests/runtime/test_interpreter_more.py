@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Annotated
+
+from pydantic import Field, SecretStr
+
+from book.authoring import Book
+from book.errors import CompileError, InputError
+from concepts.base import type_words
 
 from book.interpreter import Session
 from book.runtime import run
@@ -29,3 +36,34 @@ def test_converting_a_day_to_a_datetime_gives_its_utc_midnight():
     assert result.value == datetime(2022, 3, 1, tzinfo=timezone.utc)
     result, _ = _run('convert "2022-03-01T15:00:00Z" to a datetime\n')
     assert result.value == datetime(2022, 3, 1, 15, tzinfo=timezone.utc)
+
+
+def test_a_sensitive_input_value_never_appears_in_an_error():
+    book = Book("Vault")
+
+    @book.procedure("to open a *vault* door")
+    def open_door(pin: Annotated[SecretStr, Field(min_length=6)]) -> str:
+        """Open the vault door.
+
+        Input Concepts:
+            the pin: The door's secret pin.
+
+        Output Concepts:
+            answer: Whether it opened.
+        """
+        return "opened"
+
+    try:
+        run('open a vault door where\n  the pin is "12345"\n', book.registry)
+    except CompileError as err:
+        assert "12345" not in str(err) and "the value given" in str(err)
+    else:
+        raise AssertionError("a short pin compiled")
+    try:
+        run('the pin is "54321"\nopen a vault door\n', book.registry)
+    except InputError as err:
+        assert "54321" not in str(err) and "nothing was sent" in str(err)
+    else:
+        raise AssertionError("a short pin ran")
+    assert run('open a vault door where\n  the pin is "123456"\n', book.registry).value == "opened"
+    assert type_words(SecretStr) == "sensitive"
