@@ -39,10 +39,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     text, filename = _read_source(args.file)
     book = _twilio_book()
     automation = Automation.compile(text, book.registry, filename)  # nothing runs before this passes
-    with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=_notice) as session:
-        result = automation.run(session)
     writer = {"table": write_table, "json": write_json, "jsonl": write_jsonl}[args.output]
-    writer(result.value, sys.stdout)
+    with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=_notice) as session:
+        # JSON lines stream: each item is written as its page arrives, in constant memory.
+        result = automation.run(session, stream=args.output == "jsonl")
+        writer(result.value, sys.stdout)
     return EXIT_OK
 
 

@@ -56,6 +56,7 @@ def _located(err: BookError, step: p.Step) -> BookError:
 class Interpreter:
     def __init__(self, session: Session | None = None) -> None:
         self.session = session or Session()
+        self._streamed: p.Step | None = None
         self._run = {
             p.CallStep: self._call,
             p.SetStep: self._set,
@@ -64,8 +65,12 @@ class Interpreter:
             p.ForEachStep: self._foreach,
         }
 
-    def run(self, plan: p.Plan, facts: dict[str, Any] | None = None) -> Env:
+    def run(self, plan: p.Plan, facts: dict[str, Any] | None = None, *, stream: bool = False) -> Env:
+        """Run the plan. With `stream`, a plural read on the last line is left as an iterator that reads
+        page by page as it is consumed (for JSON lines of any size in constant memory)."""
         env = Env(dict(facts or {}))
+        last = plan.steps[-1] if plan.steps else None
+        self._streamed = last if stream and isinstance(last, p.CallStep) else None
         self._block(plan.steps, env)
         return env
 
@@ -158,13 +163,19 @@ class Interpreter:
             return first
         if step.limit is not None:
             items = itertools.islice(items, min(step.limit, sys.maxsize))  # a count beyond that means all
-        out = []
+        counted = self._counted(step, items)
+        return counted if step is self._streamed else list(counted)
+
+    def _counted(self, step: p.CallStep, items: Any) -> Any:
+        """The items, reporting progress every so many; a failure while streaming names its line."""
         report, every = self.session.progress, self.session.progress_every
-        for index, item in enumerate(items, 1):
-            out.append(item)
-            if report is not None and index % every == 0:
-                report(f"read {index} {step.procedure.signature.noun} so far...")
-        return out
+        try:
+            for index, item in enumerate(items, 1):
+                yield item
+                if report is not None and index % every == 0:
+                    report(f"read {index} {step.procedure.signature.noun} so far...")
+        except BookError as err:
+            raise _located(err, step) from None
 
     def _filter(self, template: p.FilterT, env: Env) -> f.FilterExpression:
         return f.FilterExpression(self._node(template, env))

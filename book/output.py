@@ -33,7 +33,8 @@ def write_json(value: Any, out: IO[str]) -> None:
 
 
 def write_jsonl(value: Any, out: IO[str]) -> None:
-    items: Iterable[Any] = value if isinstance(value, (list, tuple)) else [value]
+    streaming = hasattr(value, "__next__")
+    items: Iterable[Any] = value if isinstance(value, (list, tuple)) or streaming else [value]
     for item in items:
         out.write(json.dumps(jsonable(item), ensure_ascii=False) + "\n")
 

@@ -37,8 +37,10 @@ class Automation:
         program = parse(text, filename)
         return cls(compile_program(program, registry, filename))
 
-    def run(self, session: Session | None = None, facts: dict[str, Any] | None = None) -> RunResult:
-        env = Interpreter(session).run(self.plan, facts)
+    def run(self, session: Session | None = None, facts: dict[str, Any] | None = None, *,
+            stream: bool = False) -> RunResult:
+        """Run the plan; with `stream`, a read on the last line gives an iterator, read as it is consumed."""
+        env = Interpreter(session).run(self.plan, facts, stream=stream)
         return RunResult(env.above, env.facts)
 
 

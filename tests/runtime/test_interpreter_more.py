@@ -12,7 +12,7 @@ from book.errors import CompileError, InputError
 from concepts.base import type_words
 
 from book.interpreter import Session
-from book.runtime import run
+from book.runtime import Automation, run
 from tests.runtime.notebook import make_book
 
 
@@ -67,3 +67,18 @@ def test_a_sensitive_input_value_never_appears_in_an_error():
         raise AssertionError("a short pin ran")
     assert run('open a vault door where\n  the pin is "123456"\n', book.registry).value == "opened"
     assert type_words(SecretStr) == "sensitive"
+
+
+def test_a_streamed_last_read_reads_only_as_it_is_consumed():
+    book, store = make_book()
+    for n in range(50):
+        store.add(f"t{n}", stars=n % 3)
+    automation = Automation.compile("read some notes whose stars is 1", book.registry)
+    result = automation.run(Session(clients={"Notes": book.client_factory}), stream=True)
+    assert store.yielded == 0  # nothing read yet
+    first = next(result.value)
+    assert first.stars == 1 and store.yielded == 2
+    assert [n.title for n in result.value] == [f"t{n}" for n in range(4, 50, 3)]
+    assert store.yielded == 50
+    listed = automation.run(Session(clients={"Notes": book.client_factory})).value
+    assert isinstance(listed, list) and len(listed) == 17
