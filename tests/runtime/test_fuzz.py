@@ -90,8 +90,10 @@ def mutated(draw) -> str:
             parts[where] = draw(token)
         elif kind == "indent":
             parts.insert(where, "\n" + draw(st.sampled_from(["", " ", "  ", "   ", "\t", "\t  ", " " * 9])))
-        elif kind == "repeat" and parts:  # a very long line
-            parts.insert(where, (parts[where] + " ") * draw(st.integers(50, 400)))
+        elif kind == "repeat" and parts:  # a very long line, of at most about 20,000 characters
+            # (repeats compound: uncapped, one example reached 450 MB and took the machine's memory)
+            unit = parts[where] + " "
+            parts.insert(where, unit * min(draw(st.integers(50, 400)), max(1, 20_000 // len(unit))))
         elif kind == "duplicate line":
             lines = "".join(parts).split("\n")
             line = draw(st.sampled_from(lines))
