@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from book.filters import FilterExpression, Pushdown
 from concepts import MessageBody, PhoneNumber, TwilioSmsMessage
 from procedures._book import procedure
+from procedures._reading import day_range, fetch_one, page_size, skip
 from procedures._twilio import twilio_errors
 
 if TYPE_CHECKING:
     from twilio.rest import Client
-
-MAX_PAGE = 1000
 
 # What Twilio's Messages list can filter on: To, From, and DateSent (=, <=, >= by whole GMT days).
 PUSHABLE = {
@@ -45,44 +43,6 @@ def to_concept(message: Any) -> TwilioSmsMessage:
         error_code=message.error_code,
         error_message=message.error_message,
     )
-
-
-def _day(value: date | datetime) -> date:
-    if isinstance(value, datetime):
-        return (value.astimezone(timezone.utc) if value.tzinfo else value).date()
-    return value
-
-
-def date_sent_range(pushed: Pushdown) -> dict[str, str]:
-    """The widened whole-day range Twilio can take for the date-sent conditions; refined locally later.
-
-    Twilio's `DateSent>` and `DateSent<` include the day they name. A date stands for a whole day
-    (`is after 2022-03-01` starts on the 2nd); a datetime is widened to its day.
-    """
-    after: date | None = None
-    before: date | None = None
-    on: date | None = None
-    for cond in pushed.conditions:
-        if cond.field != "date_sent":
-            continue
-        value, whole_day = cond.value, not isinstance(cond.value, datetime)
-        day = _day(value)
-        if cond.op == "eq":
-            on = day
-        elif cond.op in ("gt", "ge"):
-            start = day + timedelta(days=1) if cond.op == "gt" and whole_day else day
-            after = start if after is None else max(after, start)
-        else:
-            end = day - timedelta(days=1) if cond.op == "lt" and whole_day else day
-            before = end if before is None else min(before, end)
-    params = {}
-    if on is not None:
-        params["date_sent"] = on.isoformat()
-    if after is not None:
-        params["date_sent_after"] = after.isoformat()
-    if before is not None:
-        params["date_sent_before"] = before.isoformat()
-    return params
 
 
 @procedure("to read some (*SMS* messages)")
@@ -122,33 +82,21 @@ def read_sms_messages(
     sid = pushed.get("sid")
     with twilio_errors("read SMS messages"):
         if sid is not None:
-            yield from _fetch(client, sid)
+            yield from fetch_one(client.messages(sid).fetch, to_concept)
             return
         params: dict[str, Any] = {}
         if (to := pushed.get("recipient_number")) is not None:
             params["to"] = to
         if (sender := pushed.get("sender_number")) is not None:
             params["from_"] = sender
-        params.update(date_sent_range(pushed))
-        exact = pushed.complete and not any(c.field == "date_sent" for c in pushed.conditions)
-        wanted = offset + limit if limit is not None else None
-        page_size = min(wanted, MAX_PAGE) if wanted is not None and exact else MAX_PAGE
-        stream = client.messages.stream(page_size=page_size, **params)
-        for index, message in enumerate(stream):
-            if index >= offset:
-                yield to_concept(message)
-
-
-def _fetch(client: Client, sid: str) -> Iterator[TwilioSmsMessage]:
-    from twilio.base.exceptions import TwilioRestException
-
-    try:
-        message = client.messages(sid).fetch()
-    except TwilioRestException as err:
-        if err.status == 404:
-            return
-        raise
-    yield to_concept(message)
+        # Whole GMT days, as Twilio takes them (as YYYY-MM-DD text: the SDK would send a date as midnight).
+        on, start, end = day_range(pushed, "date_sent")
+        for param, day in (("date_sent", on), ("date_sent_after", start), ("date_sent_before", end)):
+            if day is not None:
+                params[param] = day.isoformat()
+        refined = any(c.field == "date_sent" for c in pushed.conditions)
+        size = page_size(pushed, offset, limit, refined=refined)
+        yield from skip((to_concept(m) for m in client.messages.stream(page_size=size, **params)), offset)
 
 
 @procedure("to send an *SMS* message")
