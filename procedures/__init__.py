@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from procedures import alerts  # noqa: F401  (registers the alert procedures)
+from procedures import api_call  # noqa: F401  (registers making an API call)
+from procedures import calls  # noqa: F401  (registers the phone call procedures)
 from procedures import messages  # noqa: F401  (registers the SMS procedures)
+from procedures import messaging  # noqa: F401  (registers sending with options, WhatsApp, deleting, media)
+from procedures import recordings  # noqa: F401  (registers the recording and transcription procedures)
 from procedures._book import BOOK
+
+# What the triggers hand on ('twilio-book watch' / 'listen'): part of the book's vocabulary and its reference.
+from concepts.events import InboundCall, InboundSmsMessage, InboundWhatsappMessage, MessageStatusEvent  # noqa: E402
+
+for _event in (MessageStatusEvent, InboundSmsMessage, InboundWhatsappMessage, InboundCall):
+    BOOK.concept(_event)
 
 __all__ = ["BOOK"]

@@ -18,10 +18,16 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from book.sandbox import accounts, messages
+from book.sandbox import alerts, recordings
+from book.sandbox import media
+from book.sandbox import calls
 from book.sandbox.api_errors import ApiError, authenticate, method_not_allowed, not_found
 from book.sandbox.store import Store
 
 RESOURCE_MODULES = (accounts, messages)
+RESOURCE_MODULES += (recordings, alerts)
+RESOURCE_MODULES += (media,)
+RESOURCE_MODULES += (calls,)
 
 
 class TwilioAuth:

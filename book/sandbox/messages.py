@@ -1,16 +1,23 @@
-"""The Message resource: create, fetch, list (filters and paging), update (redact, cancel), delete."""
+"""The Message resource: create, fetch, list (filters and paging), update (redact, cancel), delete.
+
+Create checks its options (media URLs, validity period, content template, schedule ...) as Twilio does.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from book.sandbox.api_errors import bad_request, invalid_parameter, not_found
+from book.sandbox.callbacks import follow_status
 from book.sandbox.clock import datetime_to_us, day_start_us, parse_day_or_instant, rfc2822
 from book.sandbox.ids import is_sid, new_sid
 from book.sandbox.paging import PageRequest, envelope
@@ -30,6 +37,11 @@ from book.sandbox.store import MessageFilter, Store
 _DAY_US = int(timedelta(days=1).total_seconds() * 1_000_000)
 _LIST_FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
 _NOT_YET_SENT = frozenset({"queued", "accepted", "scheduled"})
+_SID_OF = {prefix: re.compile(rf"^{prefix}[0-9a-fA-F]{{32}}$") for prefix in ("AP", "HX")}
+MAX_MEDIA = 10
+MAX_VALIDITY_PERIOD = 36000
+SCHEDULE_MIN_US = 300 * 1_000_000
+SCHEDULE_MAX_US = 35 * _DAY_US
 
 
 def message_json(record: MessageRecord, now_us: int) -> dict[str, Any]:
@@ -68,14 +80,18 @@ async def create_message(request: Request) -> Response:
     media_urls = [url for url in form.get("MediaUrl", []) if url]
     if body and is_true(first(form, "SmartEncoded")):
         body = smart_encode(body)
+    content_sid = first(form, "ContentSid")
     to = check_outbound(
         to=to, sender=sender, messaging_service_sid=service, body=body,
-        media_urls=media_urls, content_sid=first(form, "ContentSid"),
+        media_urls=media_urls, content_sid=content_sid,
     )
     if service and not is_sid(service, "MG"):
         raise bad_request(21701, f"The Messaging Service Sid {service} is invalid.")
+    check_options(form, media_urls)
+    if content_sid:
+        body = render_content(content_sid, first(form, "ContentVariables"))
     now = store.now_us()
-    send_at = _send_at(form, now)
+    send_at = _send_at(form, now, service)
     initial = "scheduled" if send_at else ("accepted" if service and not sender else "queued")
     sent = send_at or now + SENT_AFTER_US
     record = MessageRecord(
@@ -100,14 +116,25 @@ async def create_message(request: Request) -> Response:
         params={name: values if name == "MediaUrl" else values[0] for name, values in form.items()},
     )
     store.add_message(record)
+    follow_status(request, record)  # posts its status changes if it has a StatusCallback
     return JSONResponse(message_json(record, now), status_code=201)
 
 
-def _send_at(form: dict[str, list[str]], now_us: int) -> int | None:
-    """The scheduled send time (ScheduleType=fixed with SendAt), or None to send now."""
-    raw = first(form, "SendAt")
-    if first(form, "ScheduleType") != "fixed" or not raw:
+def _send_at(form: dict[str, list[str]], now_us: int, service: str | None) -> int | None:
+    """The scheduled send time (ScheduleType=fixed with SendAt), or None to send now.
+
+    As Twilio: SendAt without ScheduleType is ignored; scheduling needs a Messaging Service and a
+    SendAt from 300 seconds to 35 days ahead.
+    """
+    schedule, raw = first(form, "ScheduleType"), first(form, "SendAt")
+    if schedule is None:
         return None
+    if schedule != "fixed":
+        raise invalid_parameter("ScheduleType", schedule, "must be 'fixed'")
+    if not raw:
+        raise bad_request(35111, "SendAt timestamp is missing: it is required when ScheduleType is 'fixed'.")
+    if not service:
+        raise bad_request(35118, "MessagingServiceSid is required to schedule a message.")
     try:
         _, instant = parse_day_or_instant(raw)
     except ValueError:
@@ -115,9 +142,61 @@ def _send_at(form: dict[str, list[str]], now_us: int) -> int | None:
     if instant is None:
         raise invalid_parameter("SendAt", raw, "is not an ISO 8601 date-time")
     when = datetime_to_us(instant)
-    if when <= now_us:
-        raise bad_request(35114, "Scheduling does not support this timestamp: SendAt must be in the future.")
+    if not now_us + SCHEDULE_MIN_US <= when <= now_us + SCHEDULE_MAX_US:
+        raise bad_request(
+            35114,
+            "Scheduling does not support this timestamp: SendAt time must be between 300 seconds and "
+            "35 days (3024000 seconds) in the future, inclusive.",
+        )
     return when
+
+
+def check_options(form: dict[str, list[str]], media_urls: list[str]) -> None:
+    """Refuse, as Twilio does, a Create Message option out of its range or of the wrong shape."""
+    if len(media_urls) > MAX_MEDIA:
+        raise invalid_parameter("MediaUrl", f"{len(media_urls)} URLs", f"is more than the {MAX_MEDIA} a message takes")
+    for url in media_urls:
+        if not _is_web_url(url):
+            raise bad_request(21620, f"Invalid media URL(s): {url}")
+    if (callback := first(form, "StatusCallback")) and not _is_web_url(callback):
+        raise invalid_parameter("StatusCallback", callback, "is not an http or https URL")
+    if (application := first(form, "ApplicationSid")) and not _SID_OF["AP"].match(application):
+        raise invalid_parameter("ApplicationSid", application, "is not an Application SID (AP and 32 hex digits)")
+    if (validity := first(form, "ValidityPeriod")) is not None:
+        if not validity.isdigit() or not 1 <= int(validity) <= MAX_VALIDITY_PERIOD:
+            raise invalid_parameter("ValidityPeriod", validity,
+                                    f"must be a whole number from 1 to {MAX_VALIDITY_PERIOD}")
+    if (price := first(form, "MaxPrice")) is not None:
+        try:
+            float(price)
+        except ValueError:
+            raise invalid_parameter("MaxPrice", price, "is not a number") from None
+    content_sid, variables = first(form, "ContentSid"), first(form, "ContentVariables")
+    if content_sid and not _SID_OF["HX"].match(content_sid):
+        raise bad_request(21655, f"The ContentSid is Invalid: {content_sid}")
+    if variables is not None:
+        if not content_sid:
+            raise bad_request(21654, "A ContentSid must be specified if ContentVariables are provided in the request.")
+        try:
+            parsed = json.loads(variables)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict) or any(value in (None, "") for value in parsed.values()):
+            raise bad_request(21656, "The ContentVariables Parameter is invalid: "
+                                     "it must be a JSON object of non-empty values.")
+
+
+def render_content(content_sid: str, variables: str | None) -> str:
+    """The body of a message sent with a content template: the sandbox has no templates, so it names
+    the template and the values given for its variables (`{{1}}=12/1, {{2}}=3pm`)."""
+    values = json.loads(variables) if variables else {}
+    filled = ", ".join(f"{{{{{name}}}}}={value}" for name, value in values.items())
+    return f"Content template {content_sid}" + (f" with {filled}" if filled else "")
+
+
+def _is_web_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 async def list_messages(request: Request) -> Response:

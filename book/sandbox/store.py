@@ -69,6 +69,19 @@ CREATE INDEX IF NOT EXISTS messages_by_to ON messages (account_sid, to_number, c
 # Tables `reset()` empties; credentials (meta, api_keys) stay.
 _DATA_TABLES = ("messages",)
 
+# Tables that resource modules (recordings, alerts...) define in their own files: (schema, names).
+_REGISTERED_TABLES: list[tuple[str, tuple[str, ...]]] = []
+
+
+def register_tables(schema: str, tables: Sequence[str]) -> None:
+    """Let a resource module keep its own tables: every store creates them and `reset()` empties them.
+
+    Call it when the module is imported (`book.sandbox` imports every resource module before any
+    store opens). `schema` is `CREATE TABLE/INDEX IF NOT EXISTS` statements separated by `;`.
+    """
+    _REGISTERED_TABLES.append((schema, tuple(tables)))
+
+
 _MESSAGE_COLUMNS = (
     "sid, account_sid, to_number, from_number, body, messaging_service_sid, num_media, num_segments, "
     "direction, initial_status, final_status, price, error_code, error_message, created_us, updated_us, "
@@ -105,6 +118,9 @@ class Store:
             with self._transaction() as db:
                 for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
                     db.execute(statement)
+                for schema, _tables in _REGISTERED_TABLES:
+                    for statement in filter(None, (s.strip() for s in schema.split(";"))):
+                        db.execute(statement)
                 self._account = self._load_or_create_account(db)
         except sqlite3.DatabaseError as exc:
             self._db.close()
@@ -203,6 +219,9 @@ class Store:
         with self._transaction() as db:
             for table in _DATA_TABLES:
                 db.execute(f"DELETE FROM {table}")
+            for _schema, tables in _REGISTERED_TABLES:
+                for table in tables:
+                    db.execute(f"DELETE FROM {table}")
 
     # -- messages --------------------------------------------------------------------------------
 
