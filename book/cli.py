@@ -13,7 +13,8 @@ from typing import Any, Callable
 EXIT_OK, EXIT_FAILURE, EXIT_LANGUAGE = 0, 1, 2
 
 
-def _read_source(path: str) -> tuple[str, str]:
+def read_source(path: str) -> tuple[str, str]:
+    """An automation's text and the name to report it by; `-` is standard input."""
     if path == "-":
         return sys.stdin.read(), "<stdin>"
     try:
@@ -36,11 +37,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from book.runtime import Automation
     from book.session import open_session
 
-    text, filename = _read_source(args.file)
+    text, filename = read_source(args.file)
     book = _twilio_book()
     automation = Automation.compile(text, book.registry, filename)  # nothing runs before this passes
     writer = {"table": write_table, "json": write_json, "jsonl": write_jsonl}[args.output]
-    with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=_notice) as session:
+    with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=notice) as session:
         # JSON lines stream: each item is written as its page arrives, in constant memory.
         result = automation.run(session, stream=args.output == "jsonl")
         writer(result.value, sys.stdout)
@@ -55,7 +56,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     language_errors = unreadable = False
     for path in args.files:
         try:
-            text, filename = _read_source(path)
+            text, filename = read_source(path)
             plan = check(text, book.registry, filename)
         except LanguageError as err:
             language_errors = True
@@ -111,8 +112,9 @@ def cmd_sandbox_reset(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _notice(message: str) -> None:
-    print(f"twilio-book: {message}", file=sys.stderr)
+def notice(message: str) -> None:
+    """A one-line notice on stderr (stdout stays for results)."""
+    print(f"twilio-book: {message}", file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_sandbox_serve)
     reset = sandbox_sub.add_parser("reset", help="empty the sandbox's data")
     reset.set_defaults(func=cmd_sandbox_reset)
+    from book.triggers.cli import RECEIVE_HELP, add_sandbox_receive_arguments
+
+    add_sandbox_receive_arguments(sandbox_sub.add_parser("receive", help=RECEIVE_HELP, description=RECEIVE_HELP))
     sandbox.set_defaults(func=lambda a: (sandbox.print_help(), EXIT_LANGUAGE)[1])
 
     for extend in _extensions():
@@ -157,9 +162,10 @@ def _extensions() -> list[Callable[[Any], None]]:
     """Commands that live in their own modules (imported lazily inside their handlers)."""
     from book.docs import add_docs_commands
     from book.mcp import add_mcp_commands
+    from book.triggers import add_trigger_commands
     from book.wizard import add_connect_commands
 
-    return [add_connect_commands, add_docs_commands, add_mcp_commands]
+    return [add_connect_commands, add_docs_commands, add_mcp_commands, add_trigger_commands]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -61,8 +62,9 @@ class Compiler:
         self.problems: list[Problem] = []
 
     # -- entry point
-    def compile(self, program: ast.Program) -> p.Plan:
-        steps = self._block(program.statements, Scope())
+    def compile(self, program: ast.Program, facts: Mapping[str, Any] | None = None) -> p.Plan:
+        """The plan of `program`; `facts` (name -> type or concept class) are known before its first line."""
+        steps = self._block(program.statements, Scope({normal(k): v for k, v in (facts or {}).items()}))
         if self.problems:
             raise CompileError(self.problems, self.filename)
         return p.Plan(tuple(steps), program.source, self.filename)
@@ -350,6 +352,9 @@ class Compiler:
         return p.ConditionT(attr, node.op, value, annotation)
 
 
-def compile_program(program: ast.Program, registry: Registry, filename: str | None = None) -> p.Plan:
-    """Compile a parsed program; raises `CompileError` listing every problem."""
-    return Compiler(registry, program.source, filename).compile(program)
+def compile_program(
+    program: ast.Program, registry: Registry, filename: str | None = None, facts: Mapping[str, Any] | None = None
+) -> p.Plan:
+    """Compile a parsed program, with `facts` (name -> type) bound before it; raises `CompileError`
+    listing every problem."""
+    return Compiler(registry, program.source, filename).compile(program, facts)

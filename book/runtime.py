@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,9 +34,13 @@ class Automation:
     plan: Plan
 
     @classmethod
-    def compile(cls, text: str, registry: Registry, filename: str | None = None) -> Automation:
+    def compile(
+        cls, text: str, registry: Registry, filename: str | None = None, facts: Mapping[str, Any] | None = None
+    ) -> Automation:
+        """Parse and compile; `facts` (name -> type or concept class) are facts the run will bind before
+        the first line, as a trigger binds `the message`. Raises `LanguageError` with every problem."""
         program = parse(text, filename)
-        return cls(compile_program(program, registry, filename))
+        return cls(compile_program(program, registry, filename, facts))
 
     def run(self, session: Session | None = None, facts: dict[str, Any] | None = None, *,
             stream: bool = False) -> RunResult:

@@ -1,0 +1,354 @@
+"""The trigger commands: `watch`, `listen` and `sandbox receive`.
+
+Only the standard library is imported at load time, so registering these commands keeps
+`twilio-book --help` fast; each handler imports what it needs and returns an exit code.
+
+    add_trigger_commands(subparsers)                     # watch, listen
+    receive = sandbox_subparsers.add_parser("receive", help=RECEIVE_HELP)
+    add_sandbox_receive_arguments(receive)               # sets func=cmd_sandbox_receive
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from typing import Any
+
+from book.cli import notice, read_source
+
+EXIT_OK, EXIT_FAILURE = 0, 1
+
+# Every filter any watchable takes: option -> help. Each watchable says which of them it accepts.
+WATCH_FILTERS = {
+    "from": "only items from this number (messages, calls)",
+    "to": "only items to this number (messages, calls)",
+    "status": "only calls with this status",
+    "parent-call-sid": "only calls spawned by this call",
+    "call-sid": "only recordings of this call",
+    "conference-sid": "only recordings of this conference",
+    "log-level": "only alerts of this log level (error, warning, notice, debug)",
+}
+KIND_NAMES = ("message-status", "sms", "whatsapp", "call")
+RECEIVE_HELP = "simulate an inbound SMS (or call) to a sandbox number: post it, signed, to the number's webhook"
+
+
+def add_trigger_commands(subparsers: Any) -> None:
+    """Register `watch` and `listen`; each command's `func(args)` returns an exit code."""
+    watch = subparsers.add_parser(
+        "watch",
+        help="poll for new messages (or calls, recordings, ...) and hand each on once",
+        description="Poll a list for new items and hand each on exactly once, oldest first: printed as a JSON "
+        "line and, with --run, given to an automation as 'the message' (or 'the call', ...) and 'the event'. "
+        "The first run starts from now (or --since); a cursor in the book's home folder remembers where each "
+        "watch stands, so a restart neither repeats nor misses an item.",
+    )
+    watch.add_argument("thing", metavar="THING",
+                       help="what to watch: messages, calls, recordings, transcriptions or alerts (as the book can read them)")
+    for name, text in WATCH_FILTERS.items():
+        watch.add_argument(f"--{name}", dest=_filter_dest(name), metavar="VALUE", help=text)
+    watch.add_argument("--every", type=_positive_float, default=30.0, metavar="SECONDS",
+                       help="seconds between polls (default 30)")
+    watch.add_argument("--limit", type=_positive_int, metavar="N",
+                       help="hand on at most N items per poll (the oldest; the rest come next poll)")
+    watch.add_argument("--once", action="store_true", help="poll once and exit")
+    watch.add_argument("--run", metavar="FILE", help="run this automation for each new item")
+    watch.add_argument("--since", metavar="DATETIME",
+                       help="on the first run, start from this time (ISO 8601) instead of now")
+    watch.add_argument("--name", metavar="NAME", help="the cursor's name (default: from what is watched)")
+    watch.add_argument("--reset", action="store_true", help="forget the cursor: start again from now (or --since)")
+    _add_connection_arguments(watch)
+    watch.set_defaults(func=cmd_watch)
+
+    listen = subparsers.add_parser(
+        "listen",
+        help="receive Twilio's webhooks: status callbacks, inbound SMS, WhatsApp and calls",
+        description="Run a webhook server for Twilio. It prints the URL of each endpoint to paste into Twilio's "
+        "console; every request must carry a valid X-Twilio-Signature for the URL Twilio called (403 otherwise), "
+        "a retried delivery is handed on once, and calls are answered with TwiML. Each event is printed as a "
+        "JSON line and, with --run, given to an automation as 'the event' (and 'the message' or 'the call').",
+    )
+    listen.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    listen.add_argument("--port", type=int, default=0, help="port to listen on (default: any free one)")
+    listen.add_argument("--public-url", metavar="URL",
+                        help="the base URL Twilio calls when it is not the local one (a tunnel or a proxy to this "
+                        "listener's root, like https://abc.ngrok.app): signatures are checked against it")
+    listen.add_argument("--run", metavar="FILE", help="run this automation for each event")
+    listen.add_argument("--on", action="append", choices=KIND_NAMES, metavar="KIND",
+                        help=f"run the automation only on these events ({', '.join(KIND_NAMES)}); repeatable "
+                        "(default: every kind it compiles for)")
+    listen.add_argument("--answers", metavar="FILE",
+                        help="a TOML or JSON file saying how calls and messages are answered, per number")
+    listen.add_argument("--say", metavar="TEXT", help="answer calls by saying this (the default answer)")
+    listen.add_argument("--play", metavar="URL", help="answer calls by playing this audio")
+    listen.add_argument("--stream", metavar="WSS_URL", help="connect calls to this media stream")
+    listen.add_argument("--redirect", metavar="URL", help="hand calls on to this URL of yours")
+    listen.add_argument("--reply", metavar="TEXT", help="answer inbound messages with this reply")
+    listen.add_argument("--number", action="append", metavar="NUMBER", default=[],
+                        help="with the sandbox: point this sandbox number's webhooks at the listener (repeatable)")
+    _add_connection_arguments(listen)
+    listen.set_defaults(func=cmd_listen)
+
+
+def add_sandbox_receive_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of `sandbox receive`; sets `func=cmd_sandbox_receive`."""
+    parser.add_argument("--from", dest="sender", required=True, metavar="NUMBER",
+                        help="who sends it (E.164, or whatsapp:+1... for WhatsApp)")
+    parser.add_argument("--to", dest="recipient", required=True, metavar="NUMBER", help="the sandbox number it goes to")
+    parser.add_argument("--body", default="", help="the message's text")
+    parser.add_argument("--media", action="append", default=[], metavar="URL", help="a media URL (repeatable)")
+    parser.add_argument("--call", action="store_true", help="simulate an inbound call instead of a message")
+    parser.add_argument("--webhook", metavar="URL",
+                        help="post to this URL this once (default: the number's webhook, set by 'listen --sandbox --number')")
+    parser.set_defaults(func=cmd_sandbox_receive)
+
+
+def _add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--connection", "-c", metavar="NAME", help="a named connection (see 'twilio-book connections list')")
+    parser.add_argument("--sandbox", action="store_true", help="use the local sandbox, even if a connection is configured")
+
+
+def _filter_dest(name: str) -> str:
+    return "filter_" + name.replace("-", "_")
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
+    return value
+
+
+def _until_stopped(running: Any) -> None:
+    """Wait until Ctrl-C or SIGTERM (or `running()` turns false)."""
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        while running():
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# -- watch ------------------------------------------------------------------------------------------
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from book.errors import BookError
+    from book.home import home_dir
+    from book.output import jsonable
+    from book.session import open_session
+    from book.triggers.automation import compile_with_facts, run_automation
+    from book.triggers.watch import Watcher, available, cursor_file
+    from procedures import BOOK
+
+    things = available(BOOK.registry)
+    if args.thing not in things:
+        raise BookError(f"the book can't watch {args.thing!r}; it can watch: {', '.join(things) or 'nothing yet'}")
+    watchable, procedure = things[args.thing]
+    given = {name: value for name in WATCH_FILTERS if (value := getattr(args, _filter_dest(name))) is not None}
+    automation = None
+    if args.run:
+        text, filename = read_source(args.run)
+        concept = procedure.output.type
+        automation = compile_with_facts(text, BOOK.registry, {watchable.fact: concept, "event": concept}, filename)
+    since = _datetime(args.since) if args.since else None
+
+    with open_session(BOOK, connection=args.connection, sandbox=args.sandbox, notice=notice) as session:
+        client = session.client(BOOK.name)
+        cursor = cursor_file(home_dir(), watchable, client.account_sid, given, args.name)
+        if args.reset:
+            cursor.remove()
+        watcher = Watcher(watchable, procedure, client, cursor, filters=given, limit=args.limit, since=since)
+
+        def hand_on(item: Any) -> None:
+            sys.stdout.write(json.dumps(jsonable(item), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            if automation is not None:
+                what = f"{watchable.fact} {getattr(item, watchable.sid_field, '')}"
+                run_automation(automation, session, {watchable.fact: item, "event": item}, what, notice)
+
+        notice(f"watching {args.thing}" + ("" if args.once else f" every {args.every:g} s")
+                + f"; the cursor is {cursor.path}")
+        try:
+            while True:
+                try:
+                    watcher.poll(hand_on)
+                except BookError as err:
+                    if args.once:
+                        raise
+                    notice(f"this poll failed, trying again in {args.every:g} s: {err}")
+                if args.once:
+                    return EXIT_OK
+                time.sleep(args.every)
+        except KeyboardInterrupt:
+            notice("stopped watching")
+            return EXIT_OK
+
+
+def _datetime(text: str) -> Any:
+    from datetime import datetime, timezone
+
+    from book.errors import BookError
+
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise BookError(f"--since {text!r} is not a date and time; write it like 2022-03-01T15:00:00Z") from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+# -- listen -----------------------------------------------------------------------------------------
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from book.errors import BookError
+    from book.home import home_dir
+    from book.session import open_session
+    from book.triggers.idempotency import SeenTokens
+    from book.triggers.listen import ENDPOINTS, KINDS, Handoff, ListenerServer, compile_for_kinds, create_listener_app
+    from book.triggers.signature import SignatureCheck, check_public_url
+    from procedures import BOOK
+
+    answers = _answers(args)
+    public_url = check_public_url(args.public_url) if args.public_url else None
+    automations: dict[Any, Any] = {}
+    if args.run:
+        kinds = [k for k in KINDS if k.name in args.on] if args.on else list(KINDS)
+        text, filename = read_source(args.run)
+        automations, problems = compile_for_kinds(text, BOOK.registry, kinds, filename)
+        if not automations or (args.on and problems):
+            raise next(iter(problems.values()))
+        if problems:
+            ran = ", ".join(k.name for k in kinds if k.concept in automations)
+            why = next(iter(problems.values())).problems[0].message
+            notice(f"the automation runs on {ran} events only; not on {', '.join(problems)} ({why})")
+
+    account_sid, auth_token, sandbox = _webhook_credentials(args)
+    if args.number and sandbox is None:
+        raise BookError("--number points sandbox numbers at the listener; for a Twilio number, paste the URLs "
+                        "below into its configuration in Twilio's console")
+    seen = SeenTokens(home_dir() / "triggers" / "webhooks.sqlite3")
+    try:
+        with open_session(BOOK, connection=args.connection, sandbox=sandbox is not None, notice=notice) as session:
+            app = create_listener_app(
+                SignatureCheck(auth_token, public_url),
+                Handoff(sys.stdout, automations=automations, session=session),
+                answers=answers,
+                seen=seen,
+            )
+            with ListenerServer(app, host=args.host, port=args.port, public_url=public_url) as server:
+                where = f" (Twilio calls {public_url})" if public_url else ""
+                notice(f"listening on {server.url}{where}; signatures are checked with the auth token of {account_sid}")
+                urls = server.endpoints
+                width = max(len(e.title) for e in ENDPOINTS)
+                for endpoint in ENDPOINTS:
+                    print(f"  {endpoint.title:<{width}}  {urls[endpoint.name]}", file=sys.stderr)
+                if sandbox is not None:
+                    _point_numbers(sandbox.store, args.number, urls)
+                if public_url is None and args.host in ("127.0.0.1", "localhost", "::1"):
+                    print("  (Twilio can't reach a loopback address: behind a tunnel, give its URL with --public-url)",
+                          file=sys.stderr)
+                notice("press Ctrl-C to stop")
+                _until_stopped(lambda: server.running)
+    finally:
+        seen.close()
+        if sandbox is not None:
+            sandbox.close()
+    notice("stopped listening")
+    return EXIT_OK
+
+
+def _answers(args: argparse.Namespace) -> Any:
+    from book.triggers.twiml import Answers, answers_from, load_answers
+
+    answers = load_answers(args.answers) if args.answers else Answers()
+    call = {k: getattr(args, k) for k in ("say", "play", "stream", "redirect") if getattr(args, k) is not None}
+    if not call and args.reply is None:
+        return answers
+    data = answers.model_dump(exclude_none=True)
+    default = data.setdefault("default", {})
+    if call:
+        default["call"] = call
+    if args.reply is not None:
+        default["message"] = {"reply": args.reply}
+    return answers_from(data, "the flags")
+
+
+def _webhook_credentials(args: argparse.Namespace) -> tuple[str, str, Any]:
+    """The account whose auth token signs the webhooks, its token, and the sandbox (None with a connection)."""
+    from pydantic import SecretStr
+
+    from book.connections import resolve_connection
+    from book.errors import ConnectionError_
+    from book.sandbox import open_sandbox
+
+    connection = None if args.sandbox else resolve_connection(args.connection)
+    if connection is None:
+        if not args.sandbox:
+            notice("no connection is configured: listening for the local sandbox ('twilio-book connect' adds a real account)")
+        sandbox = open_sandbox()
+        return sandbox.account_sid, sandbox.auth_token, sandbox
+    token = connection.values.get("auth_token")
+    if not isinstance(token, SecretStr):
+        raise ConnectionError_(
+            f"{connection} has no Auth Token, and Twilio signs its webhooks with the account's Auth Token; "
+            "use a connection made with the Account SID and Auth Token (or set TWILIO_AUTH_TOKEN)"
+        )
+    return connection.account_sid, token.get_secret_value(), None
+
+
+def _point_numbers(store: Any, numbers: list[str], urls: dict[str, str]) -> None:
+    from book.sandbox.callbacks import IncomingNumbers
+
+    for number in numbers:
+        messages = urls["whatsapp"] if number.lower().startswith("whatsapp:") else urls["sms"]
+        IncomingNumbers(store).configure(number, sms_url=messages, voice_url=urls["voice"])
+        print(f"  the sandbox number {number} now sends its messages and calls here", file=sys.stderr)
+
+
+# -- sandbox receive -----------------------------------------------------------------------------------
+
+
+def cmd_sandbox_receive(args: argparse.Namespace) -> int:
+    from book.errors import BookError
+    from book.sandbox import open_sandbox
+    from book.sandbox.callbacks import receive_call, receive_message
+    from concepts.types import check_phone_number
+
+    for flag, value in (("--from", args.sender), ("--to", args.recipient)):
+        try:
+            check_phone_number(value)
+        except ValueError as err:
+            raise BookError(f"{flag}: {err}") from None
+    if not args.call and not args.body and not args.media:
+        raise BookError("an inbound message needs --body, --media or both")
+    sandbox = open_sandbox()
+    try:
+        if args.call:
+            received = receive_call(sandbox.store, sender=args.sender, recipient=args.recipient, webhook=args.webhook)
+        else:
+            received = receive_message(sandbox.store, sender=args.sender, recipient=args.recipient, body=args.body,
+                                       media_urls=args.media, webhook=args.webhook)
+    finally:
+        sandbox.close()
+    print(json.dumps({"sid": received.sid, "webhook": received.webhook, "status": received.answer.status,
+                      "answer": received.answer.body, "replies": list(received.replies)}, ensure_ascii=False))
+    if received.answer.status >= 300:
+        notice(f"the webhook answered HTTP {received.answer.status}")
+        return EXIT_FAILURE
+    return EXIT_OK

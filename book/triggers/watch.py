@@ -1,0 +1,191 @@
+"""Watch a list for new items: poll a read procedure of the registry and hand each new item on once.
+
+A `Watchable` names what can be watched: the read procedure (found in the registry by its verb and
+noun, so any book's list can be watched), the fact an automation sees the item as, the concept's date
+and SID fields, and the filters a user may give. The procedure must stream newest first by that
+date, as Twilio's lists do; a poll reads only until it meets an item older than the cursor.
+
+Each poll hands the new items on oldest first, and advances the cursor (see `book.triggers.cursor`)
+after each one has been handed on, never before. So across restarts every item is handed on exactly
+once; if the process dies during a hand-off, that one item is handed on again by the next poll
+(nothing is missed, nothing already handed on is repeated).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Generator, Mapping
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from book.errors import BookError
+from book.filters import AllOf, Condition, FilterExpression
+from book.registry import Procedure, Registry
+from book.triggers.cursor import Cursor, CursorFile, utc
+
+HandOn = Callable[[Any], None]
+
+
+@dataclass(frozen=True)
+class Watchable:
+    """Something `watch` can follow: its read procedure, the fact it binds, its date and SID fields, its filters."""
+
+    name: str
+    """What the user types: `messages`."""
+    verb: str
+    noun: str
+    """The read procedure's verb and noun, as the registry knows them: `read`, `SMS messages`."""
+    fact: str
+    """The fact an automation sees each item as: `message` (`the message's body`)."""
+    date_field: str = "date_created"
+    """The field the procedure streams newest first by."""
+    sid_field: str = "sid"
+    filters: Mapping[str, str] = field(default_factory=dict)
+    """Option name -> the concept field it filters on (`from` -> `sender_number`)."""
+
+    def procedure(self, registry: Registry) -> Procedure | None:
+        """The read procedure, if the book has it and it can be called with no inputs."""
+        procedure = registry.find(self.verb, self.noun)
+        if procedure is None or not procedure.output.plural or any(i.required for i in procedure.inputs):
+            return None
+        return procedure
+
+
+# Twilio's lists: the "Watch ..." triggers of the reference. A watchable whose procedure the book does
+# not have (yet) is simply not offered.
+WATCHABLES: tuple[Watchable, ...] = (
+    Watchable("messages", "read", "SMS messages", "message",
+              filters={"from": "sender_number", "to": "recipient_number"}),
+    Watchable("calls", "read", "phone calls", "call",
+              filters={"from": "sender_number", "to": "recipient_number", "status": "status",
+                       "parent-call-sid": "parent_call_sid"}),
+    Watchable("recordings", "read", "Twilio recordings", "recording",
+              filters={"call-sid": "call_sid", "conference-sid": "conference_sid"}),
+    Watchable("transcriptions", "read", "Twilio transcriptions", "transcription"),
+    Watchable("alerts", "read", "Twilio alerts", "alert", filters={"log-level": "log_level"}),
+)
+
+
+def available(registry: Registry) -> dict[str, tuple[Watchable, Procedure]]:
+    """The watchables this registry can serve, by name."""
+    found = {}
+    for watchable in WATCHABLES:
+        procedure = watchable.procedure(registry)
+        if procedure is not None:
+            found[watchable.name] = (watchable, procedure)
+    return found
+
+
+def cursor_file(home: Path, watchable: Watchable, account_sid: str, filters: Mapping[str, Any],
+                name: str | None = None) -> CursorFile:
+    """The cursor of this watch: `<home>/triggers/<name>.json`, by default named after what it watches."""
+    scope = {"watch": watchable.name, "account_sid": account_sid, "filters": {k: str(v) for k, v in filters.items()}}
+    if name is None:
+        digest = hashlib.sha256(json.dumps(scope, sort_keys=True).encode()).hexdigest()[:10]
+        name = f"{watchable.name}-{digest}"
+    return CursorFile(home / "triggers" / f"{name}.json", scope)
+
+
+class Watcher:
+    """Polls one watchable through its procedure and hands each new item on, once, oldest first."""
+
+    def __init__(
+        self,
+        watchable: Watchable,
+        procedure: Procedure,
+        client: Any,
+        cursor: CursorFile,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        since: datetime | None = None,
+    ) -> None:
+        unknown = sorted(set(filters or {}) - set(watchable.filters))
+        if unknown:
+            known = ", ".join(f"--{f}" for f in watchable.filters) or "none"
+            raise BookError(f"watching {watchable.name} can't filter by {', '.join(unknown)} (its filters: {known})")
+        if limit is not None and limit < 1:
+            raise BookError(f"the limit must be at least 1, not {limit}")
+        self.watchable = watchable
+        self.procedure = procedure
+        self.client = client
+        self.cursor = cursor
+        self.limit = limit
+        self.since = utc(since) if since is not None else None
+        conditions = tuple(Condition(watchable.filters[k], "eq", v) for k, v in (filters or {}).items())
+        self.expression = FilterExpression(AllOf(conditions)) if conditions else None
+
+    def poll(self, hand_on: HandOn) -> int:
+        """Hand on every new item (at most `limit`), oldest first, saving the cursor after each; how many."""
+        cursor = self.cursor.load()
+        if cursor is None:
+            self.cursor.save(self._start())
+            return 0
+        fresh = self._fresh(cursor)
+        if self.limit is not None:
+            fresh = fresh[: self.limit]  # the oldest: the rest come next time, so nothing is skipped
+        for item in fresh:
+            hand_on(item)
+            cursor = cursor.after(self._when(item), self._sid(item))  # type: ignore[arg-type]
+            self.cursor.save(cursor)
+        return len(fresh)
+
+    # -- reading
+
+    def _start(self) -> Cursor:
+        """The first cursor: from `since`, else from now, i.e. after the newest item there already is."""
+        if self.since is not None:
+            return Cursor(self.since)
+        cursor = Cursor()
+        with closing(self._stream()) as items:
+            for item in items:
+                when = self._when(item)
+                if when is None:
+                    continue
+                if cursor.high_water is not None and when < cursor.high_water:
+                    break
+                cursor = cursor.after(when, self._sid(item))
+        return cursor
+
+    def _fresh(self, cursor: Cursor) -> list[Any]:
+        fresh = []
+        with closing(self._stream()) as items:
+            for item in items:
+                when = self._when(item)
+                if when is None:  # not stamped yet: it is picked up once it is
+                    continue
+                if cursor.high_water is not None and when < cursor.high_water:
+                    break  # newest first: everything after this is older still
+                if cursor.is_new(when, self._sid(item)):
+                    fresh.append(item)
+        fresh.reverse()  # oldest first; a stable sort keeps the list's order among equal timestamps
+        fresh.sort(key=lambda item: self._when(item))  # type: ignore[arg-type, return-value]
+        return fresh
+
+    def _stream(self) -> Generator[Any, None, None]:
+        procedure = self.procedure
+        kwargs: dict[str, Any] = {}
+        if procedure.filter_capable:
+            kwargs["filter_expression"] = self.expression
+        if procedure.page_capable:
+            kwargs["offset"], kwargs["limit"] = 0, None
+        if procedure.takes_client:
+            kwargs["client"] = self.client
+        items = iter(procedure.function(**kwargs))
+        try:
+            for item in items:
+                if self.expression is None or self.expression.matches(item):
+                    yield item
+        finally:
+            getattr(items, "close", lambda: None)()  # stop a paging generator: no page beyond the cursor
+
+    def _when(self, item: Any) -> datetime | None:
+        when = getattr(item, self.watchable.date_field, None)
+        return utc(when) if isinstance(when, datetime) else None
+
+    def _sid(self, item: Any) -> str:
+        return str(getattr(item, self.watchable.sid_field))
