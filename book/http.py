@@ -13,19 +13,28 @@ What it adds to the SDK's `TwilioHttpClient`:
 - Writes (POST, DELETE) are retried only when the request provably never reached the server (the
   connection could not be opened) or on HTTP 429. If the connection fails after the request went
   out, `DeliveryUnknownError` is raised and nothing is resent: a message is never sent twice.
-- `request_count` counts every attempt, so benchmarks can report requests per read.
+- `request_count` counts every attempt (and every redirect followed), so benchmarks can report
+  requests per read.
+- `download` streams a file (a recording's audio, a message's media) to a path with the same pinning
+  and read retries; the file appears only once it is complete.
 
 The Authorization header and the auth token never appear in a log line or an error message.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import random as _random
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import requests
@@ -47,6 +56,17 @@ _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _READ_RETRY_STATUSES = frozenset({429, 503})
 _WRITE_RETRY_STATUSES = frozenset({429})
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """A finished download: the file written, its size in bytes, and its content type as Twilio gave it."""
+
+    path: Path
+    size: int
+    content_type: str
 
 
 def is_twilio_host(host: str) -> bool:
@@ -115,15 +135,9 @@ class BookHttpClient(TwilioHttpClient):
         allow_redirects: bool = False,
     ) -> Response:
         """Send one API request (retrying as the module docstring describes) and return the response."""
-        method = method.upper()
-        if timeout is None:
-            timeout = self.timeout
-        elif timeout <= 0:
-            raise ValueError(timeout)
-        target = self.target_url(url)
         kwargs: dict[str, Any] = {
-            "method": method,
-            "url": target,
+            "method": method.upper(),
+            "url": self.target_url(url),
             "params": params,
             "headers": headers,
             "auth": auth,
@@ -135,33 +149,120 @@ class BookHttpClient(TwilioHttpClient):
             kwargs["data"] = data
         self.log_request(kwargs)
         self._test_only_last_response = None
-        session = self.session or requests.Session()
-        prepared = session.prepare_request(Request(**kwargs))
-        settings = session.merge_environment_settings(prepared.url, self.proxy, None, None, None)
-        where = _describe(method, target)
-        is_read = method in _READS
-        retry_statuses = _READ_RETRY_STATUSES if is_read else _WRITE_RETRY_STATUSES
 
-        for attempt in range(1, self.max_attempts + 1):
-            last = attempt == self.max_attempts
-            with self._count_lock:
-                self.request_count += 1
-            try:
-                response = session.send(prepared, allow_redirects=allow_redirects, timeout=timeout, **settings)
-            except requests.exceptions.RequestException as exc:
-                self._handle_failure(exc, method, where, attempt, last)
-                continue
-            if response.status_code in retry_statuses:
-                if last:
-                    raise _gave_up(response, where, attempt)
-                delay = _retry_after(response)
-                response.close()
-                self._sleep(delay if delay is not None else self.backoff(attempt))
-                continue
+        def receive(response: requests.Response) -> Response:
             self.log_response(response.status_code, response)
             self._test_only_last_response = Response(int(response.status_code), response.text, response.headers)
             return self._test_only_last_response
+
+        return self._exchange(kwargs, timeout=timeout, allow_redirects=allow_redirects, stream=False, receive=receive)
+
+    def download(
+        self,
+        url: str,
+        destination: Path,
+        *,
+        auth: tuple[str, str] | None,
+        overwrite: bool = False,
+        what: str | None = None,
+        chunk_size: int = 64 * 1024,
+    ) -> DownloadResult:
+        """GET a Twilio file (a recording's audio, a message's media) into `destination`, retried like any read.
+
+        The body streams into a temporary file beside `destination` that is renamed into place only
+        once it is complete: a failed download leaves neither half a file nor the temporary one. A body
+        that breaks off midway is fetched again from the start. Redirects are followed, and a redirect to
+        another host (Twilio's media storage) gets no credentials.
+
+        Raises FileExistsError if `destination` exists (checked before sending, and again when the file
+        is placed) unless `overwrite`; RemoteError for a host that is not Twilio's (nothing is sent), for
+        an HTTP error (with Twilio's code, message and more-info link; `what`, like "the recording RE...",
+        names the file in the message) and for a connection that keeps failing; OSError if the folder of
+        `destination` cannot be written.
+        """
+        destination = Path(destination)
+        if not overwrite and os.path.lexists(destination):
+            raise FileExistsError(errno.EEXIST, "the file already exists; nothing was downloaded", str(destination))
+        target = self.target_url(url)
+        kwargs: dict[str, Any] = {
+            "method": "GET", "url": target, "params": None, "headers": None, "auth": auth, "hooks": self.request_hooks
+        }
+        if what is None:
+            parts = urlsplit(target)
+            what = parts.netloc + parts.path
+        descriptor, name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
+        os.close(descriptor)
+        temporary = Path(name)
+
+        def receive(response: requests.Response) -> DownloadResult:
+            with response:
+                self.log_response(response.status_code, response)
+                if response.status_code >= 400:
+                    raise _refused(response, what)
+                size = 0
+                with temporary.open("wb") as out:  # truncates what an earlier, broken attempt wrote
+                    for chunk in response.iter_content(chunk_size):
+                        out.write(chunk)
+                        size += len(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+            content_type = response.headers.get("Content-Type") or "application/octet-stream"
+            return DownloadResult(destination, size, content_type.split(";")[0].strip())
+
+        self.log_request(kwargs)
+        try:
+            result = self._exchange(kwargs, timeout=None, allow_redirects=True, stream=True, receive=receive)
+            _place(temporary, destination, overwrite)
+        finally:
+            with suppress(FileNotFoundError):
+                temporary.unlink()
+        return result
+
+    def _exchange(
+        self,
+        kwargs: dict[str, Any],
+        *,
+        timeout: float | None,
+        allow_redirects: bool,
+        stream: bool,
+        receive: Callable[[requests.Response], _T],
+    ) -> _T:
+        """Send the request `kwargs` describe, retrying as the module docstring says; return `receive(answer)`.
+
+        `receive` runs inside the retry loop, so a read whose body breaks off while it is read is tried again.
+        """
+        if timeout is None:
+            timeout = self.timeout
+        elif timeout <= 0:
+            raise ValueError(timeout)
+        method = kwargs["method"]
+        session = self.session or requests.Session()
+        prepared = session.prepare_request(Request(**kwargs))
+        settings = session.merge_environment_settings(prepared.url, self.proxy, stream, None, None)
+        where = _describe(method, kwargs["url"])
+        retry_statuses = _READ_RETRY_STATUSES if method in _READS else _WRITE_RETRY_STATUSES
+
+        for attempt in range(1, self.max_attempts + 1):
+            last = attempt == self.max_attempts
+            self._count(1)
+            try:
+                response = session.send(prepared, allow_redirects=allow_redirects, timeout=timeout, **settings)
+                self._count(len(response.history))
+                if response.status_code not in retry_statuses:
+                    return receive(response)
+            except requests.exceptions.RequestException as exc:
+                self._handle_failure(exc, method, where, attempt, last)
+                continue
+            with response:  # 429 or 503: only its headers (and, at the end, its error code) are needed
+                if last:
+                    raise _gave_up(response, where, attempt)
+                delay = _retry_after(response)
+            self._sleep(delay if delay is not None else self.backoff(attempt))
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    def _count(self, requests_sent: int) -> None:
+        with self._count_lock:
+            self.request_count += requests_sent
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number `attempt` (1-based): full jitter, capped."""
@@ -265,18 +366,54 @@ def _retry_after(response: requests.Response) -> float | None:
 
 
 def _gave_up(response: requests.Response, where: str, attempts: int) -> RemoteError:
-    code = more_info = None
-    try:
-        body = response.json()
-        if isinstance(body, dict):
-            code, more_info = body.get("code"), body.get("more_info")
-    except ValueError:
-        pass
+    code, _, more_info = _twilio_error(response)
     what = "is limiting the request rate" if response.status_code == 429 else "is unavailable"
     return RemoteError(
         f"{where} {what} (HTTP {response.status_code}) and still was after {attempts} attempts; "
         "wait a minute and try again.",
         status=response.status_code,
-        code=code if isinstance(code, int) else None,
-        more_info=more_info if isinstance(more_info, str) else None,
+        code=code,
+        more_info=more_info,
     )
+
+
+def _refused(response: requests.Response, what: str) -> RemoteError:
+    code, message, more_info = _twilio_error(response)
+    return RemoteError(
+        f"Twilio refused to download {what}: {message or f'HTTP {response.status_code}'}",
+        status=response.status_code,
+        code=code,
+        more_info=more_info,
+    )
+
+
+def _twilio_error(response: requests.Response) -> tuple[int | None, str | None, str | None]:
+    """The code, message and more-info link of a Twilio JSON error body; None for each one missing."""
+    try:
+        body = response.json()  # a streamed body is read here, and may break off
+    except (ValueError, requests.exceptions.RequestException):
+        return None, None, None
+    if not isinstance(body, dict):
+        return None, None, None
+    code, message, more_info = body.get("code"), body.get("message"), body.get("more_info")
+    return (
+        code if isinstance(code, int) else None,
+        (message.strip() or None) if isinstance(message, str) else None,
+        more_info if isinstance(more_info, str) else None,
+    )
+
+
+def _place(temporary: Path, destination: Path, overwrite: bool) -> None:
+    """Move a finished download into place; without `overwrite`, never over a file that appeared meanwhile."""
+    if overwrite:
+        os.replace(temporary, destination)
+        return
+    appeared = FileExistsError(errno.EEXIST, "the file appeared while downloading; it was kept", str(destination))
+    try:
+        os.link(temporary, destination)  # atomic, and fails if the destination exists
+    except FileExistsError:
+        raise appeared from None
+    except OSError:  # a file system without hard links
+        if os.path.lexists(destination):
+            raise appeared from None
+        os.replace(temporary, destination)

@@ -348,4 +348,4 @@ def download_media_file(
         name += mimetypes.guess_extension(media.content_type or "") or ""
     target = destination(path, name, overwrite=overwrite)
     uri = f"/2010-04-01/Accounts/{client.account_sid}/Messages/{message_sid}/Media/{media_sid}"
-    return download(client, uri, target, overwrite=overwrite, doing=f"download the media file {media_sid}")
+    return download(client, uri, target, overwrite=overwrite, what=f"the media file {media_sid}")

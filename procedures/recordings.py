@@ -235,4 +235,4 @@ def download_twilio_recording(
                          "nothing was downloaded")
     target = destination(path, f"{recording_sid}.{format}", overwrite=overwrite)
     uri = f"/2010-04-01/Accounts/{client.account_sid}/Recordings/{recording_sid}.{format}"
-    return download(client, uri, target, overwrite=overwrite, doing=f"download the recording {recording_sid}")
+    return download(client, uri, target, overwrite=overwrite, what=f"the recording {recording_sid}")

@@ -1,10 +1,11 @@
-"""BookHttpClient against a scripted HTTP server on loopback: retries, never-resend, host pinning."""
+"""BookHttpClient against a scripted HTTP server on loopback: retries, never-resend, host pinning, downloads."""
 
 from __future__ import annotations
 
 import base64
 import json
 import logging
+import os
 import socket
 import struct
 import threading
@@ -12,12 +13,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from book.errors import ConnectionError_, DeliveryUnknownError, RemoteError
-from book.http import BACKOFF_CAP, RETRY_AFTER_CAP, BookHttpClient
+from book.http import BACKOFF_CAP, RETRY_AFTER_CAP, BookHttpClient, DownloadResult
 
 MESSAGES = "https://api.twilio.com/2010-04-01/Accounts/AC00000000000000000000000000000000/Messages.json"
 
@@ -26,7 +28,7 @@ MESSAGES = "https://api.twilio.com/2010-04-01/Accounts/AC00000000000000000000000
 class Respond:
     status: int
     headers: tuple[tuple[str, str], ...] = ()
-    body: str = '{"ok": true}'
+    body: str | bytes = '{"ok": true}'
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,15 @@ class Hang:
     seconds: float
 
 
-Action = Respond | Reset | Hang
+@dataclass(frozen=True)
+class BreakOff:
+    """Announce `body` with its full Content-Length, send its first `sent` bytes, then close the connection."""
+
+    body: bytes
+    sent: int
+
+
+Action = Respond | Reset | Hang | BreakOff
 
 
 @dataclass(frozen=True)
@@ -95,11 +105,19 @@ class ScriptedServer:
             time.sleep(action.seconds)
             handler.close_connection = True
             return
-        payload = action.body.encode()
+        if isinstance(action, BreakOff):
+            handler.send_response(200)
+            handler.send_header("Content-Length", str(len(action.body)))
+            handler.end_headers()
+            handler.wfile.write(action.body[: action.sent])
+            handler.close_connection = True
+            return
+        payload = action.body if isinstance(action.body, bytes) else action.body.encode()
         handler.send_response(action.status)
         for name, value in action.headers:
             handler.send_header(name, value)
-        handler.send_header("Content-Type", "application/json")
+        if not any(name.lower() == "content-type" for name, _ in action.headers):
+            handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
         handler.wfile.write(payload)
@@ -294,3 +312,131 @@ def test_credentials_reach_the_server_but_never_a_log_or_an_error(sleeps: Sleeps
         assert secret not in caplog.text
         assert secret not in str(caught.value)
         assert secret not in repr(caught.value)
+
+
+# -- downloads -----------------------------------------------------------------------------------
+
+RECORDING = "RE557ce644e5ab84fa21cc21112e22c485"
+RECORDING_URL = MESSAGES.replace("Messages.json", f"Recordings/{RECORDING}.wav")
+AUDIO = bytes(range(256)) * 300 + b"\r\n\r\n\x00"  # every byte value, and more than one chunk
+WAV = (("Content-Type", "audio/x-wav"),)
+TOKEN = "f00dfeedf00dfeedf00dfeedf00dfeed"
+
+
+def test_a_download_is_retried_after_a_503_and_the_file_is_complete(sleeps: Sleeps, tmp_path: Path) -> None:
+    with ScriptedServer(Respond(503, (("Retry-After", "2"),)), Respond(200, WAV, AUDIO)) as server:
+        client = client_for(server.url, sleeps)
+        result = client.download(RECORDING_URL, tmp_path / "call.wav", auth=("AC0", TOKEN))
+    assert result == DownloadResult(tmp_path / "call.wav", len(AUDIO), "audio/x-wav")
+    assert (tmp_path / "call.wav").read_bytes() == AUDIO
+    assert os.listdir(tmp_path) == ["call.wav"]  # no temporary file left behind
+    assert [seen.path for seen in server.seen] == [RECORDING_URL.removeprefix("https://api.twilio.com")] * 2
+    assert server.seen[-1].headers["Authorization"].startswith("Basic ")
+    assert sleeps == [2.0]
+    assert len(server.seen) == client.request_count == 2
+
+
+def test_a_download_is_retried_after_a_reset_and_a_timeout(sleeps: Sleeps, tmp_path: Path) -> None:
+    with ScriptedServer(Reset(), Hang(0.5), Respond(200, WAV, AUDIO)) as server:
+        client = client_for(server.url, sleeps, timeout=0.2)
+        client.download(RECORDING_URL, tmp_path / "call.wav", auth=("AC0", TOKEN))
+    assert (tmp_path / "call.wav").read_bytes() == AUDIO
+    assert len(server.seen) == client.request_count == 3
+    assert sleeps == [0.25, 0.5]
+
+
+@pytest.mark.parametrize("chunk_size", [1, 1000, 1 << 20])
+def test_a_binary_body_is_written_byte_for_byte(sleeps: Sleeps, tmp_path: Path, chunk_size: int) -> None:
+    with ScriptedServer(Respond(200, (("Content-Type", "application/octet-stream; charset=utf-8"),), AUDIO)) as server:
+        client = client_for(server.url, sleeps)
+        result = client.download(RECORDING_URL, tmp_path / "x.bin", auth=None, chunk_size=chunk_size)
+    assert (tmp_path / "x.bin").read_bytes() == AUDIO
+    assert (result.size, result.content_type) == (len(AUDIO), "application/octet-stream")
+
+
+def test_a_twilio_error_is_a_remote_error_with_its_code_and_no_file(
+    sleeps: Sleeps, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    body = json.dumps({"code": 20404, "message": "The requested resource /Recordings/RE557.wav was not found",
+                       "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404})
+    with ScriptedServer(Respond(404, body=body)) as server:
+        client = client_for(server.url, sleeps)
+        with pytest.raises(RemoteError) as caught:
+            client.download(RECORDING_URL, tmp_path / "call.wav", auth=("AC0", TOKEN),
+                            what=f"the recording {RECORDING}")
+    error = caught.value
+    assert (error.status, error.code, error.more_info) == (404, 20404, "https://www.twilio.com/docs/errors/20404")
+    assert str(error).startswith(f"Twilio refused to download the recording {RECORDING}: The requested resource")
+    assert len(server.seen) == client.request_count == 1 and sleeps == []  # a 404 is not retried
+    assert os.listdir(tmp_path) == []
+    encoded = base64.b64encode(f"AC0:{TOKEN}".encode()).decode()
+    for secret in (TOKEN, encoded):
+        assert secret not in str(error) and secret not in repr(error) and secret not in caplog.text
+
+
+def test_an_error_without_a_twilio_body_names_the_file_and_the_status(sleeps: Sleeps, tmp_path: Path) -> None:
+    with ScriptedServer(Respond(500, (("Content-Type", "text/html"),), "<h1>oops</h1>")) as server:
+        with pytest.raises(RemoteError) as caught:
+            client_for(server.url, sleeps).download(RECORDING_URL, tmp_path / "call.wav", auth=None)
+    assert (caught.value.status, caught.value.code) == (500, None)
+    assert str(caught.value) == (f"Twilio refused to download {server.url.removeprefix('http://')}"
+                                 f"{RECORDING_URL.removeprefix('https://api.twilio.com')}: HTTP 500")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_body_that_breaks_off_is_fetched_again_from_the_start(sleeps: Sleeps, tmp_path: Path) -> None:
+    with ScriptedServer(BreakOff(AUDIO, 40_000), Respond(200, WAV, AUDIO)) as server:
+        client = client_for(server.url, sleeps)
+        # small chunks, so the broken attempt writes some of the body before it breaks off
+        result = client.download(RECORDING_URL, tmp_path / "call.wav", auth=None, chunk_size=1000)
+    assert (tmp_path / "call.wav").read_bytes() == AUDIO and result.size == len(AUDIO)
+    assert os.listdir(tmp_path) == ["call.wav"]
+    assert len(server.seen) == client.request_count == 2 and sleeps == [0.25]
+
+
+def test_a_body_that_keeps_breaking_off_leaves_no_partial_file_nor_a_temporary_one(
+    sleeps: Sleeps, tmp_path: Path
+) -> None:
+    (tmp_path / "call.wav").write_bytes(b"earlier")
+    with ScriptedServer(*[BreakOff(AUDIO, 40_000)] * 2) as server:
+        client = client_for(server.url, sleeps, max_attempts=2)
+        with pytest.raises(RemoteError, match="after 2 attempts .the connection was closed before a complete response"):
+            client.download(RECORDING_URL, tmp_path / "call.wav", auth=None, overwrite=True)
+    assert os.listdir(tmp_path) == ["call.wav"]
+    assert (tmp_path / "call.wav").read_bytes() == b"earlier"  # the old file is untouched
+
+
+def test_an_existing_file_is_refused_before_any_request_unless_overwrite(sleeps: Sleeps, tmp_path: Path) -> None:
+    (tmp_path / "call.wav").write_bytes(b"precious")
+    with ScriptedServer(Respond(200, WAV, AUDIO)) as server:
+        client = client_for(server.url, sleeps)
+        with pytest.raises(FileExistsError):
+            client.download(RECORDING_URL, tmp_path / "call.wav", auth=None)
+        assert server.seen == [] and client.request_count == 0
+        assert (tmp_path / "call.wav").read_bytes() == b"precious"
+        client.download(RECORDING_URL, tmp_path / "call.wav", auth=None, overwrite=True)
+    assert (tmp_path / "call.wav").read_bytes() == AUDIO
+    assert os.listdir(tmp_path) == ["call.wav"]
+
+
+def test_a_download_from_a_host_that_is_not_twilio_is_refused_before_sending(sleeps: Sleeps, tmp_path: Path) -> None:
+    with ScriptedServer() as server:
+        client = client_for(server.url, sleeps)
+        with pytest.raises(RemoteError, match="only to Twilio"):
+            client.download("https://example.com/x.wav", tmp_path / "x.wav", auth=("AC0", TOKEN))
+    assert server.seen == [] and client.request_count == 0
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_redirect_to_another_host_is_followed_without_credentials(sleeps: Sleeps, tmp_path: Path) -> None:
+    with ScriptedServer(Respond(200, WAV, AUDIO)) as storage:
+        elsewhere = storage.url.replace("127.0.0.1", "localhost") + "/media/abc"
+        with ScriptedServer(Respond(302, (("Location", elsewhere),), "")) as server:
+            client = client_for(server.url, sleeps)
+            client.download(RECORDING_URL, tmp_path / "call.wav", auth=("AC0", TOKEN))
+    assert (tmp_path / "call.wav").read_bytes() == AUDIO
+    assert "Authorization" in server.seen[0].headers
+    assert [seen.path for seen in storage.seen] == ["/media/abc"]
+    assert "Authorization" not in storage.seen[0].headers
+    assert client.request_count == 2  # the redirect is a request too
