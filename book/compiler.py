@@ -84,8 +84,8 @@ class Compiler:
         steps = []
         handlers = {
             ast.Call: self._call,
-            ast.Assign: self._assign,
-            ast.Use: self._use,
+            ast.Assign: self._set,
+            ast.Use: self._set,
             ast.Convert: self._convert,
             ast.Get: self._get,
             ast.ForEach: self._foreach,
@@ -165,16 +165,8 @@ class Compiler:
         return expr
 
     # -- statements
-    def _assign(self, stmt: ast.Assign, scope: Scope) -> p.SetStep | None:
-        compiled = self._value(stmt.value, scope)
-        if compiled is None:
-            return None
-        expr, static = compiled
-        scope.facts[stmt.name.key] = static
-        scope.above, scope.has_above = static, True
-        return p.SetStep(stmt.pos.line, self._text(stmt.pos), stmt.name.key, expr)
-
-    def _use(self, stmt: ast.Use, scope: Scope) -> p.SetStep | None:
+    def _set(self, stmt: ast.Assign | ast.Use, scope: Scope) -> p.SetStep | None:
+        """`the start date is ...` and `use the above as the start date`: a fact gets a value."""
         compiled = self._value(stmt.value, scope)
         if compiled is None:
             return None
