@@ -14,24 +14,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from book.sandbox.api_errors import invalid_parameter, not_found
-from book.sandbox.clock import datetime_to_us, day_start_us, parse_day_or_instant, us_to_datetime
+from book.sandbox.clock import day_start_us, span_us, us_to_datetime
+from book.sandbox.filters import Where
 from book.sandbox.ids import is_sid, new_sid
-from book.sandbox.paging import Cursor, Keyed, PageRequest
-from book.sandbox.recordings import seed_us
-from book.sandbox.store import Store, register_tables
+from book.sandbox.paging import Keyed, PageLinks, PageRequest
+from book.sandbox.resource import echoed, store_of
+from book.sandbox.seeding import check_keys, check_sid, seed_us
+from book.sandbox.store import Store, Table, register_tables
 
 MONITOR_URL = "https://monitor.twilio.com"
 LOG_LEVELS = ("error", "warning", "notice", "debug")
 RETENTION_DAYS = 30
 """Twilio keeps alerts for 30 days."""
-_DAY_US = int(timedelta(days=1).total_seconds() * 1_000_000)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alerts (
@@ -83,7 +83,7 @@ class AlertRecord:
     updated_us: int
 
 
-_COLUMNS = ", ".join(f.name for f in fields(AlertRecord))
+ALERTS = Table("alerts", AlertRecord)
 _SEED_KEYS = frozenset(
     {f.name for f in fields(AlertRecord)} - {"account_sid", "created_us", "generated_us", "updated_us"}
     | {"date_created", "date_generated", "date_updated"}
@@ -102,19 +102,13 @@ def insert_alerts(store: Store, rows: Iterable[Mapping[str, Any]]) -> list[str]:
     """
     now = store.now_us()
     records = [_alert(row, store.account_sid, now) for row in rows]
-    with store._transaction() as db:
-        db.executemany(f"INSERT INTO alerts ({_COLUMNS}) VALUES ({', '.join('?' * len(fields(AlertRecord)))})",
-                       [tuple(vars(r).values()) for r in records])
+    store.insert(ALERTS, records)
     return [r.sid for r in records]
 
 
 def _alert(row: Mapping[str, Any], account_sid: str, now_us: int) -> AlertRecord:
-    unknown = set(row) - _SEED_KEYS
-    if unknown:
-        raise ValueError(f"unknown alert fields {sorted(unknown)}; known: {sorted(_SEED_KEYS)}")
-    sid = row.get("sid") or new_sid("NO")
-    if not is_sid(sid, "NO"):
-        raise ValueError(f"{sid!r} is not an alert SID (NO and 32 hex digits)")
+    check_keys(row, _SEED_KEYS, "alert")
+    sid = check_sid(row.get("sid") or new_sid("NO"), "an alert", "NO")
     level = row.get("log_level", "error")
     if level not in LOG_LEVELS:
         raise ValueError(f"log level {level!r} is not one of {', '.join(LOG_LEVELS)}")
@@ -177,54 +171,42 @@ def v1_envelope(
     items: list[dict[str, Any]], has_more: bool,
 ) -> dict[str, Any]:
     """The list body of Twilio's v1 APIs: `{key: items, "meta": {...}}` with absolute page URLs."""
-
-    def page_url(page: int, token: str | None) -> str:
-        params: list[tuple[str, str]] = [*filters, ("PageSize", str(request.page_size)), ("Page", str(page))]
-        if token:
-            params.append(("PageToken", token))
-        return f"{url}?{urlencode(params)}"
-
-    previous = None
-    if request.page > 0:
-        previous = page_url(request.page - 1, Cursor.before(rows[0]).token() if rows else None)
+    links = PageLinks.of(url, filters, request, rows, has_more)
     return {
         key: items,
         "meta": {
-            "first_page_url": page_url(0, None),
+            "first_page_url": links.first,
             "key": key,
-            "next_page_url": page_url(request.page + 1, Cursor.after(rows[-1]).token()) if has_more and rows else None,
+            "next_page_url": links.next,
             "page": request.page,
             "page_size": request.page_size,
-            "previous_page_url": previous,
-            "url": page_url(request.page, request.cursor.token() if request.cursor else None),
+            "previous_page_url": links.previous,
+            "url": links.this,
         },
     }
 
 
 async def list_alerts(request: Request) -> Response:
     """GET /v1/Alerts: LogLevel, StartDate and EndDate (inclusive; a date is a whole GMT day); newest first."""
-    store: Store = request.app.state.store
+    store = store_of(request)
     query = request.query_params
     page = PageRequest.from_query(query)
     now = store.now_us()
-    conditions, args = ["created_us >= ?"], [oldest_kept_us(now)]
+    where = Where()
+    where.add("created_us >= ?", oldest_kept_us(now))
     level = query.get("LogLevel")
     if level:
         if level not in LOG_LEVELS:
             raise invalid_parameter("LogLevel", level, f"must be one of {', '.join(LOG_LEVELS)}")
-        conditions.append("log_level = ?")
-        args.append(level)
+        where.equals("log_level", level)
     for name, op, end_of_day in (("StartDate", ">=", False), ("EndDate", "<", True)):
         raw = query.get(name)
         if raw:
-            bound = _date_param(name, raw, end_of_day, now)
-            conditions.append(f"created_us {op} ?")
-            args.append(bound)
-    rows, has_more = store._keyset_page("alerts", _COLUMNS, conditions, args, page)
-    records = [AlertRecord(*row) for row in rows]
+            where.add(f"created_us {op} ?", _date_param(name, raw, end_of_day, now))
+    records, has_more = store.keyset_page(ALERTS, where, page)
     return JSONResponse(v1_envelope(
         key="alerts", url=f"{MONITOR_URL}/v1/Alerts", request=page, rows=records, has_more=has_more,
-        filters=[(name, query[name]) for name in ("LogLevel", "StartDate", "EndDate") if query.get(name)],
+        filters=echoed(request, ("LogLevel", "StartDate", "EndDate")),
         items=[alert_json(r, detail=False) for r in records],
     ))
 
@@ -232,14 +214,10 @@ async def list_alerts(request: Request) -> Response:
 def _date_param(name: str, raw: str, end_of_day: bool, now_us: int) -> int:
     """StartDate (from) or EndDate (up to and including) as microseconds; refuses dates Twilio no longer keeps."""
     try:
-        day, instant = parse_day_or_instant(raw)
+        start, end = span_us(raw)
     except ValueError:
         raise invalid_parameter(name, raw, "is not a date (YYYY-MM-DD) or a date-time (YYYY-MM-DDThh:mm:ssZ)") from None
-    if day is not None:
-        at = day_start_us(day) + (_DAY_US if end_of_day else 0)
-    else:
-        assert instant is not None
-        at = datetime_to_us(instant) + (1 if end_of_day else 0)
+    at = end if end_of_day else start
     oldest = oldest_kept_us(now_us)
     if at < oldest:
         kept_from = us_to_datetime(oldest).date().isoformat()
@@ -250,12 +228,13 @@ def _date_param(name: str, raw: str, end_of_day: bool, now_us: int) -> int:
 
 async def fetch_alert(request: Request) -> Response:
     """GET /v1/Alerts/{Sid}: with the request and response details."""
-    store: Store = request.app.state.store
-    rows = store._query(f"SELECT {_COLUMNS} FROM alerts WHERE account_sid = ? AND sid = ? AND created_us >= ?",
-                        (store.account_sid, request.path_params["Sid"], oldest_kept_us(store.now_us())))
-    if not rows:
+    store = store_of(request)
+    where = Where()
+    where.add("created_us >= ?", oldest_kept_us(store.now_us()))
+    record = store.get(ALERTS, request.path_params["Sid"], where)
+    if record is None:
         raise not_found(request.url.path)
-    return JSONResponse(alert_json(AlertRecord(*rows[0]), detail=True))
+    return JSONResponse(alert_json(record, detail=True))
 
 
 ROUTES = [

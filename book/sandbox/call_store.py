@@ -13,18 +13,18 @@ computed from the clock whenever the call is read or filtered, so a test that ow
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import astuple, dataclass, field, fields
-from datetime import datetime
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from book.sandbox.clock import US, datetime_to_us
-from book.sandbox.ids import is_sid, new_sid
+from book.sandbox.clock import US
+from book.sandbox.filters import Where
+from book.sandbox.ids import new_sid
 from book.sandbox.paging import PageRequest
-from book.sandbox.store import Store, register_tables
+from book.sandbox.seeding import check_choice, check_keys, check_sid, seed_us
+from book.sandbox.store import Store, Table, register_tables
 
 DIAL_AFTER_US = 1 * US
 RING_FOR_US = 4 * US
@@ -174,10 +174,7 @@ class CallFilter:
     end_before_us: int | None = None
 
 
-_COLUMNS = ", ".join(
-    {"to": "to_number", "from_": "from_number"}.get(f.name, f.name) for f in fields(CallRecord)
-)
-_PLACEHOLDERS = ", ".join("?" for _ in fields(CallRecord))
+CALLS = Table("calls", CallRecord)
 
 
 class CallStore:
@@ -188,8 +185,7 @@ class CallStore:
 
     def add_call(self, record: CallRecord) -> CallRecord:
         """Store a new call record."""
-        with self.store._transaction() as db:
-            db.execute(f"INSERT INTO calls ({_COLUMNS}) VALUES ({_PLACEHOLDERS})", _to_row(record))
+        self.store.insert(CALLS, [record])
         return record
 
     def insert_calls(self, rows: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -205,65 +201,34 @@ class CallStore:
         now = self.store.now_us()
         account = self.store.account_sid
         records = [seed_call(row, account, now) for row in rows]
-        with self.store._transaction() as db:
-            db.executemany(f"INSERT INTO calls ({_COLUMNS}) VALUES ({_PLACEHOLDERS})",
-                           [_to_row(record) for record in records])
+        self.store.insert(CALLS, records)
         return [record.sid for record in records]
 
     def get_call(self, sid: str) -> CallRecord | None:
         """The call with this SID, or None."""
-        rows = self.store._query(f"SELECT {_COLUMNS} FROM calls WHERE account_sid = ? AND sid = ?",
-                                 (self.store.account_sid, sid))
-        return _record(rows[0]) if rows else None
+        return self.store.get(CALLS, sid)
 
     def delete_call(self, sid: str) -> bool:
         """Delete a call; False if there was none."""
-        with self.store._transaction() as db:
-            cursor = db.execute("DELETE FROM calls WHERE account_sid = ? AND sid = ?", (self.store.account_sid, sid))
-            return cursor.rowcount > 0
+        return self.store.delete(CALLS, sid)
 
     def count_calls(self) -> int:
         """How many calls are stored."""
-        return int(self.store._query("SELECT COUNT(*) FROM calls")[0][0])
+        return self.store.count(CALLS)
 
     def list_calls(self, where: CallFilter, page: PageRequest) -> tuple[list[CallRecord], bool]:
         """One page of calls, newest first, and whether more follow; status and times as of now."""
         now = self.store.now_us()
-        conditions: list[str] = []
-        args: list[Any] = []
-        for column, value in (("to_number", where.to), ("from_number", where.from_),
-                              ("parent_call_sid", where.parent_call_sid)):
-            if value is not None:
-                conditions.append(f"{column} = ?")
-                args.append(value)
+        sql = Where()
+        sql.equals("to_number", where.to)
+        sql.equals("from_number", where.from_)
+        sql.equals("parent_call_sid", where.parent_call_sid)
         if where.status is not None:
-            conditions.append(f"{_STATUS_SQL} = ?")
-            args += [now, now, now, where.status]
-        for column, low, high in (("start_us", where.start_from_us, where.start_before_us),
-                                  ("end_us", where.end_from_us, where.end_before_us)):
-            if low is None and high is None:
-                continue
-            # Only a time already reached counts: a lifecycle call has no start time until it is dialed.
-            conditions.append(f"{column} IS NOT NULL AND (final_status IS NOT NULL OR {column} <= ?)")
-            args.append(now)
-            if low is not None:
-                conditions.append(f"{column} >= ?")
-                args.append(low)
-            if high is not None:
-                conditions.append(f"{column} < ?")
-                args.append(high)
-        rows, has_more = self.store._keyset_page("calls", _COLUMNS, conditions, args, page)
-        return [_record(row) for row in rows], has_more
-
-
-def _to_row(record: CallRecord) -> tuple[Any, ...]:
-    values = list(astuple(record))
-    values[-1] = json.dumps(dict(record.params))
-    return tuple(values)
-
-
-def _record(row: tuple[Any, ...]) -> CallRecord:
-    return CallRecord(*row[:-1], params=json.loads(row[-1]))
+            sql.add(f"{_STATUS_SQL} = ?", now, now, now, where.status)
+        # Only a time already reached counts: a lifecycle call has no start time until it is dialed.
+        sql.reached_in_range("start_us", where.start_from_us, where.start_before_us, now)
+        sql.reached_in_range("end_us", where.end_from_us, where.end_before_us, now)
+        return self.store.keyset_page(CALLS, sql, page)
 
 
 _SEED_KEYS = frozenset(
@@ -274,21 +239,18 @@ _SEED_KEYS = frozenset(
 
 def seed_call(row: Mapping[str, Any], account_sid: str, now_us: int) -> CallRecord:
     """Build a record from a seeding dict (see `CallStore.insert_calls`); raises ValueError on bad keys."""
-    unknown = set(row) - _SEED_KEYS
-    if unknown:
-        raise ValueError(f"unknown call fields {sorted(unknown)}; known: {sorted(_SEED_KEYS)}")
+    check_keys(row, _SEED_KEYS, "call")
     to = row.get("to")
     if not to:
         raise ValueError("a seeded call needs 'to'")
     sender = str(row.get("from_", row.get("from")) or "+15005550006")
     direction = row.get("direction") or "outbound-api"
-    if direction not in CALL_DIRECTIONS:
-        raise ValueError(f"direction {direction!r} is not one of {sorted(CALL_DIRECTIONS)}")
+    check_choice("direction", direction, CALL_DIRECTIONS)
     status = row.get("status")
-    if status is not None and status not in CALL_STATUSES:
-        raise ValueError(f"status {status!r} is not one of {list(CALL_STATUSES)}")
-    start, end = _us(row.get("start_time")), _us(row.get("end_time"))
-    created = _us(row.get("date_created")) or start or now_us
+    if status is not None:
+        check_choice("status", status, CALL_STATUSES)
+    start, end = seed_us(row.get("start_time")), seed_us(row.get("end_time"))
+    created = seed_us(row.get("date_created")) or start or now_us
     duration = row.get("duration")
     answer = None
     if status is None:  # left to the lifecycle
@@ -303,9 +265,7 @@ def seed_call(row: Mapping[str, Any], account_sid: str, now_us: int) -> CallReco
             answer = start
         else:
             end = None
-    sid = row.get("sid") or new_sid("CA")
-    if not is_sid(sid, "CA"):
-        raise ValueError(f"{sid!r} is not a call SID (CA and 32 hex digits)")
+    sid = check_sid(row.get("sid") or new_sid("CA"), "a call", "CA")
     return CallRecord(
         sid=sid,
         account_sid=account_sid,
@@ -329,11 +289,3 @@ def seed_call(row: Mapping[str, Any], account_sid: str, now_us: int) -> CallReco
         queue_time_ms=max(0, (start - created) // 1000) if start is not None else None,
         params={},
     )
-
-
-def _us(value: datetime | str | None) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return datetime_to_us(value)

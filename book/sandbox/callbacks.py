@@ -272,14 +272,14 @@ class IncomingNumbers:
             sms_url if sms_url is not None else (current.sms_url if current else None),
             voice_url if voice_url is not None else (current.voice_url if current else None),
         )
-        with self.store._transaction() as db:
+        with self.store.transaction() as db:
             db.execute("REPLACE INTO incoming_numbers (phone_number, sms_url, voice_url, updated_us) VALUES (?, ?, ?, ?)",
                        (number.phone_number, number.sms_url, number.voice_url, self.store.now_us()))
         return number
 
     def get(self, phone_number: str) -> IncomingNumber | None:
-        rows = self.store._query("SELECT phone_number, sms_url, voice_url FROM incoming_numbers WHERE phone_number = ?",
-                                 (phone_number,))
+        rows = self.store.query("SELECT phone_number, sms_url, voice_url FROM incoming_numbers WHERE phone_number = ?",
+                                (phone_number,))
         return IncomingNumber(*rows[0]) if rows else None
 
     def url(self, phone_number: str, kind: str) -> str:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -23,12 +21,20 @@ from book.sandbox.call_store import (
     CallStore,
     phone_number_sid,
 )
-from book.sandbox.clock import US, datetime_to_us, day_start_us, parse_day_or_instant, rfc2822
+from book.sandbox.clock import US, rfc2822
+from book.sandbox.filters import date_range
 from book.sandbox.ids import is_sid, new_sid
-from book.sandbox.paging import PageRequest, envelope
-from book.sandbox.resource import ACCOUNT_PREFIX, API_VERSION, account_base, first, read_form, require_account
+from book.sandbox.paging import PageRequest
+from book.sandbox.resource import (
+    ACCOUNT_PREFIX,
+    API_VERSION,
+    account_base,
+    first,
+    list_response,
+    read_form,
+    require_account,
+)
 
-_DAY_US = int(timedelta(days=1).total_seconds() * US)
 _LIST_FILTERS = ("To", "From", "ParentCallSid", "Status", "StartTime", "StartTime<", "StartTime>",
                  "EndTime", "EndTime<", "EndTime>")
 _SUBRESOURCES = {
@@ -243,38 +249,6 @@ async def create_call(request: Request) -> Response:
 # -- list -------------------------------------------------------------------------------------------------
 
 
-def time_range(query: Mapping[str, str], name: str) -> tuple[int | None, int | None]:
-    """The `name`, `name>` and `name<` filters (StartTime, EndTime...) as a range `[low, high)` of microseconds.
-
-    `YYYY-MM-DD` means a whole GMT day, inclusive: `name>` from the start of that day, `name<` to its
-    end, `name` that day only. A full date-time is an instant, also inclusive (`name` with a
-    date-time means the day it falls on). Raises a 400 `ApiError` for anything else.
-    """
-    low: int | None = None
-    high: int | None = None
-    for key in (name, f"{name}>", f"{name}<"):
-        raw = query.get(key)
-        if not raw:
-            continue
-        try:
-            day, instant = parse_day_or_instant(raw)
-        except ValueError:
-            raise invalid_parameter(key, raw, "is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
-        if instant is not None and key == name:
-            day = instant.date()
-        if day is not None:
-            start, end = day_start_us(day), day_start_us(day) + _DAY_US
-        else:
-            assert instant is not None
-            start = datetime_to_us(instant)
-            end = start + 1
-        if key in (name, f"{name}>"):
-            low = start if low is None else max(low, start)
-        if key in (name, f"{name}<"):
-            high = end if high is None else min(high, end)
-    return low, high
-
-
 async def list_calls(request: Request) -> Response:
     """GET .../Calls.json: filters To, From, ParentCallSid, Status, StartTime(<,>), EndTime(<,>); newest first; paged."""
     store = require_account(request)
@@ -285,23 +259,15 @@ async def list_calls(request: Request) -> Response:
         raise invalid_parameter("Status", status, f"must be one of {', '.join(CALL_STATUSES)}")
     if parent is not None and not is_sid(parent, "CA"):
         raise invalid_parameter("ParentCallSid", parent, "is not a call SID")
-    start_from, start_before = time_range(query, "StartTime")
-    end_from, end_before = time_range(query, "EndTime")
+    start_from, start_before = date_range(query, "StartTime")
+    end_from, end_before = date_range(query, "EndTime")
     where = CallFilter(to=query.get("To") or None, from_=query.get("From") or None, parent_call_sid=parent,
                        status=status, start_from_us=start_from, start_before_us=start_before,
                        end_from_us=end_from, end_before_us=end_before)
     rows, has_more = CallStore(store).list_calls(where, page)
     now = store.now_us()
-    body = envelope(
-        key="calls",
-        path=request.url.path,
-        filters=[(name, query[name]) for name in _LIST_FILTERS if query.get(name)],
-        request=page,
-        rows=rows,
-        items=[call_json(row, now) for row in rows],
-        has_more=has_more,
-    )
-    return JSONResponse(body)
+    return list_response(request, key="calls", filters=_LIST_FILTERS, page=page, rows=rows,
+                         items=[call_json(row, now) for row in rows], has_more=has_more)
 
 
 # -- one call ---------------------------------------------------------------------------------------------

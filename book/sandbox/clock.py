@@ -13,6 +13,8 @@ Clock = Callable[[], float]
 """A clock returns the current time as POSIX seconds (like `time.time`)."""
 
 US = 1_000_000
+DAY_US = 86_400 * US
+"""A day in microseconds."""
 
 
 class ManualClock:
@@ -85,3 +87,20 @@ def parse_day_or_instant(text: str) -> tuple[date | None, datetime | None]:
 def day_start_us(day: date) -> int:
     """Microseconds at 00:00:00 GMT on `day`."""
     return datetime_to_us(datetime(day.year, day.month, day.day, tzinfo=timezone.utc))
+
+
+def span_us(text: str, *, whole_day: bool = False) -> tuple[int, int]:
+    """The half-open span `[start, end)` of microseconds a filter value names.
+
+    `YYYY-MM-DD` is that whole GMT day; an ISO 8601 date-time is that one instant (`end` is
+    `start + 1`), or with `whole_day` the GMT day it falls on. Raises ValueError for anything else.
+    """
+    day, instant = parse_day_or_instant(text)
+    if instant is not None and whole_day:
+        day = instant.date()
+    if day is not None:
+        start = day_start_us(day)
+        return start, start + DAY_US
+    assert instant is not None
+    start = datetime_to_us(instant)
+    return start, start + 1

@@ -26,7 +26,6 @@ import mimetypes
 import struct
 import zlib
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,17 +33,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from book.sandbox.api_errors import invalid_parameter, not_found
-from book.sandbox.clock import datetime_to_us, day_start_us, parse_day_or_instant, rfc2822
-from book.sandbox.paging import PageRequest, envelope
+from book.sandbox.api_errors import not_found
+from book.sandbox.clock import rfc2822
+from book.sandbox.filters import date_range
+from book.sandbox.paging import PageRequest
 from book.sandbox.records import MessageRecord
-from book.sandbox.resource import ACCOUNT_PREFIX, account_base, require_account
+from book.sandbox.resource import ACCOUNT_PREFIX, account_base, list_response, require_account
 from book.sandbox.store import Store
 
 DELETED = "_DeletedMedia"
 """The key, in a message's stored parameters, of the SIDs of its media that were deleted."""
 
-_DAY_US = int(timedelta(days=1).total_seconds() * 1_000_000)
 _LIST_FILTERS = ("DateCreated", "DateCreated<", "DateCreated>")
 _TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif"}
 
@@ -191,7 +190,7 @@ async def list_media(request: Request) -> Response:
     store = require_account(request)
     query = request.query_params
     page = PageRequest.from_query(query)
-    low, high = _created_range(query)
+    low, high = date_range(query, "DateCreated")
     rows = [row for row in media_of(_message(request, store))
             if (low is None or row.created_us >= low) and (high is None or row.created_us < high)]
     if page.cursor is not None:
@@ -203,43 +202,8 @@ async def list_media(request: Request) -> Response:
     else:
         rows = rows[page.offset :]
     shown = rows[: page.page_size]
-    body = envelope(
-        key="media_list",
-        path=request.url.path,
-        filters=[(name, query[name]) for name in _LIST_FILTERS if query.get(name)],
-        request=page,
-        rows=shown,
-        items=[media_json(row) for row in shown],
-        has_more=len(rows) > page.page_size,
-    )
-    return JSONResponse(body)
-
-
-def _created_range(query: Any) -> tuple[int | None, int | None]:
-    """The DateCreated filters as a half-open range of microseconds, each end inclusive of its day."""
-    low: int | None = None
-    high: int | None = None
-    for name in _LIST_FILTERS:
-        raw = query.get(name)
-        if not raw:
-            continue
-        try:
-            day, instant = parse_day_or_instant(raw)
-        except ValueError:
-            raise invalid_parameter(name, raw, "is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
-        if instant is not None and name == "DateCreated":
-            day = instant.date()
-        if day is not None:
-            start, end = day_start_us(day), day_start_us(day) + _DAY_US
-        else:
-            assert instant is not None
-            start = datetime_to_us(instant)
-            end = start + 1
-        if name in ("DateCreated", "DateCreated>"):
-            low = start if low is None else max(low, start)
-        if name in ("DateCreated", "DateCreated<"):
-            high = end if high is None else min(high, end)
-    return low, high
+    return list_response(request, key="media_list", filters=_LIST_FILTERS, page=page, rows=shown,
+                         items=[media_json(row) for row in shown], has_more=len(rows) > page.page_size)
 
 
 async def fetch_media(request: Request) -> Response:

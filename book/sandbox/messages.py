@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,9 +17,10 @@ from starlette.routing import Route
 
 from book.sandbox.api_errors import bad_request, invalid_parameter, not_found
 from book.sandbox.callbacks import follow_status
-from book.sandbox.clock import datetime_to_us, day_start_us, parse_day_or_instant, rfc2822
+from book.sandbox.clock import DAY_US, datetime_to_us, parse_day_or_instant, rfc2822
+from book.sandbox.filters import date_range
 from book.sandbox.ids import is_sid, new_sid
-from book.sandbox.paging import PageRequest, envelope
+from book.sandbox.paging import PageRequest
 from book.sandbox.records import DELIVERED_AFTER_US, SENT_AFTER_US, MessageRecord
 from book.sandbox.resource import (
     ACCOUNT_PREFIX,
@@ -28,20 +28,20 @@ from book.sandbox.resource import (
     account_base,
     first,
     is_true,
+    list_response,
     read_form,
     require_account,
 )
 from book.sandbox.sms import PRICE_UNIT, check_outbound, count_segments, smart_encode
 from book.sandbox.store import MessageFilter, Store
 
-_DAY_US = int(timedelta(days=1).total_seconds() * 1_000_000)
 _LIST_FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
 _NOT_YET_SENT = frozenset({"queued", "accepted", "scheduled"})
 _SID_OF = {prefix: re.compile(rf"^{prefix}[0-9a-fA-F]{{32}}$") for prefix in ("AP", "HX")}
 MAX_MEDIA = 10
 MAX_VALIDITY_PERIOD = 36000
 SCHEDULE_MIN_US = 300 * 1_000_000
-SCHEDULE_MAX_US = 35 * _DAY_US
+SCHEDULE_MAX_US = 35 * DAY_US
 
 
 def message_json(record: MessageRecord, now_us: int) -> dict[str, Any]:
@@ -200,55 +200,20 @@ def _is_web_url(url: str) -> bool:
 
 
 async def list_messages(request: Request) -> Response:
-    """GET .../Messages.json: filters To, From, DateSent, DateSent<, DateSent>; newest first; paged."""
+    """GET .../Messages.json: filters To, From, DateSent, DateSent<, DateSent>; newest first; paged.
+
+    `DateSent` filters are inclusive of whole GMT days (see `date_range`).
+    """
     store = require_account(request)
     query = request.query_params
     page = PageRequest.from_query(query)
-    where = MessageFilter(to=query.get("To") or None, from_=query.get("From") or None, **_sent_range(query))
+    sent_from, sent_before = date_range(query, "DateSent")
+    where = MessageFilter(to=query.get("To") or None, from_=query.get("From") or None,
+                          sent_from_us=sent_from, sent_before_us=sent_before)
     rows, has_more = store.list_messages(where, page)
     now = store.now_us()
-    body = envelope(
-        key="messages",
-        path=request.url.path,
-        filters=[(name, query[name]) for name in _LIST_FILTERS if query.get(name)],
-        request=page,
-        rows=rows,
-        items=[message_json(row, now) for row in rows],
-        has_more=has_more,
-    )
-    return JSONResponse(body)
-
-
-def _sent_range(query: Any) -> dict[str, int | None]:
-    """DateSent filters as a half-open range of microseconds `[sent_from_us, sent_before_us)`.
-
-    `YYYY-MM-DD` means a whole GMT day, inclusive: `DateSent>` from the start of that day,
-    `DateSent<` to its end, `DateSent` that day only. A full date-time is an instant, also inclusive
-    (`DateSent` with a date-time means the day it falls on).
-    """
-    low: int | None = None
-    high: int | None = None
-    for name in ("DateSent", "DateSent>", "DateSent<"):
-        raw = query.get(name)
-        if not raw:
-            continue
-        try:
-            day, instant = parse_day_or_instant(raw)
-        except ValueError:
-            raise invalid_parameter(name, raw, "is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
-        if instant is not None and name == "DateSent":
-            day = instant.date()
-        if day is not None:
-            start, end = day_start_us(day), day_start_us(day) + _DAY_US
-        else:
-            assert instant is not None
-            start = datetime_to_us(instant)
-            end = start + 1
-        if name in ("DateSent", "DateSent>"):
-            low = start if low is None else max(low, start)
-        if name in ("DateSent", "DateSent<"):
-            high = end if high is None else min(high, end)
-    return {"sent_from_us": low, "sent_before_us": high}
+    return list_response(request, key="messages", filters=_LIST_FILTERS, page=page, rows=rows,
+                         items=[message_json(row, now) for row in rows], has_more=has_more)
 
 
 async def fetch_message(request: Request) -> Response:

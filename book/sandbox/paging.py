@@ -93,6 +93,41 @@ def _int_param(query: Mapping[str, str], name: str, default: int, low: int, high
     return value
 
 
+@dataclass(frozen=True)
+class PageLinks:
+    """The links of a list page: the first, next (None on the last page), previous (None on the first) and this."""
+
+    first: str
+    next: str | None
+    previous: str | None
+    this: str
+
+    @classmethod
+    def of(
+        cls, base: str, filters: Sequence[tuple[str, str]], request: PageRequest, rows: Sequence[Keyed], has_more: bool
+    ) -> PageLinks:
+        """The links of the page `request` asked for, which holds `rows`: `base` (a path or URL) with a query.
+
+        The query repeats `filters`, then PageSize, Page and the PageToken that finds the page.
+        """
+
+        def link(page: int, token: str | None) -> str:
+            params: list[tuple[str, str]] = [*filters, ("PageSize", str(request.page_size)), ("Page", str(page))]
+            if token:
+                params.append(("PageToken", token))
+            return f"{base}?{urlencode(params)}"
+
+        previous = None
+        if request.page > 0:
+            previous = link(request.page - 1, Cursor.before(rows[0]).token() if rows else None)
+        return cls(
+            first=link(0, None),
+            next=link(request.page + 1, Cursor.after(rows[-1]).token()) if has_more and rows else None,
+            previous=previous,
+            this=link(request.page, request.cursor.token() if request.cursor else None),
+        )
+
+
 def envelope(
     *,
     key: str,
@@ -104,27 +139,16 @@ def envelope(
     has_more: bool,
 ) -> dict[str, Any]:
     """Twilio's v2010 list body: `first_page_uri`, `next_page_uri` (None on the last page), ..., `key`."""
-
-    def uri(page: int, token: str | None) -> str:
-        params: list[tuple[str, str]] = [*filters, ("PageSize", str(request.page_size)), ("Page", str(page))]
-        if token:
-            params.append(("PageToken", token))
-        return f"{path}?{urlencode(params)}"
-
+    links = PageLinks.of(path, filters, request, rows, has_more)
     start = request.page * request.page_size
-    next_uri = uri(request.page + 1, Cursor.after(rows[-1]).token()) if has_more and rows else None
-    previous_uri = None
-    if request.page > 0:
-        previous_uri = uri(request.page - 1, Cursor.before(rows[0]).token() if rows else None)
-    this_token = request.cursor.token() if request.cursor else None
     return {
         "end": start + max(len(rows) - 1, 0),
-        "first_page_uri": uri(0, None),
+        "first_page_uri": links.first,
         key: items,
-        "next_page_uri": next_uri,
+        "next_page_uri": links.next,
         "page": request.page,
         "page_size": request.page_size,
-        "previous_page_uri": previous_uri,
+        "previous_page_uri": links.previous,
         "start": start,
-        "uri": uri(request.page, this_token),
+        "uri": links.this,
     }

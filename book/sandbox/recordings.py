@@ -14,21 +14,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from book.sandbox.api_errors import invalid_parameter, not_found
+from book.sandbox.api_errors import not_found
 from book.sandbox.audio import CONTENT_TYPES, audio_bytes
-from book.sandbox.clock import datetime_to_us, day_start_us, parse_day_or_instant, rfc2822
-from book.sandbox.ids import is_sid, new_sid
-from book.sandbox.paging import PageRequest, envelope
-from book.sandbox.resource import ACCOUNT_PREFIX, API_VERSION, account_base, require_account
-from book.sandbox.store import Store, register_tables
+from book.sandbox.clock import rfc2822
+from book.sandbox.filters import Where, date_range
+from book.sandbox.ids import new_sid
+from book.sandbox.paging import PageRequest
+from book.sandbox.resource import ACCOUNT_PREFIX, API_VERSION, account_base, list_response, require_account
+from book.sandbox.seeding import check_choice, check_keys, check_sid, seed_us
+from book.sandbox.store import Store, Table, register_tables
 
 TWILIO_API = "https://api.twilio.com"
 RECORDING_STATUSES = frozenset({"in-progress", "paused", "stopped", "processing", "completed", "absent", "deleted"})
@@ -40,7 +41,6 @@ TRANSCRIPTION_STATUSES = frozenset({"in-progress", "completed", "failed"})
 RECORDING_PRICE_PER_MINUTE = "0.0025"
 TRANSCRIPTION_PRICE_PER_MINUTE = 0.05
 _NO_MEDIA = frozenset({"absent", "deleted"})
-_DAY_US = int(timedelta(days=1).total_seconds() * 1_000_000)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS recordings (
@@ -112,8 +112,8 @@ class TranscriptionRecord:
     updated_us: int
 
 
-_RECORDING_COLUMNS = ", ".join(f.name for f in fields(RecordingRecord))
-_TRANSCRIPTION_COLUMNS = ", ".join(f.name for f in fields(TranscriptionRecord))
+RECORDINGS = Table("recordings", RecordingRecord)
+TRANSCRIPTIONS = Table("transcriptions", TranscriptionRecord)
 
 
 # -- seeding ---------------------------------------------------------------------------------------
@@ -138,11 +138,7 @@ def insert_recordings(store: Store, rows: Iterable[Mapping[str, Any]]) -> list[s
     """
     now = store.now_us()
     records = [_recording(row, store.account_sid, now) for row in rows]
-    with store._transaction() as db:
-        db.executemany(
-            f"INSERT INTO recordings ({_RECORDING_COLUMNS}) VALUES ({', '.join('?' * len(fields(RecordingRecord)))})",
-            [tuple(vars(r).values()) for r in records],
-        )
+    store.insert(RECORDINGS, records)
     return [r.sid for r in records]
 
 
@@ -161,30 +157,23 @@ def insert_transcriptions(store: Store, rows: Iterable[Mapping[str, Any]]) -> li
             raise ValueError("a seeded transcription needs the 'recording_sid' of a stored recording, "
                              f"not {row.get('recording_sid')!r}")
         records.append(_transcription(row, recording, now))
-    with store._transaction() as db:
-        db.executemany(
-            f"INSERT INTO transcriptions ({_TRANSCRIPTION_COLUMNS}) "
-            f"VALUES ({', '.join('?' * len(fields(TranscriptionRecord)))})",
-            [tuple(vars(r).values()) for r in records],
-        )
+    store.insert(TRANSCRIPTIONS, records)
     return [r.sid for r in records]
 
 
 def _recording(row: Mapping[str, Any], account_sid: str, now_us: int) -> RecordingRecord:
-    _known(row, _RECORDING_KEYS, "recording")
-    sid = _sid(row.get("sid") or new_sid("RE"), "RE", "recording")
+    check_keys(row, _RECORDING_KEYS, "recording")
+    sid = check_sid(row.get("sid") or new_sid("RE"), "a recording", "RE")
     conference_sid = row.get("conference_sid")
     call_sid = row.get("call_sid") or (None if conference_sid else new_sid("CA"))
     if call_sid is not None:
-        _sid(call_sid, "CA", "call")
+        check_sid(call_sid, "a call", "CA")
     if conference_sid is not None:
-        _sid(conference_sid, "CF", "conference")
+        check_sid(conference_sid, "a conference", "CF")
     status = row.get("status", "completed")
-    if status not in RECORDING_STATUSES:
-        raise ValueError(f"status {status!r} is not one of {sorted(RECORDING_STATUSES)}")
+    check_choice("status", status, RECORDING_STATUSES)
     source = row.get("source", "Conference" if conference_sid else "OutboundAPI")
-    if source not in RECORDING_SOURCES:
-        raise ValueError(f"source {source!r} is not one of {sorted(RECORDING_SOURCES)}")
+    check_choice("source", source, RECORDING_SOURCES)
     duration = int(row.get("duration", 5))
     channels = int(row.get("channels", 1))
     if duration < 0 or channels not in (1, 2):
@@ -202,61 +191,33 @@ def _recording(row: Mapping[str, Any], account_sid: str, now_us: int) -> Recordi
 
 
 def _transcription(row: Mapping[str, Any], recording: RecordingRecord, now_us: int) -> TranscriptionRecord:
-    _known(row, _TRANSCRIPTION_KEYS, "transcription")
+    check_keys(row, _TRANSCRIPTION_KEYS, "transcription")
     status = row.get("status", "completed")
-    if status not in TRANSCRIPTION_STATUSES:
-        raise ValueError(f"status {status!r} is not one of {sorted(TRANSCRIPTION_STATUSES)}")
+    check_choice("status", status, TRANSCRIPTION_STATUSES)
     duration = int(row.get("duration", recording.duration))
     price = row.get("price")
     if price is None and status == "completed":
         price = -round(TRANSCRIPTION_PRICE_PER_MINUTE * max(1, math.ceil(duration / 60)), 4)
     created = seed_us(row.get("date_created")) or now_us
     return TranscriptionRecord(
-        sid=_sid(row.get("sid") or new_sid("TR"), "TR", "transcription"), account_sid=recording.account_sid,
+        sid=check_sid(row.get("sid") or new_sid("TR"), "a transcription", "TR"), account_sid=recording.account_sid,
         recording_sid=recording.sid, transcription_text=row.get("transcription_text"), status=status,
         duration=duration, price=price, created_us=created, updated_us=seed_us(row.get("date_updated")) or created,
     )
-
-
-def _known(row: Mapping[str, Any], keys: frozenset[str], what: str) -> None:
-    unknown = set(row) - keys
-    if unknown:
-        raise ValueError(f"unknown {what} fields {sorted(unknown)}; known: {sorted(keys)}")
-
-
-def _sid(value: str, prefix: str, what: str) -> str:
-    if not is_sid(value, prefix):
-        raise ValueError(f"{value!r} is not a {what} SID ({prefix} and 32 hex digits)")
-    return value
-
-
-def seed_us(value: datetime | str | None) -> int | None:
-    """A seeded date (an aware datetime, or ISO 8601 text; naive means GMT) in microseconds; None stays None."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return datetime_to_us(value)
 
 
 # -- queries ---------------------------------------------------------------------------------------
 
 def get_recording(store: Store, sid: str) -> RecordingRecord | None:
     """The stored recording with this SID, or None."""
-    rows = store._query(f"SELECT {_RECORDING_COLUMNS} FROM recordings WHERE account_sid = ? AND sid = ?",
-                        (store.account_sid, sid))
-    return RecordingRecord(*rows[0]) if rows else None
+    return store.get(RECORDINGS, sid)
 
 
 def get_transcription(store: Store, sid: str, recording_sid: str | None = None) -> TranscriptionRecord | None:
     """The stored transcription with this SID (of this recording, if given), or None."""
-    sql = f"SELECT {_TRANSCRIPTION_COLUMNS} FROM transcriptions WHERE account_sid = ? AND sid = ?"
-    args = [store.account_sid, sid]
-    if recording_sid is not None:
-        sql += " AND recording_sid = ?"
-        args.append(recording_sid)
-    rows = store._query(sql, args)
-    return TranscriptionRecord(*rows[0]) if rows else None
+    where = Where()
+    where.equals("recording_sid", recording_sid)
+    return store.get(TRANSCRIPTIONS, sid, where)
 
 
 # -- JSON ------------------------------------------------------------------------------------------
@@ -319,56 +280,13 @@ async def list_recordings(request: Request) -> Response:
     store = require_account(request)
     query = request.query_params
     page = PageRequest.from_query(query)
-    conditions, args = [], []
-    for name, column in (("CallSid", "call_sid"), ("ConferenceSid", "conference_sid")):
-        if query.get(name):
-            conditions.append(f"{column} = ?")
-            args.append(query[name])
-    low, high = _created_range(query)
-    if low is not None:
-        conditions.append("created_us >= ?")
-        args.append(low)
-    if high is not None:
-        conditions.append("created_us < ?")
-        args.append(high)
-    rows, has_more = store._keyset_page("recordings", _RECORDING_COLUMNS, conditions, args, page)
-    records = [RecordingRecord(*row) for row in rows]
-    return JSONResponse(envelope(
-        key="recordings", path=request.url.path, request=page, rows=records, has_more=has_more,
-        filters=[(name, query[name]) for name in _RECORDING_FILTERS if query.get(name)],
-        items=[recording_json(r) for r in records],
-    ))
-
-
-def _created_range(query: Any) -> tuple[int | None, int | None]:
-    """DateCreated filters as a half-open range of microseconds, each naming a whole GMT day, inclusive.
-
-    A full date-time is an instant (`DateCreated>` from it, `DateCreated<` up to and including it);
-    `DateCreated` with a date-time means the day it falls on.
-    """
-    low: int | None = None
-    high: int | None = None
-    for name in ("DateCreated", "DateCreated>", "DateCreated<"):
-        raw = query.get(name)
-        if not raw:
-            continue
-        try:
-            day, instant = parse_day_or_instant(raw)
-        except ValueError:
-            raise invalid_parameter(name, raw, "is not a date (YYYY-MM-DD) or an ISO 8601 date-time") from None
-        if instant is not None and name == "DateCreated":
-            day = instant.date()
-        if day is not None:
-            start, end = day_start_us(day), day_start_us(day) + _DAY_US
-        else:
-            assert instant is not None
-            start = datetime_to_us(instant)
-            end = start + 1
-        if name != "DateCreated<":
-            low = start if low is None else max(low, start)
-        if name != "DateCreated>":
-            high = end if high is None else min(high, end)
-    return low, high
+    where = Where()
+    where.equals("call_sid", query.get("CallSid") or None)
+    where.equals("conference_sid", query.get("ConferenceSid") or None)
+    where.in_range("created_us", *date_range(query, "DateCreated"))
+    records, has_more = store.keyset_page(RECORDINGS, where, page)
+    return list_response(request, key="recordings", filters=_RECORDING_FILTERS, page=page, rows=records,
+                         items=[recording_json(r) for r in records], has_more=has_more)
 
 
 async def fetch_recording(request: Request) -> Response:
@@ -393,23 +311,22 @@ async def list_recording_transcriptions(request: Request) -> Response:
     """GET .../Recordings/{RecordingSid}/Transcriptions.json: 404 if there is no such recording."""
     store = require_account(request)
     recording = _existing_recording(request, store, request.path_params["RecordingSid"])
-    return _transcription_page(request, store, ["recording_sid = ?"], [recording.sid])
+    where = Where()
+    where.equals("recording_sid", recording.sid)
+    return _transcription_page(request, store, where)
 
 
 async def list_transcriptions(request: Request) -> Response:
     """GET .../Transcriptions.json: every transcription of the account, newest first."""
     store = require_account(request)
-    return _transcription_page(request, store, [], [])
+    return _transcription_page(request, store, Where())
 
 
-def _transcription_page(request: Request, store: Store, conditions: list[str], args: list[Any]) -> Response:
+def _transcription_page(request: Request, store: Store, where: Where) -> Response:
     page = PageRequest.from_query(request.query_params)
-    rows, has_more = store._keyset_page("transcriptions", _TRANSCRIPTION_COLUMNS, conditions, args, page)
-    records = [TranscriptionRecord(*row) for row in rows]
-    return JSONResponse(envelope(
-        key="transcriptions", path=request.url.path, filters=[], request=page, rows=records,
-        items=[transcription_json(r) for r in records], has_more=has_more,
-    ))
+    records, has_more = store.keyset_page(TRANSCRIPTIONS, where, page)
+    return list_response(request, key="transcriptions", page=page, rows=records,
+                         items=[transcription_json(r) for r in records], has_more=has_more)
 
 
 async def fetch_transcription(request: Request) -> Response:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from book.sandbox.clock import US, datetime_to_us
-from book.sandbox.ids import is_sid, new_sid
+from book.sandbox.clock import US
+from book.sandbox.ids import new_sid
+from book.sandbox.seeding import check_choice, check_keys, check_sid, seed_us
 from book.sandbox.sms import count_segments, price_for
 
 SENT_AFTER_US = int(0.2 * US)
@@ -103,24 +103,21 @@ _SEED_KEYS = frozenset(
 
 def seed_message(row: Mapping[str, Any], account_sid: str, now_us: int) -> MessageRecord:
     """Build a record from a seeding dict (see `Store.insert_messages`); raises ValueError on bad keys."""
-    unknown = set(row) - _SEED_KEYS
-    if unknown:
-        raise ValueError(f"unknown message fields {sorted(unknown)}; known: {sorted(_SEED_KEYS)}")
+    check_keys(row, _SEED_KEYS, "message")
     to = row.get("to")
     if not to:
         raise ValueError("a seeded message needs 'to'")
     sender = row.get("from_", row.get("from"))
     body = str(row.get("body") or "")
     direction = row.get("direction") or "outbound-api"
-    if direction not in MESSAGE_DIRECTIONS:
-        raise ValueError(f"direction {direction!r} is not one of {sorted(MESSAGE_DIRECTIONS)}")
+    check_choice("direction", direction, MESSAGE_DIRECTIONS)
     status = row.get("status")
-    if status is not None and status not in MESSAGE_STATUSES:
-        raise ValueError(f"status {status!r} is not one of {sorted(MESSAGE_STATUSES)}")
+    if status is not None:
+        check_choice("status", status, MESSAGE_STATUSES)
     media_urls = list(row.get("media_urls") or [])
     num_media = int(row.get("num_media", len(media_urls)))
-    created = _us(row.get("date_created")) or now_us
-    sent = _us(row.get("date_sent"))
+    created = seed_us(row.get("date_created")) or now_us
+    sent = seed_us(row.get("date_sent"))
     if direction == "inbound" and status is None:
         status = "received"
     delivered = None
@@ -129,9 +126,7 @@ def seed_message(row: Mapping[str, Any], account_sid: str, now_us: int) -> Messa
         delivered = sent + DELIVERED_AFTER_US
     elif sent is None and status in _PRICED_STATUSES:
         sent = created
-    sid = row.get("sid") or new_sid("MM" if num_media else "SM")
-    if not is_sid(sid, "SM", "MM"):
-        raise ValueError(f"{sid!r} is not a message SID (SM or MM and 32 hex digits)")
+    sid = check_sid(row.get("sid") or new_sid("MM" if num_media else "SM"), "a message", "SM", "MM")
     return MessageRecord(
         sid=sid,
         account_sid=account_sid,
@@ -148,16 +143,8 @@ def seed_message(row: Mapping[str, Any], account_sid: str, now_us: int) -> Messa
         error_code=row.get("error_code"),
         error_message=row.get("error_message"),
         created_us=created,
-        updated_us=_us(row.get("date_updated")) or max(created, sent or created),
+        updated_us=seed_us(row.get("date_updated")) or max(created, sent or created),
         sent_us=sent,
         delivered_us=delivered,
         params={"MediaUrl": media_urls} if media_urls else {},
     )
-
-
-def _us(value: datetime | str | None) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return datetime_to_us(value)

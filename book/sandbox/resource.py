@@ -1,12 +1,16 @@
-"""What every resource module shares: the API version, path prefix, store access and form parsing."""
+"""What every resource module shares: the API version, path prefix, store access, form parsing, list bodies."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from book.sandbox.api_errors import authenticate
+from book.sandbox.paging import Keyed, PageRequest, envelope
 from book.sandbox.store import Store
 
 API_VERSION = "2010-04-01"
@@ -51,3 +55,27 @@ def first(form: dict[str, list[str]], name: str) -> str | None:
 def is_true(value: str | None) -> bool:
     """Twilio's form booleans: `true` (any case) is true, anything else false."""
     return value is not None and value.lower() == "true"
+
+
+def echoed(request: Request, names: Sequence[str]) -> list[tuple[str, str]]:
+    """The filters among `names` this request gave (not empty), in that order: the page URIs repeat them."""
+    query = request.query_params
+    return [(name, query[name]) for name in names if query.get(name)]
+
+
+def list_response(
+    request: Request,
+    *,
+    key: str,
+    page: PageRequest,
+    rows: Sequence[Keyed],
+    items: list[dict[str, Any]],
+    has_more: bool,
+    filters: Sequence[str] = (),
+) -> JSONResponse:
+    """One page of a v2010 list, in Twilio's envelope (see `envelope`): `items` (the JSON of `rows`) under `key`.
+
+    `filters` names the query parameters the list takes; those given are repeated in the page URIs.
+    """
+    return JSONResponse(envelope(key=key, path=request.url.path, filters=echoed(request, filters), request=page,
+                                 rows=rows, items=items, has_more=has_more))

@@ -5,7 +5,10 @@ rows); file databases use WAL so another process can read while the sandbox writ
 created once per database file and survive `reset()`, which only empties the data.
 
 Every resource table has `sid`, `account_sid` and `created_us` columns and an index on
-`(account_sid, created_us DESC, sid DESC)`, so `_keyset_page` can page any of them newest first.
+`(account_sid, created_us DESC, sid DESC)`, so `keyset_page` can page any of them newest first.
+Resource modules keep their own tables (`register_tables`), describe them with a `Table` (the record
+dataclass its rows map to) and use the store's public API: `insert`, `get`, `delete`, `keyset_page`,
+and `transaction` or `query` for anything else.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from book.errors import SandboxError
 from book.sandbox.clock import Clock, to_us
+from book.sandbox.filters import Where
 from book.sandbox.ids import new_secret, new_sid
 from book.sandbox.paging import PageRequest
 from book.sandbox.records import AccountRecord, MessageRecord, seed_message
@@ -82,12 +86,48 @@ def register_tables(schema: str, tables: Sequence[str]) -> None:
     _REGISTERED_TABLES.append((schema, tuple(tables)))
 
 
-_MESSAGE_COLUMNS = (
-    "sid, account_sid, to_number, from_number, body, messaging_service_sid, num_media, num_segments, "
-    "direction, initial_status, final_status, price, error_code, error_message, created_us, updated_us, "
-    "sent_us, delivered_us, params"
-)
-_MESSAGE_PLACEHOLDERS = ", ".join("?" for _ in fields(MessageRecord))
+R = TypeVar("R")
+
+# Record fields whose column has another name.
+_COLUMN_OF = {"to": "to_number", "from_": "from_number"}
+
+
+class Table(Generic[R]):
+    """A table whose columns are the fields of the record dataclass `record_type`, in order.
+
+    The fields `to` and `from_` are the columns `to_number` and `from_number`; a field `params` (a
+    mapping; it must be the last) is stored as JSON text.
+    """
+
+    def __init__(self, name: str, record_type: type[R]) -> None:
+        self.name = name
+        self.record_type = record_type
+        names = [f.name for f in fields(record_type)]  # type: ignore[arg-type]
+        self.columns = ", ".join(_COLUMN_OF.get(name, name) for name in names)
+        """The column list, for `SELECT {columns}` and `INSERT ... ({columns})`."""
+        self.placeholders = ", ".join("?" for _ in names)
+        """One `?` a column, for `VALUES ({placeholders})`."""
+        self._names = names
+        self._params = names[-1] == "params"
+
+    def __repr__(self) -> str:
+        return f"Table({self.name!r}, {self.record_type.__name__})"
+
+    def row(self, record: R) -> tuple[Any, ...]:
+        """The values to store for a record, in column order."""
+        values = [getattr(record, name) for name in self._names]
+        if self._params:
+            values[-1] = json.dumps(dict(values[-1]))
+        return tuple(values)
+
+    def record(self, row: Sequence[Any]) -> R:
+        """The record a stored row (selected with `columns`) holds."""
+        if self._params:
+            return self.record_type(*row[:-1], params=json.loads(row[-1]))
+        return self.record_type(*row)
+
+
+MESSAGES = Table("messages", MessageRecord)
 
 
 @dataclass(frozen=True)
@@ -115,7 +155,7 @@ class Store:
             if self.path != ":memory:":
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            with self._transaction() as db:
+            with self.transaction() as db:
                 for statement in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
                     db.execute(statement)
                 for schema, _tables in _REGISTERED_TABLES:
@@ -146,8 +186,11 @@ class Store:
         """The clock's current time in microseconds."""
         return to_us(self.clock())
 
+    # -- the API of resource modules ---------------------------------------------------------------
+
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the store's lock, in one write transaction (rolled back on an exception)."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -157,9 +200,61 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows one read-only statement returns, run under the store's lock."""
         with self._lock:
             return self._db.execute(sql, args).fetchall()
+
+    def insert(self, table: Table[R], records: Iterable[R], *, replace: bool = False) -> None:
+        """Store records in one transaction; with `replace`, overwrite the rows with the same SIDs."""
+        verb = "REPLACE" if replace else "INSERT"
+        with self.transaction() as db:
+            db.executemany(f"{verb} INTO {table.name} ({table.columns}) VALUES ({table.placeholders})",
+                           [table.row(record) for record in records])
+
+    def get(self, table: Table[R], sid: str, where: Where | None = None) -> R | None:
+        """The account's row with this SID (that also meets `where`, if given), or None."""
+        where = where or Where()
+        conditions = " AND ".join(["account_sid = ?", "sid = ?", *where.conditions])
+        rows = self.query(f"SELECT {table.columns} FROM {table.name} WHERE {conditions}",
+                          [self._account.sid, sid, *where.args])
+        return table.record(rows[0]) if rows else None
+
+    def delete(self, table: Table[Any], sid: str) -> bool:
+        """Delete the account's row with this SID; False if there was none."""
+        with self.transaction() as db:
+            cursor = db.execute(f"DELETE FROM {table.name} WHERE account_sid = ? AND sid = ?", (self._account.sid, sid))
+            return cursor.rowcount > 0
+
+    def count(self, table: Table[Any]) -> int:
+        """How many rows the table holds."""
+        return int(self.query(f"SELECT COUNT(*) FROM {table.name}")[0][0])
+
+    def keyset_page(self, table: Table[R], where: Where, page: PageRequest) -> tuple[list[R], bool]:
+        """The account's records that meet `where`, one page of them newest first by `(created_us, sid)`,
+        and whether more follow.
+
+        A page token (`page.cursor`) names the row the page follows or precedes, so paging keeps
+        working when rows are deleted between pages; without one, `Page=N` skips `N * PageSize` rows.
+        """
+        conditions = ["account_sid = ?", *where.conditions]
+        args = [self._account.sid, *where.args]
+        order, offset = "DESC", page.offset
+        if page.cursor is not None:
+            conditions.append("(created_us, sid) < (?, ?)" if page.cursor.forward else "(created_us, sid) > (?, ?)")
+            args += [page.cursor.created_us, page.cursor.sid]
+            order = "DESC" if page.cursor.forward else "ASC"
+        sql = (
+            f"SELECT {table.columns} FROM {table.name} WHERE {' AND '.join(conditions)} "
+            f"ORDER BY created_us {order}, sid {order} LIMIT ? OFFSET ?"
+        )
+        rows = self.query(sql, [*args, page.page_size + 1, offset])
+        has_more = len(rows) > page.page_size
+        rows = rows[: page.page_size]
+        if order == "ASC":  # a previous page: fetched oldest first, shown newest first
+            rows.reverse()
+            has_more = True
+        return [table.record(row) for row in rows], has_more
 
     # -- account and credentials -----------------------------------------------------------------
 
@@ -199,7 +294,7 @@ class Store:
         if hmac.compare_digest(username, self._account.sid):
             return username if hmac.compare_digest(password, self._account.auth_token) else None
         if username.startswith("SK"):
-            rows = self._query("SELECT secret FROM api_keys WHERE sid = ?", (username,))
+            rows = self.query("SELECT secret FROM api_keys WHERE sid = ?", (username,))
             if rows and hmac.compare_digest(password, rows[0][0]):
                 return username
         return None
@@ -207,7 +302,7 @@ class Store:
     def create_api_key(self, friendly_name: str = "") -> tuple[str, str]:
         """A new API key for this account: returns `(key_sid, secret)`, usable as basic-auth credentials."""
         sid, secret = new_sid("SK"), new_secret()
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute(
                 "INSERT INTO api_keys (sid, secret, friendly_name, created_us) VALUES (?, ?, ?, ?)",
                 (sid, secret, friendly_name, self.now_us()),
@@ -216,7 +311,7 @@ class Store:
 
     def reset(self) -> None:
         """Delete every message (and other data) but keep the account, its token and API keys."""
-        with self._transaction() as db:
+        with self.transaction() as db:
             for table in _DATA_TABLES:
                 db.execute(f"DELETE FROM {table}")
             for _schema, tables in _REGISTERED_TABLES:
@@ -227,8 +322,7 @@ class Store:
 
     def add_message(self, record: MessageRecord) -> MessageRecord:
         """Store a new message record."""
-        with self._transaction() as db:
-            db.execute(f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({_MESSAGE_PLACEHOLDERS})", _to_row(record))
+        self.insert(MESSAGES, [record])
         return record
 
     def insert_messages(self, rows: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -242,86 +336,30 @@ class Store:
         """
         now = self.now_us()
         records = [seed_message(row, self._account.sid, now) for row in rows]
-        with self._transaction() as db:
-            db.executemany(
-                f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({_MESSAGE_PLACEHOLDERS})",
-                [_to_row(record) for record in records],
-            )
+        self.insert(MESSAGES, records)
         return [record.sid for record in records]
 
     def get_message(self, sid: str) -> MessageRecord | None:
         """The message with this SID, or None."""
-        rows = self._query(
-            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE account_sid = ? AND sid = ?", (self._account.sid, sid)
-        )
-        return _message(rows[0]) if rows else None
+        return self.get(MESSAGES, sid)
 
     def save_message(self, record: MessageRecord) -> None:
         """Overwrite a stored message with an updated record (same SID)."""
-        with self._transaction() as db:
-            db.execute(f"REPLACE INTO messages ({_MESSAGE_COLUMNS}) VALUES ({_MESSAGE_PLACEHOLDERS})", _to_row(record))
+        self.insert(MESSAGES, [record], replace=True)
 
     def delete_message(self, sid: str) -> bool:
         """Delete a message; False if there was none."""
-        with self._transaction() as db:
-            cursor = db.execute("DELETE FROM messages WHERE account_sid = ? AND sid = ?", (self._account.sid, sid))
-            return cursor.rowcount > 0
+        return self.delete(MESSAGES, sid)
 
     def count_messages(self) -> int:
         """How many messages are stored."""
-        return int(self._query("SELECT COUNT(*) FROM messages")[0][0])
+        return self.count(MESSAGES)
 
     def list_messages(self, where: MessageFilter, page: PageRequest) -> tuple[list[MessageRecord], bool]:
         """One page of messages, newest first, and whether more follow."""
-        conditions, args = [], []
-        if where.to is not None:
-            conditions.append("to_number = ?")
-            args.append(where.to)
-        if where.from_ is not None:
-            conditions.append("from_number = ?")
-            args.append(where.from_)
-        if where.sent_from_us is not None or where.sent_before_us is not None:
-            # Only messages already sent have a date_sent; lifecycle rows become "sent" at sent_us.
-            conditions.append("sent_us IS NOT NULL AND (final_status IS NOT NULL OR sent_us <= ?)")
-            args.append(self.now_us())
-            if where.sent_from_us is not None:
-                conditions.append("sent_us >= ?")
-                args.append(where.sent_from_us)
-            if where.sent_before_us is not None:
-                conditions.append("sent_us < ?")
-                args.append(where.sent_before_us)
-        rows, has_more = self._keyset_page("messages", _MESSAGE_COLUMNS, conditions, args, page)
-        return [_message(row) for row in rows], has_more
-
-    def _keyset_page(
-        self, table: str, columns: str, conditions: list[str], args: list[Any], page: PageRequest
-    ) -> tuple[list[tuple[Any, ...]], bool]:
-        """Rows of `table` for one page, newest first by `(created_us, sid)`, plus whether more follow."""
-        conditions = ["account_sid = ?", *conditions]
-        args = [self._account.sid, *args]
-        order, offset = "DESC", page.offset
-        if page.cursor is not None:
-            conditions.append("(created_us, sid) < (?, ?)" if page.cursor.forward else "(created_us, sid) > (?, ?)")
-            args += [page.cursor.created_us, page.cursor.sid]
-            order = "DESC" if page.cursor.forward else "ASC"
-        sql = (
-            f"SELECT {columns} FROM {table} WHERE {' AND '.join(conditions)} "
-            f"ORDER BY created_us {order}, sid {order} LIMIT ? OFFSET ?"
-        )
-        rows = self._query(sql, [*args, page.page_size + 1, offset])
-        has_more = len(rows) > page.page_size
-        rows = rows[: page.page_size]
-        if order == "ASC":  # a previous page: fetched oldest first, shown newest first
-            rows.reverse()
-            has_more = True
-        return rows, has_more
-
-
-def _to_row(record: MessageRecord) -> tuple[Any, ...]:
-    values = list(astuple(record))
-    values[-1] = json.dumps(dict(record.params))
-    return tuple(values)
-
-
-def _message(row: tuple[Any, ...]) -> MessageRecord:
-    return MessageRecord(*row[:-1], params=json.loads(row[-1]))
+        sql = Where()
+        sql.equals("to_number", where.to)
+        sql.equals("from_number", where.from_)
+        # Only messages already sent have a date_sent; lifecycle rows become "sent" at sent_us.
+        sql.reached_in_range("sent_us", where.sent_from_us, where.sent_before_us, self.now_us())
+        return self.keyset_page(MESSAGES, sql, page)

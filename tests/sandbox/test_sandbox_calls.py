@@ -93,7 +93,7 @@ def test_every_parameter_is_kept_but_the_sip_password(twilio_client: Client, san
     params = calls_of(sandbox).get_call(call.sid).params
     assert params["SipAuthUsername"] == "alice" and "SipAuthPassword" not in params
     assert params["StatusCallbackEvent"] == ["initiated", "answered"] and params["Record"] == "true"
-    assert "s3cret!" not in str(sandbox.store._query("SELECT params FROM calls"))
+    assert "s3cret!" not in str(sandbox.store.query("SELECT params FROM calls"))
     assert call.to_formatted == "sip:alice@example.com" and call.phone_number_sid.startswith("PN")
 
 

@@ -246,7 +246,7 @@ def test_reset_empties_recordings_transcriptions_and_alerts_but_keeps_credential
         account = store.account_sid
         store.reset()
         tables = ("recordings", "transcriptions", "alerts")
-        assert [store._query(f"SELECT COUNT(*) FROM {table}")[0][0] for table in tables] == [0, 0, 0]
+        assert [store.query(f"SELECT COUNT(*) FROM {table}")[0][0] for table in tables] == [0, 0, 0]
     with Store(db_path) as reopened:
         assert reopened.account_sid == account
 
@@ -254,6 +254,6 @@ def test_reset_empties_recordings_transcriptions_and_alerts_but_keeps_credential
 def test_seeded_dates_accept_iso_text() -> None:
     with Store(":memory:") as store:
         (sid,) = insert_recordings(store, [{"date_created": "2022-03-01T15:00:00Z", "start_time": "2022-03-01T14:59:00Z"}])
-        row = store._query("SELECT start_us, created_us FROM recordings WHERE sid = ?", (sid,))[0]
+        row = store.query("SELECT start_us, created_us FROM recordings WHERE sid = ?", (sid,))[0]
     assert row[1] - row[0] == 60_000_000
     assert datetime(2022, 3, 1, 15, tzinfo=timezone.utc).timestamp() * 1_000_000 == row[1]
