@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -25,18 +24,6 @@ from procedures import BOOK
 START = datetime(2022, 3, 1, 15, 0, 0, tzinfo=timezone.utc)
 NUMBER = "+15005550006"  # the sandbox's number (Twilio's magic "passes all validation" From)
 CALLER = "+15558675310"
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private book home; no test sees the developer's TWILIO_* variables or home folder."""
-    for var in list(os.environ):
-        if var.startswith("TWILIO_"):
-            monkeypatch.delenv(var)
-    monkeypatch.setenv("TWILIO_BOOK_KEYRING", "0")
-    path = tmp_path / "home"
-    monkeypatch.setenv("TWILIO_BOOK_HOME", str(path))
-    return path
 
 
 @pytest.fixture
