@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any, Callable
 
 EXIT_OK, EXIT_FAILURE, EXIT_LANGUAGE = 0, 1, 2
@@ -42,10 +44,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     automation = Automation.compile(text, book.registry, filename)  # nothing runs before this passes
     writer = {"table": write_table, "json": write_json, "jsonl": write_jsonl}[args.output]
     with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=notice) as session:
-        # JSON lines stream: each item is written as its page arrives, in constant memory.
-        result = automation.run(session, stream=args.output == "jsonl")
-        writer(result.value, sys.stdout)
+        if args.once:
+            session.watch_polls = 1
+        with _stopping_gently(session.stop) if automation.plan.watches and not args.once else nullcontext():
+            # JSON lines stream: each item is written as its page arrives, in constant memory.
+            result = automation.run(session, stream=args.output == "jsonl")
+            writer(result.value, sys.stdout)
     return EXIT_OK
+
+
+@contextmanager
+def _stopping_gently(stop: Any) -> Iterator[None]:
+    """While a watch runs, Ctrl-C (or SIGTERM) stops it after the item in hand, so no item's steps are cut
+    in half; a second Ctrl-C stops at once."""
+    import signal
+
+    def gently(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        notice("stopping after the item in hand (Ctrl-C again to stop at once)")
+
+    try:
+        previous = {sig: signal.signal(sig, gently) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: signals stay as they are
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -131,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how to print the last line's result (default: table)")
     run.add_argument("--connection", "-c", metavar="NAME", help="a named connection (see 'twilio-book connections list')")
     run.add_argument("--sandbox", action="store_true", help="use the local sandbox, even if a connection is configured")
+    run.add_argument("--once", action="store_true",
+                     help="a 'watch for new ...' line checks once, hands on what is new, and the run goes on "
+                     "(for cron); without it a watch runs until Ctrl-C")
     run.set_defaults(func=cmd_run)
 
     chk = sub.add_parser("check", help="compile automations without running them; report every problem")

@@ -8,8 +8,9 @@ fields there are.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
-
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,7 +19,7 @@ from typing import Any
 from book import plan as p
 from book.errors import CompileError, Problem
 from book.filters import ORDER_OPERATORS, TEXT_OPERATORS, orderable
-from book.naming import did_you_mean, english, normal, param_name, singular
+from book.naming import did_you_mean, english, normal, noun_key, param_name, singular
 from book.registry import Procedure, Registry
 from book.values import CONVERSIONS, Invalid, allows_only, coerce, is_secret, shown
 from concepts.base import Concept, type_words
@@ -26,6 +27,11 @@ from grammar import ast
 
 _PLAIN = (str, int, float, bool, date, datetime)  # types without fields
 
+
+# `watch for new ... every 10 seconds`: the units of time, in seconds; polls are a second apart at least.
+_UNITS = {"second": 1, "minute": 60, "hour": 3600}
+DEFAULT_EVERY = 30.0
+MIN_EVERY = 1.0
 
 _VALUE_END = re.compile(r'"(?:[^"\\\n]|\\.)*"|\u201c[^\u201d\n]*\u201d|\S+')
 
@@ -60,6 +66,7 @@ class Compiler:
         self.lines = [line.removesuffix("\r") for line in source.split("\n")]  # the parser's line numbers
         self.filename = filename
         self.problems: list[Problem] = []
+        self.watches: dict[str, int] = {}  # each watch's cursor name -> its line, so no two share a cursor
 
     # -- entry point
     def compile(self, program: ast.Program, facts: Mapping[str, Any] | None = None) -> p.Plan:
@@ -89,6 +96,7 @@ class Compiler:
             ast.Convert: self._convert,
             ast.Get: self._get,
             ast.ForEach: self._foreach,
+            ast.Watch: self._watch,
         }
         for statement in statements:
             step = handlers[type(statement)](statement, scope)
@@ -221,6 +229,105 @@ class Compiler:
             return None
         return p.ForEachStep(stmt.pos.line, self._text(stmt.pos), stmt.item.key, collection, tuple(body), binds)
 
+    def _watch(self, stmt: ast.Watch, scope: Scope) -> p.WatchStep | None:
+        """`watch for new SMS messages whose ... as follows`: the list's read procedure, how to tell new
+        items (`book.triggers.watch`), the filter, how often to poll, and the body with the item bound."""
+        from book.triggers.watch import watchable_for
+
+        ok = True
+        if scope.items:
+            self._problem("a watch runs until it is stopped, so it can't be inside another block", stmt.pos,
+                          "move 'watch for new ...' out of the block, to a line of its own that is not indented")
+            ok = False
+        noun = stmt.noun.text
+        readers = self.registry.readers(noun)
+        procedure = readers[0] if readers else None
+        watchable = watchable_for(procedure) if procedure is not None else None
+        concept = _concept(procedure.output.type) if procedure is not None else None
+        if procedure is None:
+            self._problem(f"I don't know how to read {noun!r}, so I can't watch for new ones", stmt.noun.pos,
+                          self._watchable_nouns(noun))
+            ok = False
+        elif watchable is None:
+            what = concept.concept_name if concept is not None else type_words(procedure.output.type)
+            self._problem(f"new {noun} can't be told from old ones: a {what} has no date created and SID",
+                          stmt.noun.pos, self._watchable_nouns(noun))
+            ok = False
+        filter_t = None
+        if stmt.filter is not None and procedure is not None:
+            if not procedure.filter_capable or concept is None:
+                self._problem(f"'{procedure.english}' takes no 'whose' filter, so this watch can't either",
+                              stmt.pos, "remove the 'whose ...' clauses")
+                ok = False
+            else:
+                filter_t = self._filter(stmt.filter, concept, scope)
+                ok = ok and filter_t is not None
+        every = self._every(stmt.every)
+        ok = ok and every is not None
+        fact = watchable.fact if watchable is not None else singular(normal(noun).split()[-1])
+        if not stmt.body:
+            self._problem(f"say what to do with each new {fact}", stmt.pos,
+                          f"end the line with 'as follows' and indent the steps for the {fact} under it, "
+                          f"like: get the {fact}'s sid")
+            ok = False
+        scope.above, scope.has_above = int, True  # how many new items were handed on
+        if procedure is None:  # the body's facts are unknown too: saying so line by line would only blame them
+            return None
+        binds = tuple(dict.fromkeys((noun_key(procedure.signature.noun), fact)))
+        inner = scope.child()
+        inner.items = inner.items | set(binds)
+        for name in binds:
+            inner.facts[name] = procedure.output.type
+        inner.above, inner.has_above = procedure.output.type, True
+        body = self._block(stmt.body, inner)
+        if not ok or every is None:
+            return None
+        automation = self._watch_name(stmt, procedure, filter_t)
+        if automation is None:
+            return None
+        return p.WatchStep(stmt.pos.line, self._text(stmt.pos), procedure, watchable, filter_t, every,
+                           tuple(body), binds, automation)
+
+    def _every(self, every: ast.Every | None) -> float | None:
+        if every is None:
+            return DEFAULT_EVERY
+        unit = singular(every.unit.key)
+        seconds = _UNITS.get(unit)
+        if seconds is None:
+            self._problem(f"{every.unit.text!r} is not a unit of time", every.unit.pos,
+                          "say how often in seconds, minutes or hours, like: every 30 seconds, every minute")
+            return None
+        total = (every.count if every.count is not None else 1) * seconds
+        if total < MIN_EVERY:
+            self._problem(f"every {every.count} {every.unit.text} is too often", every.pos,
+                          f"a watch polls at most once a second; say every {MIN_EVERY:g} second or more")
+            return None
+        return float(total)
+
+    def _watch_name(self, stmt: ast.Watch, procedure: Procedure, filter_t: p.FilterT | None) -> str | None:
+        """What names this watch's cursor: the automation's file, the list, and the filter. The same watch
+        in the same file keeps its cursor across runs (and across edits to other lines)."""
+        if self.filename and not self.filename.startswith("<"):
+            where = os.path.abspath(self.filename)
+        else:
+            where = self.filename or "<automation>"
+        name = f"{where}: {procedure.signature.verb} {noun_key(procedure.signature.noun)}"
+        if filter_t is not None:
+            name += f" whose {_filter_text(filter_t)}"
+        line = self.watches.setdefault(name, stmt.pos.line)
+        if line != stmt.pos.line:
+            self._problem(f"line {line} already watches for the same new {normal(stmt.noun.text)}", stmt.pos,
+                          "watch once, and do everything for each new one in that watch's block")
+            return None
+        return name
+
+    def _watchable_nouns(self, noun: str) -> str:
+        from book.triggers.watch import watchable_for
+
+        nouns = sorted({normal(r.signature.noun) for r in self.registry
+                        if r.output.plural and not any(i.required for i in r.inputs) and watchable_for(r) is not None})
+        return did_you_mean(normal(noun), nouns) or "the book can watch for new: " + ", ".join(nouns)
+
     # -- calls
     def _call(self, call: ast.Call, scope: Scope) -> p.CallStep | None:
         procedure = self.registry.find(call.verb.text, call.noun.text)
@@ -342,6 +449,28 @@ class Compiler:
         if value is None:
             return None
         return p.ConditionT(attr, node.op, value, annotation)
+
+
+def _filter_text(node: p.FilterT) -> str:
+    """A filter template as stable text (for naming a watch's cursor): fields, operators and values."""
+    if isinstance(node, p.BoolT):
+        inner = [_filter_text(item) for item in node.items]
+        return f"not ({inner[0]})" if node.kind == "not" else "(" + f" {'and' if node.kind == 'all' else 'or'} ".join(inner) + ")"
+    values = node.value if isinstance(node.value, tuple) else (node.value,)
+    return f"{node.field} {node.op} " + ", ".join(_value_text(v) for v in values)
+
+
+def _value_text(expr: p.ValueExpr) -> str:
+    if isinstance(expr, p.Const):
+        value = expr.value
+        if hasattr(value, "get_secret_value"):  # a cursor file is not a place for a secret: its digest only
+            return "secret " + hashlib.sha256(value.get_secret_value().encode()).hexdigest()[:16]
+        return repr(value.isoformat() if isinstance(value, date | datetime) else value)
+    if isinstance(expr, p.Fact):
+        return f"the {expr.name}"
+    if isinstance(expr, p.FieldOf):
+        return f"the {expr.owner}'s {expr.english}"
+    return "the above"
 
 
 def compile_program(

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import itertools
 import sys
+import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from book import filters as f
@@ -25,11 +27,19 @@ ProgressFn = Callable[[str], None]
 
 @dataclass
 class Session:
-    """What a run needs from outside: a client per book (made lazily), and where progress goes."""
+    """What a run needs from outside: a client per book (made lazily), and where progress goes.
+
+    A `watch for new ...` line polls until `stop` is set (between two items, never in the middle of
+    one), or `watch_polls` times when that is given (`twilio-book run --once`: 1); its cursors live
+    under `home` (default: the book's home folder).
+    """
 
     clients: dict[str, Callable[[], Any]] = field(default_factory=dict)
     progress: ProgressFn | None = None
     progress_every: int = 1000
+    home: Path | None = None
+    watch_polls: int | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
     _made: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def client(self, book: str) -> Any:
@@ -45,6 +55,22 @@ class Session:
 class Env:
     facts: dict[str, Any] = field(default_factory=dict)
     above: Any = None
+
+
+class _Stopped(Exception):
+    """The session was asked to stop: the watch ends before its next item."""
+
+
+def _to_stderr(message: str) -> None:
+    print(f"twilio-book: {message}", file=sys.stderr, flush=True)
+
+
+def _seconds(seconds: float) -> str:
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{unit}" if count == 1 else f"{count} {unit}s"
+    return f"{seconds:g} second" + ("" if seconds == 1 else "s")
 
 
 def _located(err: BookError, step: p.Step) -> BookError:
@@ -63,6 +89,7 @@ class Interpreter:
             p.ConvertStep: self._convert,
             p.GetStep: self._get,
             p.ForEachStep: self._foreach,
+            p.WatchStep: self._watch,
         }
 
     def run(self, plan: p.Plan, facts: dict[str, Any] | None = None, *, stream: bool = False) -> Env:
@@ -76,6 +103,8 @@ class Interpreter:
 
     def _block(self, steps: tuple[p.AnyStep, ...], env: Env) -> None:
         for step in steps:
+            if self.session.stop.is_set():  # asked to stop (Ctrl-C during a watch): no further line starts
+                return
             try:
                 env.above = self._run[type(step)](step, env)
             except BookError as err:
@@ -126,6 +155,71 @@ class Interpreter:
             results.append(env.above)
         env.facts = outer_facts
         return results
+
+    def _watch(self, step: p.WatchStep, env: Env) -> int:
+        """Poll for new items and run the body once per item, oldest first; how many were handed on.
+
+        The cursor is saved after each item's body has run (`book.triggers.watch`), so a restart goes on
+        where this one stopped. A body that fails is reported and the watch goes on: the item was handed
+        on, and running it again could repeat what its first steps did (send a message twice).
+        """
+        from book.home import home_dir
+        from book.triggers.watch import Watcher, automation_cursor_file
+
+        session = self.session
+        say = session.progress or _to_stderr
+        client = session.client(step.procedure.book)
+        expression = self._filter(step.filter, env) if step.filter is not None else None
+        watchable = step.watchable
+        cursor = automation_cursor_file(session.home or home_dir(), watchable, str(getattr(client, "account_sid", "")),
+                                        step.automation)
+        watcher = Watcher(watchable, step.procedure, client, cursor, expression=expression)
+        starting = cursor.load() is None
+        what, every = f"new {step.procedure.signature.noun}", _seconds(step.every)
+        outer = env.facts
+        handed = 0
+
+        def hand_on(item: Any) -> None:
+            nonlocal handed
+            if session.stop.is_set():
+                raise _Stopped  # before this item: it is handed on next time
+            env.facts = {**outer, **dict.fromkeys(step.binds, item)}
+            env.above = item
+            handed += 1
+            name = f"{watchable.fact} {getattr(item, watchable.sid_field, '')}".strip()
+            try:
+                self._block(step.body, env)
+            except BookError as err:
+                where = getattr(err, "where", None)
+                say(f"the steps for the new {name} failed" + (f" at {where}" if where else "")
+                    + f": {err}; going on with the next one")
+            else:
+                say(f"handed on the new {name}")
+
+        once = session.watch_polls is not None
+        say(f"line {step.line}: watching for {what} " + ("(once)" if session.watch_polls == 1 else f"every {every}")
+            + f"; the cursor is {cursor.path}" + ("" if once else "; press Ctrl-C to stop"))
+        polls = 0
+        try:
+            while not session.stop.is_set():
+                try:
+                    watcher.poll(hand_on)
+                except _Stopped:
+                    break
+                except BookError as err:
+                    if once:
+                        raise
+                    say(f"checking for {what} failed, trying again in {every}: {err}")
+                if starting:
+                    say(f"started from now: {what} from here on are handed on, each once")
+                    starting = False
+                polls += 1
+                if once and polls >= session.watch_polls:  # type: ignore[operator]
+                    break
+                session.stop.wait(step.every)
+        finally:
+            env.facts = outer
+        return handed
 
     def _call(self, step: p.CallStep, env: Env) -> Any:
         procedure = step.procedure

@@ -106,7 +106,21 @@ class ForEachStep(Step):
     binds: tuple[str, ...]  # fact names the current item is known by (`each messages` -> messages, message)
 
 
-AnyStep = Union[CallStep, SetStep, ConvertStep, GetStep, ForEachStep]
+@dataclass(frozen=True, slots=True)
+class WatchStep(Step):
+    """`watch for new SMS messages whose ... as follows`: poll the read procedure and run the body once
+    per new item, oldest first, with the item bound (`the message`); runs until stopped."""
+
+    procedure: Procedure
+    watchable: Any  # book.triggers.watch.Watchable: the item's date and SID fields
+    filter: FilterT | None
+    every: float  # seconds between polls
+    body: tuple[AnyStep, ...]
+    binds: tuple[str, ...]  # fact names the new item is known by (`sms message`, `message`)
+    automation: str  # names this watch for its cursor: the automation file and the watch line
+
+
+AnyStep = Union[CallStep, SetStep, ConvertStep, GetStep, ForEachStep, WatchStep]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,14 +132,19 @@ class Plan:
     filename: str | None = None
 
     @property
+    def watches(self) -> bool:
+        """Whether the plan has a `watch for new ...` line: it runs until it is stopped."""
+        return any(isinstance(step, WatchStep) for step in self.steps)
+
+    @property
     def procedures(self) -> tuple[Procedure, ...]:
         seen: dict[int, Procedure] = {}
 
         def walk(steps: tuple[AnyStep, ...]) -> None:
             for step in steps:
-                if isinstance(step, CallStep):
+                if isinstance(step, CallStep | WatchStep):
                     seen.setdefault(id(step.procedure), step.procedure)
-                elif isinstance(step, ForEachStep):
+                if isinstance(step, ForEachStep | WatchStep):
                     walk(step.body)
 
         walk(self.steps)

@@ -102,6 +102,13 @@ class Registry:
     def find(self, verb: str, noun: str) -> Procedure | None:
         return self.procedures.get((verb.lower(), noun_key(noun)))
 
+    def readers(self, noun: str) -> list[Procedure]:
+        """The procedures that list this noun with no inputs required (`read some SMS messages`), `read` first."""
+        key = noun_key(noun)
+        found = [p for (v, n), p in self.procedures.items()
+                 if n == key and p.output.plural and not any(i.required for i in p.inputs)]
+        return sorted(found, key=lambda p: (p.signature.verb != "read", p.signature.verb))
+
     def suggest(self, verb: str, noun: str) -> str | None:
         """A hint naming the nearest known procedures for an unknown call."""
         wanted = f"{verb.lower()} {noun_key(noun)}"

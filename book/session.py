@@ -64,7 +64,7 @@ def open_session(
         return book.client_factory(SandboxCredentials(server.account_sid, server.auth_token, server.url))
 
     try:
-        yield Session(clients={book.name: make_client}, progress=notice)
+        yield Session(clients={book.name: make_client}, progress=notice, home=home)
     finally:
         for server in servers:
             server.close()

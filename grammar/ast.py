@@ -187,7 +187,30 @@ class ForEach:
     pos: Pos
 
 
-Statement = Union[Call, Assign, Use, Convert, Get, ForEach]
+@dataclass(frozen=True, slots=True)
+class Every:
+    """`every 10 seconds`, `every minute`: how often a watch polls; `unit` as written (checked by the compiler)."""
+
+    count: int | float | None
+    unit: Name
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """`watch for new SMS messages whose ... as follows` with an indented body run once per new item.
+
+    `body` is empty when the line has no `as follows` block (the compiler says what is missing).
+    """
+
+    noun: Name
+    filter: FilterNode | None
+    every: Every | None
+    body: tuple[Statement, ...]
+    pos: Pos
+
+
+Statement = Union[Call, Assign, Use, Convert, Get, ForEach, Watch]
 
 
 @dataclass(frozen=True, slots=True)

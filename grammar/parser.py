@@ -121,9 +121,34 @@ class _ToAst(Transformer):
 
     def foreach(self, item, *rest):
         collection = None
-        if rest and not isinstance(rest[0], ast.Call | ast.Assign | ast.Use | ast.Convert | ast.Get | ast.ForEach):
+        if rest and not isinstance(rest[0], ast.Call | ast.Assign | ast.Use | ast.Convert | ast.Get | ast.ForEach | ast.Watch):
             collection, rest = rest[0], rest[1:]
         return ast.ForEach(item, collection, tuple(rest), item.pos)
+
+    def watch(self, keyword, noun, *rest):
+        filter_, every, body = self._watch_parts(rest)
+        return ast.Watch(noun, filter_, every, body, _pos(keyword))
+
+    def watch_alone(self, keyword, noun, *rest):
+        filter_, every, _ = self._watch_parts(rest)
+        return ast.Watch(noun, filter_, every, (), _pos(keyword))
+
+    @staticmethod
+    def _watch_parts(rest):
+        filter_ = every = None
+        if rest and isinstance(rest[0], ast.Comparison | ast.And | ast.Or | ast.Not):
+            filter_, rest = rest[0], rest[1:]
+        if rest and isinstance(rest[0], ast.Every):
+            every, rest = rest[0], rest[1:]
+        return filter_, every, tuple(rest)
+
+    def poll_every(self, *parts):
+        count = None
+        if len(parts) == 2:
+            number = parts[0]
+            count = float(number) if "." in number else _whole(number)
+        unit = parts[-1]
+        return ast.Every(count, ast.Name(str(unit), _pos(unit)), _pos(parts[0]))
 
     # -- quantity and names
     def some(self):
@@ -242,6 +267,7 @@ _TERMINAL_WORDS = {
     "RPAR": "')'",
     "COMMA": "','",
     "ABOVE": "above",
+    "WATCH": "watch",
 }
 
 

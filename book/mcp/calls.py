@@ -126,7 +126,8 @@ class Toolbox:
                 f"this server is read-only, and the automation would {' and '.join(map(repr, changing))}, which "
                 "changes things; nothing was run. Leave those lines out, or use a server started without --read-only"
             )
-        value = automation.run(self.session).value
+        # A 'watch for new ...' line checks once per tool call: a call can't wait until the watch is stopped.
+        value = automation.run(dataclasses.replace(self.session, watch_polls=1)).value
         structured: dict[str, Any] = {"calls": [procedure.english for procedure in calls]}
         if isinstance(value, (list, tuple)):
             items = list(value)[: self.options.max_items]

@@ -24,6 +24,7 @@ from typing import Any
 
 from book.errors import BookError
 from book.filters import AllOf, Condition, FilterExpression
+from book.naming import normal, noun_key, singular
 from book.registry import Procedure, Registry
 from book.triggers.cursor import Cursor, CursorFile, utc
 
@@ -70,6 +71,24 @@ WATCHABLES: tuple[Watchable, ...] = (
 )
 
 
+def watchable_for(procedure: Procedure) -> Watchable | None:
+    """How to watch what this read procedure lists: a known watchable, or one made from the concept's
+    `date_created` and `sid` fields (so a book author's list can be watched too); None when it can't be."""
+    verb, noun = procedure.signature.verb, procedure.signature.noun
+    for watchable in WATCHABLES:
+        if watchable.verb == verb and noun_key(watchable.noun) == noun_key(noun):
+            return watchable
+    fields = getattr(procedure.output.type, "model_fields", {})
+    date = fields.get("date_created")
+    if date is None or "sid" not in fields or not _holds_datetime(date.annotation):
+        return None
+    return Watchable(noun_key(noun), verb, noun, singular(normal(noun).split()[-1]))
+
+
+def _holds_datetime(annotation: Any) -> bool:
+    return annotation is datetime or datetime in getattr(annotation, "__args__", ())
+
+
 def available(registry: Registry) -> dict[str, tuple[Watchable, Procedure]]:
     """The watchables this registry can serve, by name."""
     found = {}
@@ -90,6 +109,17 @@ def cursor_file(home: Path, watchable: Watchable, account_sid: str, filters: Map
     return CursorFile(home / "triggers" / f"{name}.json", scope)
 
 
+def automation_cursor_file(home: Path, watchable: Watchable, account_sid: str, automation: str) -> CursorFile:
+    """The cursor of a `watch for new ...` line: one per automation file, watch line and account.
+
+    `automation` names the line (`/path/reply.auto: watch for new sms messages whose ...`): another
+    automation watching the same list keeps its own cursor, and editing the line starts a new one.
+    """
+    scope = {"watch": watchable.name, "account_sid": account_sid, "automation": automation}
+    digest = hashlib.sha256(json.dumps(scope, sort_keys=True).encode()).hexdigest()[:10]
+    return CursorFile(home / "triggers" / f"automation-{watchable.name.replace(' ', '-')}-{digest}.json", scope)
+
+
 class Watcher:
     """Polls one watchable through its procedure and hands each new item on, once, oldest first."""
 
@@ -101,6 +131,7 @@ class Watcher:
         cursor: CursorFile,
         *,
         filters: Mapping[str, Any] | None = None,
+        expression: FilterExpression | None = None,
         limit: int | None = None,
         since: datetime | None = None,
     ) -> None:
@@ -117,6 +148,8 @@ class Watcher:
         self.limit = limit
         self.since = utc(since) if since is not None else None
         conditions = tuple(Condition(watchable.filters[k], "eq", v) for k, v in (filters or {}).items())
+        if expression is not None:  # flat, so each `and` condition can still be pushed to the API
+            conditions = (*conditions, *expression.conjuncts())
         self.expression = FilterExpression(AllOf(conditions)) if conditions else None
 
     def poll(self, hand_on: HandOn) -> int:

@@ -1,0 +1,221 @@
+"""The English form of watch: `watch for new SMS messages whose ... as follows`, run through the real SDK.
+
+Each new item runs the block once, oldest first; the cursor is saved after each block, so across runs
+nothing is handed on twice (no reply is sent twice) and nothing is missed. The tests run each watch
+with `watch_polls=1` (what `twilio-book run --once` does) and put messages in the sandbox between runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from book.errors import CompileError, EnglishSyntaxError
+from book.interpreter import Session
+from book.runtime import Automation, check
+from book.sandbox import open_sandbox
+from procedures import BOOK
+from tests.triggers.conftest import CALLER, NUMBER, START
+from tests.triggers.test_cli import Process
+
+ROOT = Path(__file__).resolve().parents[2]
+OTHER = "+15558675311"
+T1, T2 = START + timedelta(seconds=5), START + timedelta(seconds=9)
+
+REPLY = f'''# answer each new message to our number
+watch for new SMS messages whose recipient number is "{NUMBER}" every 10 seconds as follows
+  send an SMS message where
+    the sender number is the message's recipient number
+    the recipient number is the message's sender number
+    the message body is "Got it"
+'''
+
+
+def inbound(sandbox, *dates, to=NUMBER, sender=CALLER, body="hi"):
+    rows = [{"to": to, "from": sender, "body": body, "direction": "inbound", "status": "received", "date_created": d}
+            for d in dates]
+    return sandbox.store.insert_messages(rows)
+
+
+def replies(client, body="Got it"):
+    """The replies the watch sent, through the SDK: (recipient, body) pairs."""
+    return sorted(m.to for m in client.messages.list(from_=NUMBER) if m.body == body)
+
+
+@pytest.fixture
+def run(session: Session, home: Path):
+    """Run an automation once, as `twilio-book run --once` does; returns (result value, progress lines)."""
+
+    def run_(text: str, filename: str = "reply.auto", *, polls: int | None = 1, on_progress=None):
+        said: list[str] = []
+
+        def progress(message: str) -> None:
+            said.append(message)
+            if on_progress is not None:
+                on_progress(message, this)
+
+        this = dataclasses.replace(session, progress=progress, home=home, watch_polls=polls, stop=threading.Event())
+        this._made.clear()
+        result = Automation.compile(text, BOOK.registry, filename).run(this)
+        return result, said
+
+    return run_
+
+
+def test_each_new_message_runs_the_block_once_across_runs_and_nothing_is_sent_twice(sandbox, client, run):
+    inbound(sandbox, START)
+    first, said = run(REPLY)
+    assert first.value == 0 and replies(client) == []  # the first run starts from now
+    assert any("started from now" in line for line in said)
+
+    new = inbound(sandbox, T1, T1, T2, sender=OTHER)  # two share a timestamp
+    inbound(sandbox, T2, to=OTHER)  # not to our number: filtered out
+    second, said = run(REPLY)
+    assert second.value == 3
+    assert replies(client) == [OTHER] * 3
+    handed = [line.split()[-1] for line in said if line.startswith("handed on")]
+    assert set(handed[:2]) == set(new[:2]) and handed[2] == new[2]  # oldest first
+
+    third, _ = run(REPLY)
+    assert third.value == 0 and replies(client) == [OTHER] * 3  # a restart sends nothing again
+
+
+def test_the_block_sees_the_new_item_by_its_name_and_its_noun(sandbox, client, run):
+    text = ('watch for new SMS messages as follows\n'
+            '  get the sms message\'s body\n'
+            '  use the message\'s sender number as the caller\n')
+    run(text)
+    inbound(sandbox, T1, body="first")
+    result, said = run(text)
+    assert result.value == 1 and "caller" not in result.facts  # facts of the block stay in the block
+    assert any(line.startswith("handed on the new message SM") for line in said)
+
+
+def test_a_failing_block_is_reported_and_the_watch_goes_on_without_retrying_it(sandbox, client, run):
+    echo = REPLY.replace('"Got it"', "the message's body")
+    run(echo)
+    ok, too_long, later = inbound(sandbox, T1, body="short"), inbound(sandbox, T1, body="x" * 1700), inbound(sandbox, T2, body="later")
+    result, said = run(echo)
+    assert result.value == 3
+    assert sorted(m.body for m in client.messages.list(from_=NUMBER)) == ["later", "short"]  # the long one: not sent
+    failed = [line for line in said if "failed" in line]
+    assert len(failed) == 1 and too_long[0] in failed[0] and "line 3" in failed[0] and "nothing was sent" in failed[0]
+    again, _ = run(echo)
+    assert again.value == 0  # handed on once: the failure was said, not retried
+
+
+def test_stopping_ends_the_watch_between_two_items_and_the_next_run_goes_on_from_there(sandbox, client, run):
+    text = REPLY + 'the done is "yes"\n'
+    run(text)
+    new = inbound(sandbox, T1, T2, START + timedelta(seconds=20))
+
+    def stop_after_the_first(message, session):
+        if message.startswith("handed on"):
+            session.stop.set()
+
+    stopped, _ = run(text, polls=None, on_progress=stop_after_the_first)  # would poll forever, but is stopped
+    assert stopped.value == 1 and replies(client) == [CALLER]
+    assert "done" not in stopped.facts  # no line starts after a stop
+    rest, said = run(text)
+    assert replies(client) == [CALLER] * 3
+    assert [line.split()[-1] for line in said if line.startswith("handed on")] == new[1:]
+    assert rest.value == rest.facts["done"] == "yes"  # not stopped: the line after the watch ran
+
+
+def test_each_automation_keeps_its_own_cursor_and_an_edited_block_keeps_its_place(sandbox, client, run, home):
+    run(REPLY, "a.auto")
+    run(REPLY, "b.auto")
+    inbound(sandbox, T1)
+    assert run(REPLY, "a.auto")[0].value == 1
+    assert run(REPLY, "b.auto")[0].value == 1  # another automation is handed the same message too
+    edited = REPLY.replace('"Got it"', '"Thanks!"')
+    inbound(sandbox, T2)
+    assert run(edited, "a.auto")[0].value == 1  # the block changed, the watch did not: only the newer one
+    assert replies(client, "Thanks!") == [CALLER]
+    cursors = sorted(p.name for p in (home / "triggers").glob("automation-*.json"))
+    assert len(cursors) == 2
+
+
+def test_a_filter_can_use_facts_and_text_operators(sandbox, client, run):
+    text = (f'the shop number is "{NUMBER}"\n'
+            'watch for new SMS messages whose recipient number is the shop number and whose body contains "order" '
+            'as follows\n  get the message\'s body\n')
+    run(text)
+    inbound(sandbox, T1, body="an order please")
+    inbound(sandbox, T1, body="just saying hi")
+    inbound(sandbox, T1, to=OTHER, body="another order")
+    result, said = run(text)
+    assert result.value == 1
+    assert sum(line.startswith("handed on") for line in said) == 1
+
+
+@pytest.mark.parametrize(("text", "message", "line", "column"), [
+    ("watch for new SMS mesages as follows\n  get the message\n",
+     "I don't know how to read 'SMS mesages', so I can't watch for new ones", 1, 15),
+    ("watch for new SMS messages\n", "say what to do with each new message", 1, 1),
+    ("watch for new SMS messages every 5 fortnights as follows\n  get the message\n",
+     "'fortnights' is not a unit of time", 1, 36),
+    ("watch for new SMS messages every 0.5 seconds as follows\n  get the message\n",
+     "every 0.5 seconds is too often", 1, 34),
+    ("watch for new SMS messages whose colour is \"red\" as follows\n  get the message\n",
+     "has no field 'colour'", 1, 34),
+    ("watch for new SMS messages as follows\n  get the message's bdy\n", "has no field 'bdy'", 2, 21),
+    ("read some SMS messages\nprocess each message as follows\n  watch for new phone calls as follows\n    get the call\n",
+     "a watch runs until it is stopped, so it can't be inside another block", 3, 3),
+    ("watch for new SMS messages as follows\n  get the message\nwatch for new SMS messages every minute as follows\n"
+     "  get the message\n", "line 1 already watches for the same new sms messages", 3, 1),
+])
+def test_mistakes_in_a_watch_are_found_before_anything_runs(text, message, line, column):
+    with pytest.raises(CompileError) as caught:
+        check(text, BOOK.registry, "watch.auto")
+    problem = next(p for p in caught.value.problems if message in p.message)
+    assert (problem.line, problem.column) == (line, column)
+    assert problem.hint
+
+
+def test_a_watch_line_that_is_not_finished_is_a_syntax_error_with_a_place():
+    with pytest.raises(EnglishSyntaxError) as caught:
+        check("watch for SMS messages as follows\n  get the message\n", BOOK.registry)
+    assert (caught.value.problems[0].line, caught.value.problems[0].column) == (1, 11)
+
+
+def test_every_watchable_list_can_be_watched_in_english():
+    for noun, fact in (("SMS messages", "message"), ("phone calls", "call"), ("Twilio recordings", "recording"),
+                       ("Twilio transcriptions", "transcription"), ("Twilio alerts", "alert")):
+        plan = check(f"watch for new {noun} every minute as follows\n  get the {fact}'s sid\n", BOOK.registry)
+        (step,) = plan.steps
+        assert step.every == 60 and fact in step.binds
+
+
+def test_every_example_automation_compiles():
+    examples = sorted((ROOT / "examples").glob("*.auto"))
+    assert any("watch for new" in path.read_text() for path in examples)
+    for path in examples:
+        check(path.read_text(), BOOK.registry, str(path))
+
+
+def test_ctrl_c_stops_a_running_watch_after_the_item_in_hand(home, tmp_path):
+    automation = tmp_path / "reply.auto"
+    automation.write_text(REPLY.replace("every 10 seconds", "every 1 second"))
+    watch = Process("run", str(automation), home=home)
+    try:
+        watch.err_until("started from now")
+        sandbox = open_sandbox(home)
+        try:
+            sandbox.store.insert_messages([{"to": NUMBER, "from": CALLER, "body": "hi", "direction": "inbound"}])
+        finally:
+            sandbox.close()
+        watch.err_until("handed on the new message")
+        watch.process.send_signal(signal.SIGINT)
+        watch.err_until("stopping after the item in hand")
+        assert watch.process.wait(timeout=15) == 0
+        assert watch.out.get(timeout=5).strip() == "1"  # how many were handed on
+    finally:
+        if watch.process.poll() is None:
+            watch.process.kill()
+            watch.process.wait(timeout=10)
