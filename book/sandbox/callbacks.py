@@ -282,14 +282,21 @@ class IncomingNumbers:
                                 (phone_number,))
         return IncomingNumber(*rows[0]) if rows else None
 
-    def url(self, phone_number: str, kind: str) -> str:
-        """The number's `sms_url` or `voice_url`; `SandboxError` saying how to set it when there is none."""
+    def find_url(self, phone_number: str, kind: str) -> str | None:
+        """The number's `sms_url` or `voice_url` (a WhatsApp address falls back to its number's), or None."""
         bare = phone_number.split(":", 1)[1] if phone_number.lower().startswith("whatsapp:") else phone_number
         for candidate in dict.fromkeys((phone_number, bare)):
             number = self.get(candidate)
             url = getattr(number, f"{kind}_url", None) if number is not None else None
             if url:
                 return url
+        return None
+
+    def url(self, phone_number: str, kind: str) -> str:
+        """The number's `sms_url` or `voice_url`; `SandboxError` saying how to set it when there is none."""
+        url = self.find_url(phone_number, kind)
+        if url:
+            return url
         what = "messages" if kind == "sms" else "calls"
         raise SandboxError(
             f"the sandbox number {phone_number} has no webhook for {what}; start a listener for it with "
@@ -302,8 +309,9 @@ class Received:
     """What simulating an inbound message or call did."""
 
     sid: str
-    webhook: str
-    answer: Answer
+    webhook: str | None
+    """Where it was posted; None for a message to a number with no webhook (stored, posted nowhere)."""
+    answer: Answer | None
     replies: tuple[str, ...] = ()
 
 
@@ -318,8 +326,12 @@ def receive_message(
     profile_name: str | None = None,
     post: Post = post_form,
 ) -> Received:
-    """An inbound message: stored, posted signed to the recipient's webhook, its TwiML `<Message>` replies sent."""
-    url = webhook or IncomingNumbers(store).url(recipient, "sms")
+    """An inbound message: stored, posted signed to the recipient's webhook, its TwiML `<Message>` replies sent.
+
+    As at Twilio, a message to a number with no webhook is still received: it is stored (reads and
+    watches see it) and posted nowhere (`webhook` and `answer` are None).
+    """
+    url = webhook or IncomingNumbers(store).find_url(recipient, "sms")
     sid = store.insert_messages([{"to": recipient, "from": sender, "body": body, "direction": "inbound",
                                   "media_urls": list(media_urls)}])[0]
     record = store.get_message(sid)
@@ -342,6 +354,8 @@ def receive_message(
     if sender.lower().startswith("whatsapp:"):
         params += [("ProfileName", profile_name or "Sandbox User"), ("WaId", sender.split(":", 1)[1].lstrip("+")),
                    ("MessageType", "image" if media_urls else "text")]
+    if url is None:
+        return Received(sid, None, None)
     answer = deliver(url, params, store.auth_token, post=post)
     replies = _send_replies(store, answer, sender=recipient, recipient=sender) if answer.status < 300 else ()
     return Received(sid, url, answer, replies)

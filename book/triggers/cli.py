@@ -346,9 +346,13 @@ def cmd_sandbox_receive(args: argparse.Namespace) -> int:
                                        media_urls=args.media, webhook=args.webhook)
     finally:
         sandbox.close()
-    print(json.dumps({"sid": received.sid, "webhook": received.webhook, "status": received.answer.status,
-                      "answer": received.answer.body, "replies": list(received.replies)}, ensure_ascii=False))
-    if received.answer.status >= 300:
-        notice(f"the webhook answered HTTP {received.answer.status}")
+    answer = received.answer
+    print(json.dumps({"sid": received.sid, "webhook": received.webhook, "status": answer.status if answer else None,
+                      "answer": answer.body if answer else None, "replies": list(received.replies)}, ensure_ascii=False))
+    if answer is None:
+        notice(f"the message is stored (reads and watches see it), but {args.recipient} has no webhook to post it to; "
+               f"for that, start 'twilio-book listen --sandbox --number {args.recipient}' or give --webhook")
+    elif answer.status >= 300:
+        notice(f"the webhook answered HTTP {answer.status}")
         return EXIT_FAILURE
     return EXIT_OK

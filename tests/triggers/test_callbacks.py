@@ -129,7 +129,10 @@ def test_a_numbers_webhooks_are_kept_in_the_sandbox(sandbox, recorder):
     numbers = IncomingNumbers(sandbox.store)
     assert numbers.get(NUMBER) is None
     with pytest.raises(SandboxError, match=re.escape(f"listen --sandbox --number {NUMBER}")):
-        receive_message(sandbox.store, sender=CALLER, recipient=NUMBER, body="hi")
+        numbers.url(NUMBER, "sms")
+    unposted = receive_message(sandbox.store, sender=CALLER, recipient=NUMBER, body="hi")  # stored, posted nowhere
+    assert (unposted.webhook, unposted.answer) == (None, None) and hook.requests == []
+    assert sandbox.store.get_message(unposted.sid).direction == "inbound"
     numbers.configure(NUMBER, sms_url=url)
     numbers.configure(NUMBER, voice_url="https://example.com/voice")
     assert (numbers.get(NUMBER).sms_url, numbers.get(NUMBER).voice_url) == (url, "https://example.com/voice")

@@ -161,9 +161,12 @@ def test_listen_behind_a_proxy_checks_the_public_url(home, listen, capsys):
     assert listener.stop() == 0
 
 
-def test_sandbox_receive_says_how_to_give_a_number_a_webhook(home, capsys):
-    assert main(["sandbox", "receive", "--from", CALLER, "--to", NUMBER, "--body", "hi"]) == 1
-    assert f"listen --sandbox --number {NUMBER}" in capsys.readouterr().err
+def test_sandbox_receive_stores_a_message_to_a_number_without_a_webhook_and_says_how_to_give_it_one(home, capsys):
+    assert main(["sandbox", "receive", "--from", CALLER, "--to", NUMBER, "--body", "hi"]) == 0
+    captured = capsys.readouterr()
+    sid = json.loads(captured.out)["sid"]
+    assert [m.sid for m in messages(home, to=NUMBER)] == [sid]  # received, as at Twilio: reads and watches see it
+    assert f"listen --sandbox --number {NUMBER}" in captured.err
     assert main(["sandbox", "receive", "--from", "555", "--to", NUMBER, "--body", "hi"]) == 1
     assert "--from: '555' is not a phone number in E.164 format" in capsys.readouterr().err
 
