@@ -344,7 +344,9 @@ def _run_spec(procedures: list[Procedure], read_only: bool, max_items: int) -> T
     description = (
         "Run an automation written in the book's English and return its last line's result. It is compiled "
         "first: nothing runs unless every line is right, and a mistake comes back with its line and column."
-        f"{refusal} A list result holds at most {max_items} items and says how many more there were.\n\n"
+        f"{refusal} A list result holds at most {max_items} items and says how many more there were. A "
+        "'watch for new ... as follows' line checks once per call: its block runs for each item that is new "
+        "since the last call (the first call starts from now), and the line's result is how many there were.\n\n"
         "The procedures it can call:\n" + ("\n".join(known) if known else "(none)")
     )
     output = {

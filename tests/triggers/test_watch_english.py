@@ -219,3 +219,18 @@ def test_ctrl_c_stops_a_running_watch_after_the_item_in_hand(home, tmp_path):
         if watch.process.poll() is None:
             watch.process.kill()
             watch.process.wait(timeout=10)
+
+
+def test_an_agent_tool_call_checks_a_watch_once_and_is_refused_a_send_when_read_only(sandbox, client, session, home):
+    from book.mcp.calls import ServeOptions, Toolbox
+
+    watching = dataclasses.replace(session, home=home, progress=lambda message: None)
+    box = Toolbox(BOOK, watching)
+    assert box.call("run_automation", {"text": REPLY}).structured["result"] == 0  # returns: the first starts from now
+    inbound(sandbox, T1, T2)
+    out = box.call("run_automation", {"text": REPLY})
+    assert not out.is_error, out.text
+    assert out.structured["result"] == 2 and replies(client) == [CALLER, CALLER]
+    assert box.call("run_automation", {"text": REPLY}).structured["result"] == 0
+    refused = Toolbox(BOOK, watching, ServeOptions(read_only=True)).call("run_automation", {"text": REPLY})
+    assert refused.is_error and "'send an SMS message'" in refused.text
