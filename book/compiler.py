@@ -61,8 +61,9 @@ def _concept(t: Any) -> type[Concept] | None:
 
 
 class Compiler:
-    def __init__(self, registry: Registry, source: str, filename: str | None = None) -> None:
+    def __init__(self, registry: Registry, source: str, filename: str | None = None, *, watches: bool = True) -> None:
         self.registry = registry
+        self.allow_watches = watches  # False for an automation a trigger runs per item: it must end
         self.lines = [line.removesuffix("\r") for line in source.split("\n")]  # the parser's line numbers
         self.filename = filename
         self.problems: list[Problem] = []
@@ -235,7 +236,12 @@ class Compiler:
         from book.triggers.watch import watchable_for
 
         ok = True
-        if scope.items:
+        if not self.allow_watches:
+            self._problem("a watch runs until it is stopped, so it can't be in an automation run for each event",
+                          stmt.pos, "run the watch on its own with 'twilio-book run FILE'; an automation given "
+                          "to 'watch --run' or 'listen --run' handles one item and ends")
+            ok = False
+        elif scope.items:
             self._problem("a watch runs until it is stopped, so it can't be inside another block", stmt.pos,
                           "move 'watch for new ...' out of the block, to a line of its own that is not indented")
             ok = False
@@ -474,8 +480,10 @@ def _value_text(expr: p.ValueExpr) -> str:
 
 
 def compile_program(
-    program: ast.Program, registry: Registry, filename: str | None = None, facts: Mapping[str, Any] | None = None
+    program: ast.Program, registry: Registry, filename: str | None = None, facts: Mapping[str, Any] | None = None,
+    *, watches: bool = True,
 ) -> p.Plan:
     """Compile a parsed program, with `facts` (name -> type) bound before it; raises `CompileError`
-    listing every problem."""
-    return Compiler(registry, program.source, filename).compile(program, facts)
+    listing every problem. With `watches=False` a `watch for new ...` line is a problem (an automation
+    a trigger runs once per item must end)."""
+    return Compiler(registry, program.source, filename, watches=watches).compile(program, facts)

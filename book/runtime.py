@@ -35,12 +35,14 @@ class Automation:
 
     @classmethod
     def compile(
-        cls, text: str, registry: Registry, filename: str | None = None, facts: Mapping[str, Any] | None = None
+        cls, text: str, registry: Registry, filename: str | None = None, facts: Mapping[str, Any] | None = None,
+        *, watches: bool = True,
     ) -> Automation:
         """Parse and compile; `facts` (name -> type or concept class) are facts the run will bind before
-        the first line, as a trigger binds `the message`. Raises `LanguageError` with every problem."""
+        the first line, as a trigger binds `the message`; `watches=False` refuses `watch for new ...` lines
+        (for an automation that must end). Raises `LanguageError` with every problem."""
         program = parse(text, filename)
-        return cls(compile_program(program, registry, filename, facts))
+        return cls(compile_program(program, registry, filename, facts, watches=watches))
 
     def run(self, session: Session | None = None, facts: dict[str, Any] | None = None, *,
             stream: bool = False) -> RunResult:

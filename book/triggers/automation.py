@@ -21,9 +21,10 @@ def compile_with_facts(
 ) -> Automation:
     """An automation compiled with `facts` (fact name -> concept class or type) bound before its first line.
 
-    Raises `LanguageError` (every problem, with line and column) like `Automation.compile`.
+    Raises `LanguageError` (every problem, with line and column) like `Automation.compile`; a
+    `watch for new ...` line is one, since an automation run for each item must end.
     """
-    return Automation.compile(text, registry, filename, facts)
+    return Automation.compile(text, registry, filename, facts, watches=False)
 
 
 def run_automation(

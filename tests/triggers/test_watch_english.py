@@ -234,3 +234,14 @@ def test_an_agent_tool_call_checks_a_watch_once_and_is_refused_a_send_when_read_
     assert box.call("run_automation", {"text": REPLY}).structured["result"] == 0
     refused = Toolbox(BOOK, watching, ServeOptions(read_only=True)).call("run_automation", {"text": REPLY})
     assert refused.is_error and "'send an SMS message'" in refused.text
+
+
+def test_an_automation_a_trigger_runs_for_each_item_may_not_watch(home, capsys, tmp_path):
+    from book.cli import main
+
+    nested = tmp_path / "nested.auto"
+    nested.write_text("get the message's body\nwatch for new phone calls as follows\n  get the call's sid\n")
+    assert main(["watch", "messages", "--once", "--sandbox", "--run", str(nested)]) == 2
+    err = capsys.readouterr().err
+    assert f"{nested}:2:1: a watch runs until it is stopped, so it can't be in an automation run for each event" in err
+    assert not (home / "triggers").exists()  # refused before anything ran
