@@ -270,6 +270,11 @@ class Compiler:
                 ok = ok and filter_t is not None
         every = self._every(stmt.every)
         ok = ok and every is not None
+        limit = stmt.limit.count if stmt.limit is not None else None
+        if stmt.limit is not None and (not isinstance(limit, int) or limit < 1):
+            self._problem(f"{limit} is not a count of new items", stmt.limit.pos,
+                          "say how many at most with a whole number of 1 or more, like: at most 10 at a time")
+            ok = False
         fact = watchable.fact if watchable is not None else singular(normal(noun).split()[-1])
         if not stmt.body:
             self._problem(f"say what to do with each new {fact}", stmt.pos,
@@ -291,7 +296,7 @@ class Compiler:
         automation = self._watch_name(stmt, procedure, filter_t)
         if automation is None:
             return None
-        return p.WatchStep(stmt.pos.line, self._text(stmt.pos), procedure, watchable, filter_t, every,
+        return p.WatchStep(stmt.pos.line, self._text(stmt.pos), procedure, watchable, filter_t, every, limit,
                            tuple(body), binds, automation)
 
     def _every(self, every: ast.Every | None) -> float | None:

@@ -173,7 +173,7 @@ class Interpreter:
         watchable = step.watchable
         cursor = automation_cursor_file(session.home or home_dir(), watchable, str(getattr(client, "account_sid", "")),
                                         step.automation)
-        watcher = Watcher(watchable, step.procedure, client, cursor, expression=expression)
+        watcher = Watcher(watchable, step.procedure, client, cursor, expression=expression, limit=step.limit)
         starting = cursor.load() is None
         what, every = f"new {step.procedure.signature.noun}", _seconds(step.every)
         outer = env.facts

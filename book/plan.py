@@ -115,6 +115,7 @@ class WatchStep(Step):
     watchable: Any  # book.triggers.watch.Watchable: the item's date and SID fields
     filter: FilterT | None
     every: float  # seconds between polls
+    limit: int | None  # at most this many new items per poll (the oldest; the rest come next poll)
     body: tuple[AnyStep, ...]
     binds: tuple[str, ...]  # fact names the new item is known by (`sms message`, `message`)
     automation: str  # names this watch for its cursor: the automation file and the watch line

@@ -197,6 +197,14 @@ class Every:
 
 
 @dataclass(frozen=True, slots=True)
+class Limit:
+    """`at most 10 at a time`: how many new items a watch hands on per poll (the oldest; the rest come next)."""
+
+    count: int | float
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
 class Watch:
     """`watch for new SMS messages whose ... as follows` with an indented body run once per new item.
 
@@ -206,6 +214,7 @@ class Watch:
     noun: Name
     filter: FilterNode | None
     every: Every | None
+    limit: Limit | None
     body: tuple[Statement, ...]
     pos: Pos
 

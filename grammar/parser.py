@@ -126,21 +126,26 @@ class _ToAst(Transformer):
         return ast.ForEach(item, collection, tuple(rest), item.pos)
 
     def watch(self, keyword, noun, *rest):
-        filter_, every, body = self._watch_parts(rest)
-        return ast.Watch(noun, filter_, every, body, _pos(keyword))
+        filter_, every, limit, body = self._watch_parts(rest)
+        return ast.Watch(noun, filter_, every, limit, body, _pos(keyword))
 
     def watch_alone(self, keyword, noun, *rest):
-        filter_, every, _ = self._watch_parts(rest)
-        return ast.Watch(noun, filter_, every, (), _pos(keyword))
+        filter_, every, limit, _ = self._watch_parts(rest)
+        return ast.Watch(noun, filter_, every, limit, (), _pos(keyword))
 
     @staticmethod
     def _watch_parts(rest):
-        filter_ = every = None
+        filter_ = every = limit = None
         if rest and isinstance(rest[0], ast.Comparison | ast.And | ast.Or | ast.Not):
             filter_, rest = rest[0], rest[1:]
         if rest and isinstance(rest[0], ast.Every):
             every, rest = rest[0], rest[1:]
-        return filter_, every, tuple(rest)
+        if rest and isinstance(rest[0], ast.Limit):
+            limit, rest = rest[0], rest[1:]
+        return filter_, every, limit, tuple(rest)
+
+    def poll_limit(self, number):
+        return ast.Limit(float(number) if "." in number else _whole(number), _pos(number))
 
     def poll_every(self, *parts):
         count = None

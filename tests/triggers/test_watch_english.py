@@ -245,3 +245,15 @@ def test_an_automation_a_trigger_runs_for_each_item_may_not_watch(home, capsys, 
     err = capsys.readouterr().err
     assert f"{nested}:2:1: a watch runs until it is stopped, so it can't be in an automation run for each event" in err
     assert not (home / "triggers").exists()  # refused before anything ran
+
+
+def test_at_most_n_at_a_time_hands_on_the_oldest_and_leaves_the_rest_for_the_next_poll(sandbox, client, run):
+    text = REPLY.replace("every 10 seconds", "every 10 seconds at most 2 at a time")
+    run(text)
+    new = inbound(sandbox, T1, T2, START + timedelta(seconds=20))
+    first, said = run(text)
+    assert first.value == 2 and [line.split()[-1] for line in said if line.startswith("handed on")] == new[:2]
+    second, said = run(text)
+    assert second.value == 1 and [line.split()[-1] for line in said if line.startswith("handed on")] == new[2:]
+    with pytest.raises(CompileError, match="0 is not a count of new items"):
+        check(text.replace("at most 2", "at most 0"), BOOK.registry)
