@@ -50,7 +50,13 @@ class ConnectionInfo:
 
 
 class Book:
-    """A named set of procedures and concepts, with how to connect and how to make a client."""
+    """A named set of procedures and concepts, with how to connect and how to make a client.
+
+    `connection_methods` are the `book.connections.ConnectionMethod`s a user chooses from;
+    `verify_connection(connection)` asks the service whether a connection's credentials work and returns a
+    name to show for it (raising `AuthenticationError` when they are refused); `client_factory(connection)`
+    makes the client the procedures take.
+    """
 
     def __init__(
         self,
@@ -58,12 +64,14 @@ class Book:
         *,
         description: str = "",
         connection_methods: tuple[Any, ...] = (),
+        verify_connection: Callable[[Any], str] | None = None,
         client_factory: Callable[[Any], Any] | None = None,
         registry: Registry | None = None,
     ) -> None:
         self.name = name
         self.description = description
         self.connection_methods = tuple(connection_methods)
+        self.verify_connection = verify_connection
         self.client_factory = client_factory
         self.registry = registry if registry is not None else Registry()
         self.concepts: dict[str, type] = {}

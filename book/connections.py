@@ -1,16 +1,17 @@
-"""Connections: how the book reaches Twilio, where it keeps credentials, and which one a run uses.
+"""Connections: how a book reaches its service, where it keeps credentials, and which one a run uses.
 
-A `ConnectionMethod` is data: a title, a description and the `ConnectionField`s a user fills in. The
-wizard (`book.wizard`) and the environment lookup are driven by that data alone, so a book that declares
-another method gets it in `twilio-book connect` for free.
+A `ConnectionMethod` is data: a title, a description and the `ConnectionField`s a user fills in. A book
+declares its methods (`Book(connection_methods=...)`); the wizard (`book.wizard`) and the environment
+lookup are driven by that data alone, so a book that declares another method gets it in
+`twilio-book connect` for free.
 
 A `Connection` is one filled-in method. Its sensitive values are `SecretStr`s: no repr, str, JSON dump or
 error message ever shows them. `ConnectionStore` keeps connections in `<home>/connections.json`, written
 atomically and readable only by its owner (mode 600), or puts the secrets in the system keyring when one
-is really available. `resolve_connection` picks the connection a run uses; `verify_connection` asks Twilio
-whether the credentials work.
+is really available. `resolve_connection` picks the connection a run uses. Whether the credentials work is
+the book's to say (`Book(verify_connection=...)`), raising `AuthenticationError` when they are refused.
 
-This module imports neither the Twilio SDK nor `keyring` at import time, so `twilio-book --help` stays fast.
+This module imports neither a service's SDK nor `keyring` at import time, so `twilio-book --help` stays fast.
 """
 
 from __future__ import annotations
@@ -27,15 +28,12 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from book.errors import BookError, ConnectionError_
+from book.errors import ConnectionError_
 
 __all__ = [
-    "ACCOUNT_SID_AND_AUTH_TOKEN",
-    "API_KEY",
     "API_URL",
     "API_URL_ENV",
     "KEYRING_ENV",
-    "TWILIO_METHODS",
     "AuthenticationError",
     "Connection",
     "ConnectionField",
@@ -49,18 +47,19 @@ __all__ = [
     "method_for",
     "resolve_connection",
     "system_keyring",
-    "verify_connection",
 ]
 
 API_URL_ENV = "TWILIO_BOOK_API_URL"
 KEYRING_ENV = "TWILIO_BOOK_KEYRING"
 ADD_HINT = "add one with: twilio-book connect --name NAME"
-_MASK = "**********"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 class AuthenticationError(ConnectionError_):
-    """Twilio refused the connection's credentials (Twilio error 20003, HTTP 401)."""
+    """The service refused the connection's credentials; `code` is its error code, if it gave one.
+
+    A book's `verify_connection` raises it so that the wizard asks for the credentials again.
+    """
 
     def __init__(self, message: str, *, code: int | None = None) -> None:
         self.code = code
@@ -150,63 +149,6 @@ class ConnectionMethod:
         return Connection(name=name, method=self.key, values=self.validate(values), api_url=check_api_url(api_url))
 
 
-_ACCOUNT_SID = ConnectionField(
-    name="account_sid",
-    label="Account SID",
-    description="The Account SID from your Twilio account.",
-    type="text",
-    env="TWILIO_ACCOUNT_SID",
-    pattern=r"AC[0-9a-fA-F]{32}",
-    shape_hint="an Account SID is AC followed by 32 hexadecimal characters",
-)
-
-ACCOUNT_SID_AND_AUTH_TOKEN = ConnectionMethod(
-    key="auth_token",
-    title="Connect using Account SID and Auth Token",
-    description="Connect to the Twilio API using account credentials.",
-    fields=(
-        _ACCOUNT_SID,
-        ConnectionField(
-            name="auth_token",
-            label="Auth Token",
-            description="The Auth Token from your Twilio account.",
-            type="sensitive",
-            env="TWILIO_AUTH_TOKEN",
-            pattern=r"[0-9a-fA-F]{32}",
-            shape_hint="an Auth Token is 32 hexadecimal characters",
-        ),
-    ),
-)
-
-API_KEY = ConnectionMethod(
-    key="api_key",
-    title="Connect using an API Key",
-    description="Connect to the Twilio API using an API key and its secret.",
-    fields=(
-        _ACCOUNT_SID,
-        ConnectionField(
-            name="api_key_sid",
-            label="API Key SID",
-            description="The SID of an API key created in your Twilio account.",
-            type="text",
-            env="TWILIO_API_KEY",
-            pattern=r"SK[0-9a-fA-F]{32}",
-            shape_hint="an API Key SID is SK followed by 32 hexadecimal characters",
-        ),
-        ConnectionField(
-            name="api_key_secret",
-            label="API Key Secret",
-            description="The secret shown once when the API key was created.",
-            type="sensitive",
-            env="TWILIO_API_SECRET",
-            pattern=r"\S+",
-            shape_hint="an API Key Secret has no spaces",
-        ),
-    ),
-)
-
-TWILIO_METHODS: tuple[ConnectionMethod, ...] = (ACCOUNT_SID_AND_AUTH_TOKEN, API_KEY)
-
 API_URL = ConnectionField(
     name="api_url",
     label="API URL",
@@ -241,7 +183,7 @@ def check_api_url(value: str | None) -> str | None:
     return checked.rstrip("/") if checked else None
 
 
-def method_for(key: str, methods: tuple[ConnectionMethod, ...] = TWILIO_METHODS) -> ConnectionMethod:
+def method_for(key: str, methods: tuple[ConnectionMethod, ...]) -> ConnectionMethod:
     """The method with this key, or ConnectionError_ listing the known keys."""
     for m in methods:
         if m.key == key:
@@ -546,18 +488,18 @@ def resolve_connection(
     *,
     env: Mapping[str, str] = os.environ,
     store: ConnectionStore | None = None,
-    methods: tuple[ConnectionMethod, ...] = TWILIO_METHODS,
+    methods: tuple[ConnectionMethod, ...] | None = None,
 ) -> Connection | None:
     """The connection a run uses, or None (the caller then uses the local sandbox).
 
-    In order: the saved connection `name`; the environment (TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN, or
-    TWILIO_ACCOUNT_SID + TWILIO_API_KEY + TWILIO_API_SECRET); the store's default. `TWILIO_BOOK_API_URL`
-    overrides the API URL of whichever is chosen.
+    In order: the saved connection `name`; the environment (the variables of every required field of one
+    of `methods`); the store's default. `TWILIO_BOOK_API_URL` overrides the API URL of whichever is chosen.
+    `methods` defaults to those of the installed book (`procedures.BOOK`).
     """
     if name is not None:
         conn = _store(store).get(name)
     else:
-        conn = connection_from_env(env, methods)
+        conn = connection_from_env(env, _installed_methods() if methods is None else methods)
         if conn is None:
             st = _store(store)
             default = st.default_name
@@ -574,9 +516,7 @@ def resolve_connection(
     return conn
 
 
-def connection_from_env(
-    env: Mapping[str, str], methods: tuple[ConnectionMethod, ...] = TWILIO_METHODS
-) -> Connection | None:
+def connection_from_env(env: Mapping[str, str], methods: tuple[ConnectionMethod, ...]) -> Connection | None:
     """A connection named "environment" from the methods' environment variables, or None if none are set.
 
     When several methods are complete the one with the most fields wins (an API key over the Auth Token);
@@ -616,50 +556,8 @@ def _store(store: ConnectionStore | None) -> ConnectionStore:
     return ConnectionStore(home_dir())
 
 
-# -- asking Twilio --------------------------------------------------------------------------------------
+def _installed_methods() -> tuple[ConnectionMethod, ...]:
+    """The connection methods of the book this installation serves, loaded only when a caller names none."""
+    from procedures import BOOK
 
-
-def verify_connection(conn: Connection, http_client: Any = None) -> str:
-    """Fetch the connection's account from Twilio (or `conn.api_url`); return its friendly name.
-
-    Bad credentials raise ConnectionError_ with Twilio's code (20003); any other failure raises
-    ConnectionError_ with the reason. No message contains a secret.
-    """
-    from twilio.base.exceptions import TwilioRestException
-    from twilio.rest import Client
-
-    if http_client is None:
-        from book.http import BookHttpClient
-
-        http_client = BookHttpClient(conn.api_url, max_attempts=3)  # a quick answer for the wizard
-    where = conn.api_url or "https://api.twilio.com"
-    try:
-        client = Client(conn.username, conn.password, account_sid=conn.account_sid, http_client=http_client)
-        account = client.api.v2010.accounts(conn.account_sid).fetch()
-    except TwilioRestException as e:
-        if e.code == 20003 or e.status == 401:
-            what = "API Key SID and API Key Secret" if conn.method == "api_key" else "Account SID and Auth Token"
-            raise AuthenticationError(
-                f"authentication failed: {_code(e.code, e.status)} for {conn}; check the {what}",
-                code=e.code,
-            ) from None
-        detail = _scrub(str(e.msg), conn)
-        raise ConnectionError_(
-            f"could not verify {conn}: {where} answered {_code(e.code, e.status)}" + (f": {detail}" if detail else "")
-        ) from None
-    except BookError as e:
-        raise ConnectionError_(f"could not verify {conn}: {_scrub(str(e), conn)}") from None
-    except Exception as e:  # TwilioException, requests' and socket errors: the reason, never a traceback
-        reason = f"{type(e).__name__}: {e}" if str(e).strip() else type(e).__name__
-        raise ConnectionError_(f"could not reach {where} to verify {conn}: {_scrub(reason, conn)}") from None
-    return account.friendly_name or conn.account_sid
-
-
-def _code(code: int | None, status: int | None) -> str:
-    return f"Twilio error {code} (HTTP {status})" if code else f"HTTP {status}"
-
-
-def _scrub(text: str, conn: Connection) -> str:
-    for secret in conn.secrets():
-        text = text.replace(secret, _MASK)
-    return text
+    return BOOK.connection_methods

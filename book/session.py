@@ -1,8 +1,8 @@
 """Open a session for a book: find its connection, or fall back to the local sandbox.
 
-The order is: `--sandbox`; a named connection; the environment (`TWILIO_ACCOUNT_SID` ...); the
-default stored connection; else the sandbox, with a one-line notice. The sandbox is started only
-when a procedure first needs a client, and stopped when the session ends.
+The order is: `--sandbox`; a named connection; the environment (the variables of the book's connection
+methods); the default stored connection; else the sandbox, with a one-line notice. The sandbox is started
+only when a procedure first needs a client, and stopped when the session ends.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def open_session(
     """A `Session` whose client for `book` comes from the resolved connection or the sandbox."""
     from book.connections import resolve_connection
 
-    resolved = None if sandbox else resolve_connection(connection)
+    resolved = None if sandbox else resolve_connection(connection, methods=book.connection_methods)
     servers: list[Any] = []
 
     def make_client() -> Any:

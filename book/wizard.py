@@ -1,16 +1,18 @@
 """`twilio-book connect` and `twilio-book connections ...`: add, check and manage connections.
 
-Everything here is driven by `ConnectionMethod` data: the menu shows each method's title and description,
-the questions are its fields' labels and descriptions, the flags are its text fields (`--account-sid`), and
-the secrets come from its sensitive fields' environment variables or `--secret-stdin`. A secret is never
-taken from the command line, never echoed and never printed.
+Everything here is driven by the book's data: the menu shows each of its `ConnectionMethod`s' title and
+description, the questions are its fields' labels and descriptions, the flags are its text fields
+(`--account-sid`), and the secrets come from its sensitive fields' environment variables or
+`--secret-stdin`. A secret is never taken from the command line, never echoed and never printed.
 
-Interactive (a terminal on stdin): asks, checks each value's shape at once, verifies the credentials
-against Twilio, and saves only once they work. Non-interactive (`--secret-stdin`, or stdin not a terminal):
-takes text values from flags or environment variables, secrets from environment variables or stdin, and
-never asks.
+Interactive (a terminal on stdin): asks, checks each value's shape at once, verifies the credentials with
+the book's `verify_connection`, and saves only once they work. Non-interactive (`--secret-stdin`, or stdin
+not a terminal): takes text values from flags or environment variables, secrets from environment variables
+or stdin, and never asks.
 
 `add_connect_commands(subparsers)` registers both commands on the book's CLI; `main()` runs them alone.
+The book is loaded only when one of them is parsed or run, so registering them loads neither it nor lark
+nor the SDK.
 """
 
 from __future__ import annotations
@@ -21,12 +23,11 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from book.connections import (
     API_URL,
     API_URL_ENV,
-    TWILIO_METHODS,
     AuthenticationError,
     Connection,
     ConnectionField,
@@ -36,9 +37,11 @@ from book.connections import (
     check_name,
     method_for,
     resolve_connection,
-    verify_connection,
 )
 from book.errors import BookError, ConnectionError_
+
+if TYPE_CHECKING:
+    from book.authoring import Book
 
 __all__ = ["add_connect_commands", "main", "run_wizard"]
 
@@ -57,17 +60,18 @@ def run_wizard(
     input: Callable[[str], str] = input,  # noqa: A002 - the builtin it stands in for
     getpass: Callable[[str], str] = _getpass.getpass,
     out: TextIO | None = None,
-    verify: Verify | None = verify_connection,
+    verify: Verify | None,
     api_url: str | None = None,
     given: Mapping[str, str] | None = None,
     make_default: bool = False,
     tries: int = TRIES,
 ) -> Connection:
-    """Ask for a connection, verify it against Twilio, save it; return it.
+    """Ask for a connection, verify it (a book's `verify_connection`), save it; return it.
 
     `given` holds text values already known (from flags): they are not asked the first time. Each value is
-    checked for shape as it is typed; credentials Twilio refuses are asked again, up to `tries` times.
-    `verify=None` skips the live check. Raises ConnectionError_ if the user gives up or input ends.
+    checked for shape as it is typed; credentials `verify` refuses (AuthenticationError) are asked again, up
+    to `tries` times. `verify=None` skips the live check. Raises ConnectionError_ if the user gives up or
+    input ends.
     """
     out = out or sys.stderr
     api_url = check_api_url(api_url)
@@ -201,13 +205,14 @@ def connect_from(
     env: Mapping[str, str],
     secret_lines: Callable[[], str] | None = None,
     method_key: str | None = None,
-    verify: Verify | None = verify_connection,
+    verify: Verify | None,
     api_url: str | None = None,
     make_default: bool = False,
     out: TextIO | None = None,
 ) -> Connection:
     """Connect without asking: text values from `text` (flags) or `env`; secrets from `secret_lines` (one
-    call per sensitive field, e.g. stdin lines) or `env`. A missing value is an error naming how to give it."""
+    call per sensitive field, e.g. stdin lines) or `env`. A missing value is an error naming how to give it.
+    `verify` checks the credentials before they are saved, as in `run_wizard`."""
     out = out or sys.stderr
     check_name(name)
 
@@ -265,12 +270,57 @@ class _RefuseSecret(argparse.Action):
         )
 
 
-def add_connect_commands(subparsers: Any, methods: Sequence[ConnectionMethod] = TWILIO_METHODS) -> None:
+class _DeferredParser(argparse.ArgumentParser):
+    """A subcommand's parser whose arguments are added on first use: when it parses, or formats its help.
+
+    `connect`'s flags come from the book's connection methods. Adding them only once `connect` is parsed keeps
+    the book (with lark and the SDK) out of building the CLI and out of `twilio-book --help`, while
+    `twilio-book connect --help` and its errors read exactly as if the flags had been there all along.
+    """
+
+    _add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+    @classmethod
+    def defer(cls, parser: argparse.ArgumentParser, add_arguments: Callable[[argparse.ArgumentParser], None]) -> None:
+        """Make `parser` call `add_arguments(parser)` on first use.
+
+        `add_parser` always makes a parser of the top-level parser's class, so the class is changed here.
+        """
+        parser.__class__ = cls
+        parser._add_arguments = add_arguments  # type: ignore[attr-defined]
+
+    def _complete(self) -> None:
+        if self._add_arguments is not None:
+            add, self._add_arguments = self._add_arguments, None
+            add(self)
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        self._complete()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self._complete()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self._complete()
+        return super().format_help()
+
+
+def _installed_book() -> Book:
+    """The book this installation serves (`procedures.BOOK`), imported when a command first needs it."""
+    from procedures import BOOK
+
+    return BOOK
+
+
+def add_connect_commands(subparsers: Any, load_book: Callable[[], Book] = _installed_book) -> None:
     """Register `connect` and `connections {list,test,remove,default}` on an argparse subparsers object.
 
-    Each command's `func(args)` returns an exit code: 0 ok, 1 a book error (printed, no traceback).
+    They manage the connections of `load_book()` (by default the installed book), called only once one of
+    them is parsed or run. Each command's `func(args)` returns an exit code: 0 ok, 1 a book error (printed,
+    no traceback).
     """
-    methods = tuple(methods)
     connect = subparsers.add_parser(
         "connect",
         help="add a connection to Twilio: asks, checks it with Twilio, saves it",
@@ -278,6 +328,29 @@ def add_connect_commands(subparsers: Any, methods: Sequence[ConnectionMethod] = 
         "when stdin is not a terminal, it takes text values from flags or environment variables and "
         "secrets from environment variables or standard input. Secrets are never command-line arguments.",
     )
+    _DeferredParser.defer(connect, lambda parser: _add_connect_arguments(parser, load_book().connection_methods))
+    connect.set_defaults(func=partial(_guarded, _cmd_connect, load_book=load_book))
+
+    connections = subparsers.add_parser(
+        "connections", help="list, test or remove saved connections, or choose the default"
+    )
+    sub = connections.add_subparsers(dest="connections_command", metavar="COMMAND", required=True)
+    sub.add_parser("list", help="the saved connections (never their secrets)").set_defaults(
+        func=partial(_guarded, _cmd_list)
+    )
+    test = sub.add_parser("test", help="check a connection's credentials with Twilio")
+    test.add_argument("name", nargs="?", help="a saved connection (default: the one a run would use)")
+    test.set_defaults(func=partial(_guarded, _cmd_test, load_book=load_book))
+    remove = sub.add_parser("remove", help="forget a saved connection")
+    remove.add_argument("name")
+    remove.set_defaults(func=partial(_guarded, _cmd_remove))
+    default = sub.add_parser("default", help="choose the connection runs use by default")
+    default.add_argument("name")
+    default.set_defaults(func=partial(_guarded, _cmd_default))
+
+
+def _add_connect_arguments(connect: argparse.ArgumentParser, methods: Sequence[ConnectionMethod]) -> None:
+    """`connect`'s arguments: a flag for each text field of `methods` (a refusal for each secret), and its own."""
     connect.add_argument("--name", help="the connection's name (default: ask, or 'default')")
     connect.add_argument(
         "--method",
@@ -302,24 +375,6 @@ def add_connect_commands(subparsers: Any, methods: Sequence[ConnectionMethod] = 
     connect.add_argument("--api-url", help=f"{API_URL.description} Or set {API_URL_ENV}.")
     connect.add_argument("--no-verify", action="store_true", help="save without checking the credentials with Twilio")
     connect.add_argument("--default", dest="make_default", action="store_true", help="make it the default connection")
-    connect.set_defaults(func=partial(_guarded, _cmd_connect, methods=methods))
-
-    connections = subparsers.add_parser(
-        "connections", help="list, test or remove saved connections, or choose the default"
-    )
-    sub = connections.add_subparsers(dest="connections_command", metavar="COMMAND", required=True)
-    sub.add_parser("list", help="the saved connections (never their secrets)").set_defaults(
-        func=partial(_guarded, _cmd_list)
-    )
-    test = sub.add_parser("test", help="check a connection's credentials with Twilio")
-    test.add_argument("name", nargs="?", help="a saved connection (default: the one a run would use)")
-    test.set_defaults(func=partial(_guarded, _cmd_test))
-    remove = sub.add_parser("remove", help="forget a saved connection")
-    remove.add_argument("name")
-    remove.set_defaults(func=partial(_guarded, _cmd_remove))
-    default = sub.add_parser("default", help="choose the connection runs use by default")
-    default.add_argument("name")
-    default.set_defaults(func=partial(_guarded, _cmd_default))
 
 
 def _guarded(command: Callable[..., int], args: argparse.Namespace, **kwargs: Any) -> int:
@@ -339,7 +394,16 @@ def _store() -> ConnectionStore:
     return ConnectionStore(home_dir())
 
 
-def _cmd_connect(args: argparse.Namespace, *, methods: tuple[ConnectionMethod, ...]) -> int:
+def _verifier(book: Book) -> Verify:
+    """The book's `verify_connection`, or ConnectionError_ if it declares none."""
+    if book.verify_connection is None:
+        raise ConnectionError_(f"the {book.name} book declares no way to check a connection's credentials")
+    return book.verify_connection
+
+
+def _cmd_connect(args: argparse.Namespace, *, load_book: Callable[[], Book]) -> int:
+    book = load_book()
+    methods = book.connection_methods
     store = _store()
     text = {
         key.removeprefix("field_"): value
@@ -347,7 +411,7 @@ def _cmd_connect(args: argparse.Namespace, *, methods: tuple[ConnectionMethod, .
         if key.startswith("field_") and value is not None
     }
     api_url = args.api_url or os.environ.get(API_URL_ENV) or None
-    verify = None if args.no_verify else verify_connection
+    verify = None if args.no_verify else _verifier(book)
     if args.secret_stdin or not sys.stdin.isatty():
         connect_from(
             methods,
@@ -394,12 +458,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_test(args: argparse.Namespace) -> int:
-    conn = resolve_connection(args.name, store=_store())
+def _cmd_test(args: argparse.Namespace, *, load_book: Callable[[], Book]) -> int:
+    book = load_book()
+    conn = resolve_connection(args.name, store=_store(), methods=book.connection_methods)
     if conn is None:
         raise ConnectionError_("no connection to test: none is saved and no TWILIO_* variables are set; "
                                "add one with: twilio-book connect --name NAME")
-    friendly = verify_connection(conn)
+    friendly = _verifier(book)(conn)
     print(f"ok: {conn.name} reaches {conn.api_url or 'https://api.twilio.com'} as account {friendly!r}")
     return 0
 

@@ -1,9 +1,9 @@
-"""The Twilio book: its name, description, connection methods and client."""
+"""The Twilio book: its name, description, connection methods (and how to check one) and client."""
 
 from __future__ import annotations
 
 from book.authoring import Book
-from book.connections import TWILIO_METHODS
+from procedures._connection import TWILIO_METHODS, verify_connection
 from procedures._twilio import make_client
 
 BOOK = Book(
@@ -14,6 +14,7 @@ BOOK = Book(
         "customer engagement automation. Enhance customer communication and automate messaging processes."
     ),
     connection_methods=TWILIO_METHODS,
+    verify_connection=verify_connection,
     client_factory=make_client,
 )
 procedure = BOOK.procedure

@@ -9,7 +9,8 @@ from typing import Any
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
-from book.connections import ACCOUNT_SID_AND_AUTH_TOKEN, Connection
+from book.connections import Connection
+from procedures._connection import ACCOUNT_SID_AND_AUTH_TOKEN
 
 SID = "AC" + "0123456789abcdef" * 2
 TOKEN = "fedcba9876543210" * 2

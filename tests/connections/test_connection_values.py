@@ -5,17 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from book.connections import (
-    ACCOUNT_SID_AND_AUTH_TOKEN,
-    API_KEY,
-    TWILIO_METHODS,
-    AuthenticationError,
-    Connection,
-    check_api_url,
-    method_for,
-    verify_connection,
-)
+from book.connections import AuthenticationError, Connection, check_api_url, method_for
 from book.errors import ConnectionError_
+from procedures import BOOK
+from procedures._connection import ACCOUNT_SID_AND_AUTH_TOKEN, API_KEY, TWILIO_METHODS, verify_connection
 
 from .support import KEY_SECRET, KEY_SID, SID, TOKEN, FakeTwilio, account_body, token_connection
 
@@ -32,6 +25,11 @@ def test_the_auth_token_method_says_what_the_reference_says() -> None:
     ]
     assert [f.env for f in API_KEY.fields] == ["TWILIO_ACCOUNT_SID", "TWILIO_API_KEY", "TWILIO_API_SECRET"]
     assert TWILIO_METHODS == (ACCOUNT_SID_AND_AUTH_TOKEN, API_KEY)
+
+
+def test_the_twilio_book_carries_its_methods_and_its_check() -> None:
+    assert BOOK.connection_methods == TWILIO_METHODS
+    assert BOOK.verify_connection is verify_connection
 
 
 def test_a_mistyped_sid_is_named_with_its_label_value_and_shape() -> None:
@@ -76,9 +74,9 @@ def test_api_url_and_method_lookup() -> None:
     with pytest.raises(ConnectionError_, match="must not contain a user name or password") as e:
         check_api_url(f"https://{SID}:{TOKEN}@api.example.com")
     assert TOKEN[:4] not in str(e.value)
-    assert method_for("api_key") is API_KEY
+    assert method_for("api_key", TWILIO_METHODS) is API_KEY
     with pytest.raises(ConnectionError_, match="use one of: auth_token, api_key"):
-        method_for("oauth")
+        method_for("oauth", TWILIO_METHODS)
 
 
 def test_sdk_username_and_password_per_method() -> None:
@@ -149,10 +147,11 @@ def test_other_failures_give_the_reason_without_the_secret(http: FakeTwilio, exp
     assert TOKEN not in str(e.value)
 
 
-def test_importing_the_module_does_not_import_the_sdk_or_keyring() -> None:
+def test_importing_the_wizard_loads_neither_the_book_nor_the_sdk_nor_keyring() -> None:
     import subprocess
     import sys
 
-    code = "import sys, book.wizard; print(sorted(m for m in ('twilio', 'keyring') if m in sys.modules))"
+    code = ("import sys, book.wizard; "
+            "print(sorted(m for m in ('twilio', 'keyring', 'procedures', 'lark') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

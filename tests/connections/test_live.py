@@ -13,7 +13,8 @@ from typing import Any
 import pexpect
 import pytest
 
-from book.connections import ACCOUNT_SID_AND_AUTH_TOKEN, AuthenticationError, verify_connection
+from book.connections import AuthenticationError
+from procedures._connection import ACCOUNT_SID_AND_AUTH_TOKEN, verify_connection
 
 ROOT = Path(__file__).resolve().parents[2]
 WRONG = "0123456789abcdef" * 2

@@ -88,3 +88,9 @@ def test_the_api_url_variable_overrides_any_connection(store: ConnectionStore) -
 def test_the_store_defaults_to_the_home_folder(home) -> None:  # noqa: ANN001
     ConnectionStore(home, keyring=None).save(token_connection("work"))
     assert resolve_connection(env={}).name == "work"
+
+
+def test_only_the_methods_given_are_read_from_the_environment(store: ConnectionStore) -> None:
+    store.save(token_connection("work"))
+    assert resolve_connection(env=TOKEN_ENV, store=store).name == "environment"  # the Twilio book's methods
+    assert resolve_connection(env=TOKEN_ENV, store=store, methods=()).name == "work"

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
+import subprocess
+import sys
 from collections.abc import Iterable
 
 import pytest
 
-from book.connections import (
-    ACCOUNT_SID_AND_AUTH_TOKEN,
-    TWILIO_METHODS,
-    AuthenticationError,
-    Connection,
-    ConnectionStore,
-)
+from book.authoring import Book
+from book.connections import AuthenticationError, Connection, ConnectionField, ConnectionMethod, ConnectionStore
 from book.errors import ConnectionError_
-from book.wizard import connect_from, main, run_wizard
+from book.wizard import add_connect_commands, connect_from, main, run_wizard
+from procedures._connection import ACCOUNT_SID_AND_AUTH_TOKEN, TWILIO_METHODS
 
 from .support import KEY_SECRET, KEY_SID, SID, TOKEN
 
@@ -205,3 +204,38 @@ def test_connect_without_a_terminal_never_asks(home, monkeypatch, capsys) -> Non
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main(["connect", "--name", "ci", "--account-sid", SID]) == 1
     assert "Auth Token is missing" in capsys.readouterr().err
+
+
+def test_building_the_cli_loads_no_book_and_connect_help_shows_its_flags() -> None:
+    code = ("import sys; from book.cli import build_parser; build_parser(); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'procedures', 'lark', 'twilio', 'mcp'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    shown = subprocess.run([sys.executable, "-m", "book.wizard", "connect", "--help"], capture_output=True,
+                           text=True, check=True).stdout
+    assert "[--method {auth_token,api_key}]" in shown and "--api-key-sid TWILIO_API_KEY" in shown
+
+
+def test_the_commands_serve_any_book(home, monkeypatch, capsys) -> None:  # noqa: ANN001
+    method = ConnectionMethod("token", "Connect using a token", "Connect with an Acme token.", (
+        ConnectionField("account", "Account", "Your Acme account.", "text", env="ACME_ACCOUNT"),
+        ConnectionField("token", "Token", "Your Acme token.", "sensitive", env="ACME_TOKEN"),
+    ))
+    checked: list[Connection] = []
+    acme = Book("Acme", connection_methods=(method,), verify_connection=lambda c: checked.append(c) or "Acme HQ")
+    parser = argparse.ArgumentParser(prog="acme")
+    add_connect_commands(parser.add_subparsers(dest="command", required=True), load_book=lambda: acme)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["connect", "--help"])
+    assert "--account ACME_ACCOUNT" in capsys.readouterr().out
+
+    monkeypatch.setenv("ACME_TOKEN", "t0k3n")
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    args = parser.parse_args(["connect", "--name", "hq", "--account", "a1"])
+    assert args.func(args) == 0
+    assert "Connected hq (Acme HQ)" in capsys.readouterr().err
+    monkeypatch.delenv("ACME_TOKEN")  # else the test would check the environment's (incomplete) connection
+    args = parser.parse_args(["connections", "test"])
+    assert args.func(args) == 0
+    assert capsys.readouterr().out.startswith("ok: hq reaches ")
+    assert [(c.method, c.values["account"]) for c in checked] == [("token", "a1"), ("token", "a1")]
