@@ -164,7 +164,7 @@ class Interpreter:
         on, and running it again could repeat what its first steps did (send a message twice).
         """
         from book.home import home_dir
-        from book.triggers.watch import Watcher, automation_cursor_file
+        from book.triggers.watch import Watcher, automation_cursor_file, retryable
 
         session = self.session
         say = session.progress or _to_stderr
@@ -207,7 +207,7 @@ class Interpreter:
                 except _Stopped:
                     break
                 except BookError as err:
-                    if once:
+                    if once or not retryable(err):  # a refused request fails the same way every time
                         raise
                     say(f"checking for {what} failed, trying again in {every}: {err}")
                 if starting:

@@ -2,13 +2,18 @@
 
 A `Watchable` names what can be watched: the read procedure (found in the registry by its verb and
 noun, so any book's list can be watched), the fact an automation sees the item as, the concept's date
-and SID fields, and the filters a user may give. The procedure must stream newest first by that
-date, as Twilio's lists do; a poll reads only until it meets an item older than the cursor.
+and SID fields, and the filters a user may give. The procedure must stream newest first, by that date
+or by the field the list is sorted by (`order_field`: Twilio sorts messages by the time they were
+sent). The order need not be exact, and an item may turn up in the list late: a poll reads back to a
+look-back window before the cursor's high water (`book.triggers.cursor.LOOK_BACK`, a few minutes), and
+an item in that window that was not handed on yet is new too.
 
 Each poll hands the new items on oldest first, and advances the cursor (see `book.triggers.cursor`)
 after each one has been handed on, never before. So across restarts every item is handed on exactly
 once; if the process dies during a hand-off, that one item is handed on again by the next poll
-(nothing is missed, nothing already handed on is repeated).
+(nothing is missed, nothing already handed on is repeated). What the window can't cover: an item that
+turns up more than the window after its timestamp (a message whose sending waited longer) is not
+handed on.
 """
 
 from __future__ import annotations
@@ -18,15 +23,15 @@ import json
 from collections.abc import Callable, Generator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from book.errors import BookError
+from book.errors import BookError, RemoteError
 from book.filters import AllOf, Condition, FilterExpression
 from book.naming import normal, noun_key, singular
 from book.registry import Procedure, Registry
-from book.triggers.cursor import Cursor, CursorFile, utc
+from book.triggers.cursor import LOOK_BACK, Cursor, CursorFile, utc
 
 HandOn = Callable[[Any], None]
 
@@ -43,7 +48,9 @@ class Watchable:
     fact: str
     """The fact an automation sees each item as: `message` (`the message's body`)."""
     date_field: str = "date_created"
-    """The field the procedure streams newest first by."""
+    """The item's timestamp, which the cursor keeps."""
+    order_field: str | None = None
+    """The field the list is sorted by, newest first, when it is not `date_field` (never earlier than it)."""
     sid_field: str = "sid"
     filters: Mapping[str, str] = field(default_factory=dict)
     """Option name -> the concept field it filters on (`from` -> `sender_number`)."""
@@ -59,7 +66,7 @@ class Watchable:
 # Twilio's lists: the "Watch ..." triggers of the reference. A watchable whose procedure the book does
 # not have (yet) is simply not offered.
 WATCHABLES: tuple[Watchable, ...] = (
-    Watchable("messages", "read", "SMS messages", "message",
+    Watchable("messages", "read", "SMS messages", "message", order_field="date_sent",
               filters={"from": "sender_number", "to": "recipient_number"}),
     Watchable("calls", "read", "phone calls", "call",
               filters={"from": "sender_number", "to": "recipient_number", "status": "status",
@@ -134,6 +141,7 @@ class Watcher:
         expression: FilterExpression | None = None,
         limit: int | None = None,
         since: datetime | None = None,
+        window: timedelta = LOOK_BACK,
     ) -> None:
         unknown = sorted(set(filters or {}) - set(watchable.filters))
         if unknown:
@@ -147,23 +155,30 @@ class Watcher:
         self.cursor = cursor
         self.limit = limit
         self.since = utc(since) if since is not None else None
+        self.window = window
         conditions = tuple(Condition(watchable.filters[k], "eq", v) for k, v in (filters or {}).items())
         if expression is not None:  # flat, so each `and` condition can still be pushed to the API
             conditions = (*conditions, *expression.conjuncts())
         self.expression = FilterExpression(AllOf(conditions)) if conditions else None
 
     def poll(self, hand_on: HandOn) -> int:
-        """Hand on every new item (at most `limit`), oldest first, saving the cursor after each; how many."""
+        """Hand on every new item (at most `limit`), oldest first, saving the cursor after each; how many.
+
+        The first poll places the cursor: from now it hands on nothing; from `since` it goes on to hand
+        on what is there from that time on.
+        """
         cursor = self.cursor.load()
         if cursor is None:
-            self.cursor.save(self._start())
-            return 0
+            cursor = self._start()
+            self.cursor.save(cursor)
+            if self.since is None:
+                return 0
         fresh = self._fresh(cursor)
         if self.limit is not None:
             fresh = fresh[: self.limit]  # the oldest: the rest come next time, so nothing is skipped
         for item in fresh:
             hand_on(item)
-            cursor = cursor.after(self._when(item), self._sid(item))  # type: ignore[arg-type]
+            cursor = cursor.after(self._when(item), self._sid(item), self.window)  # type: ignore[arg-type]
             self.cursor.save(cursor)
         return len(fresh)
 
@@ -173,31 +188,47 @@ class Watcher:
         """The first cursor: from `since`, else from now, i.e. after the newest item there already is."""
         if self.since is not None:
             return Cursor(self.since)
-        cursor = Cursor()
+        high_water, sids = None, set()
         with closing(self._stream()) as items:
             for item in items:
                 when = self._when(item)
                 if when is None:
                     continue
-                if cursor.high_water is not None and when < cursor.high_water:
+                if high_water is not None and self._before(item, when, high_water):
                     break
-                cursor = cursor.after(when, self._sid(item))
-        return cursor
+                if high_water is None or when > high_water:
+                    high_water, sids = when, set()
+                if when == high_water:
+                    sids.add(self._sid(item))
+        return Cursor(high_water, frozenset(sids))  # its window starts here: nothing older is new
 
     def _fresh(self, cursor: Cursor) -> list[Any]:
-        fresh = []
+        """The new items, oldest first: read back to the cursor's look-back window."""
+        fresh, taken = [], set()
+        floor = cursor.look_back_from
         with closing(self._stream()) as items:
             for item in items:
                 when = self._when(item)
                 if when is None:  # not stamped yet: it is picked up once it is
                     continue
-                if cursor.high_water is not None and when < cursor.high_water:
+                if floor is not None and self._before(item, when, floor):
                     break  # newest first: everything after this is older still
-                if cursor.is_new(when, self._sid(item)):
+                sid = self._sid(item)
+                if sid not in taken and cursor.is_new(when, sid):  # a list that shifts while paged can repeat one
                     fresh.append(item)
+                    taken.add(sid)
         fresh.reverse()  # oldest first; a stable sort keeps the list's order among equal timestamps
         fresh.sort(key=lambda item: self._when(item))  # type: ignore[arg-type, return-value]
         return fresh
+
+    def _before(self, item: Any, when: datetime, floor: datetime) -> bool:
+        """Whether the list holds nothing at or after `floor` from this item on: it and its place in the
+        list's order are older than `floor`. An item not yet placed in that order (a message not sent
+        yet) says nothing."""
+        if self.watchable.order_field is None:
+            return when < floor
+        order = self._date(item, self.watchable.order_field)
+        return order is not None and order < floor and when < floor
 
     def _stream(self) -> Generator[Any, None, None]:
         procedure = self.procedure
@@ -217,8 +248,25 @@ class Watcher:
             getattr(items, "close", lambda: None)()  # stop a paging generator: no page beyond the cursor
 
     def _when(self, item: Any) -> datetime | None:
-        when = getattr(item, self.watchable.date_field, None)
+        return self._date(item, self.watchable.date_field)
+
+    @staticmethod
+    def _date(item: Any, name: str) -> datetime | None:
+        when = getattr(item, name, None)
         return utc(when) if isinstance(when, datetime) else None
 
     def _sid(self, item: Any) -> str:
         return str(getattr(item, self.watchable.sid_field))
+
+
+def retryable(err: BookError) -> bool:
+    """Whether a failed poll may pass if tried again: the network, a rate limit (429), a timeout (408) or
+    Twilio's side (5xx). Anything else (a 4xx for a filter Twilio refuses, bad credentials, a damaged
+    cursor) fails the same way every time."""
+    if not isinstance(err, RemoteError):
+        return False
+    try:
+        status = int(err.status) if err.status is not None else None
+    except (TypeError, ValueError):
+        return True
+    return status is None or status in (408, 429) or status >= 500

@@ -10,15 +10,17 @@ from __future__ import annotations
 import dataclasses
 import signal
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from book.errors import CompileError, EnglishSyntaxError
+from book.authoring import Book
+from book.errors import CompileError, EnglishSyntaxError, RemoteError
 from book.interpreter import Session
 from book.runtime import Automation, check
 from book.sandbox import open_sandbox
+from concepts import Concept
 from procedures import BOOK
 from tests.triggers.conftest import CALLER, NUMBER, START
 from tests.triggers.test_cli import Process
@@ -257,3 +259,36 @@ def test_at_most_n_at_a_time_hands_on_the_oldest_and_leaves_the_rest_for_the_nex
     assert second.value == 1 and [line.split()[-1] for line in said if line.startswith("handed on")] == new[2:]
     with pytest.raises(CompileError, match="0 is not a count of new items"):
         check(text.replace("at most 2", "at most 0"), BOOK.registry)
+
+
+class Ticket(Concept):
+    """A ticket of a help desk (a book author's list: watchable by its date created and SID)."""
+
+    concept_name = "ticket"
+
+    sid: str
+    """The ticket's identifier."""
+    date_created: datetime | None = None
+    """When the ticket was opened."""
+
+
+def test_a_watch_whose_request_is_refused_stops_with_its_error_instead_of_retrying_it_forever(home):
+    desk = Book("Desk", description="A help desk that refuses every read.", client_factory=lambda credentials: None)
+    polls = []
+
+    @desk.procedure("to read some (tickets)")
+    def read_tickets(client: None) -> list[Ticket]:
+        """Read the tickets, newest first.
+
+        Output Concepts:
+            tickets: The tickets.
+        """
+        polls.append(1)
+        raise RemoteError("the desk refuses this read", status=400)
+
+    automation = Automation.compile("watch for new tickets every second as follows\n  get the ticket's sid\n",
+                                    desk.registry, "desk.auto")
+    session = Session(clients={desk.name: lambda: None}, home=home, progress=lambda message: None)
+    with pytest.raises(RemoteError, match="the desk refuses this read") as caught:
+        automation.run(session)  # polls until stopped, unless a refused read stops it
+    assert caught.value.where.startswith("line 1: watch for new tickets") and len(polls) == 1
