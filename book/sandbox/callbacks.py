@@ -1,12 +1,16 @@
-"""The sandbox playing Twilio's part in webhooks: status callbacks, inbound messages and inbound calls.
+"""The sandbox playing Twilio's part in webhooks: posting them, status callbacks, inbound messages and calls.
 
-Status callbacks. A message created with `StatusCallback` has its status changes (queued, sent,
-delivered; or canceled) posted to that URL, form-encoded with Twilio's parameters (`MessageSid`,
-`MessageStatus`, `AccountSid`, `From`, `To`, `ApiVersion`...), signed with the sandbox's auth token as
-Twilio signs (`X-Twilio-Signature`) and with an `I-Twilio-Idempotency-Token` that stays the same when
-a delivery is retried. `StatusCallbacks` posts from a background thread that follows the store's clock
-(a `ManualClock` moves the statuses in a test), so creating a message never waits for its callbacks. A
-delivery is retried a few times on a connection failure, a 5xx or a 429, then given up (and logged).
+Posting a webhook (`deliver`). As Twilio does: form-encoded, signed with the sandbox's auth token
+(`X-Twilio-Signature`) over the URL without its fragment, with an `I-Twilio-Idempotency-Token` that
+stays the same when the delivery is retried, and with the connection overrides of the URL's fragment
+honoured (`#rc=2&rp=5xx`; see `book.sandbox.overrides`): by default a webhook is retried once when it
+cannot be connected to, and an answer (a 5xx too) is not retried.
+
+Status callbacks. A message created with `StatusCallback` has its status changes (`sent`,
+`delivered`; `queued` after `accepted` or `scheduled`; `canceled`), not its initial status, posted to
+that URL with Twilio's parameters (`MessageSid`, `MessageStatus`, `AccountSid`, `From`, `To`,
+`ApiVersion`...; `status_params`). `book.sandbox.status_queue` keeps them in the store, so that
+whichever sandbox is open posts them.
 
 Inbound messages and calls. The sandbox keeps, per number, the URL Twilio would call when the number
 receives a message (`sms_url`) or a call (`voice_url`): the `incoming_numbers` table, set with
@@ -20,19 +24,17 @@ reset` empties the table with the rest of the data.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
-
-from starlette.requests import Request
 
 from book.errors import SandboxError
 from book.sandbox.clock import us_to_datetime
 from book.sandbox.ids import new_sid
+from book.sandbox.overrides import ConnectionOverrides, split_overrides
 from book.sandbox.records import MessageRecord
 from book.sandbox.resource import API_VERSION
 from book.sandbox.store import Store, register_tables
@@ -41,14 +43,9 @@ from book.triggers.signature import SIGNATURE_HEADER, sign
 
 log = logging.getLogger(__name__)
 
-ATTEMPTS = 3
-"""How many times one delivery is tried before it is given up."""
-TIMEOUT = 5.0
-"""Seconds to wait for a webhook to answer."""
-FOLLOW_FOR = 600.0
-"""Seconds (real time) a message's status is followed at most."""
+RETRY_PAUSE = 0.1
+"""Seconds between two tries of one webhook."""
 USER_AGENT = "TwilioProxy/1.1"
-_TERMINAL = frozenset({"delivered", "undelivered", "failed", "canceled", "read", "received"})
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 _SCHEMA = """
@@ -61,7 +58,8 @@ CREATE TABLE IF NOT EXISTS incoming_numbers (
 """
 register_tables(_SCHEMA, ("incoming_numbers",))
 
-Post = Callable[[str, bytes, Mapping[str, str]], "Answer"]
+Post = Callable[[str, bytes, Mapping[str, str], tuple[float, float]], "Answer"]
+"""Posts a body: `(url, body, headers, (connect timeout, read timeout))`; raises `requests.RequestException`."""
 
 
 @dataclass(frozen=True)
@@ -75,13 +73,13 @@ class Answer:
 # -- delivering one webhook ------------------------------------------------------------------------
 
 
-def post_form(url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
+def post_form(url: str, body: bytes, headers: Mapping[str, str], timeout: tuple[float, float]) -> Answer:
     """POST with `requests` (no proxy for a loopback URL); raises `requests.RequestException`."""
     import requests
 
     with requests.Session() as session:
         session.trust_env = (urlsplit(url).hostname or "") not in _LOOPBACK
-        response = session.post(url, data=body, headers=dict(headers), timeout=TIMEOUT, allow_redirects=False)
+        response = session.post(url, data=body, headers=dict(headers), timeout=timeout, allow_redirects=False)
         return Answer(response.status_code, response.text)
 
 
@@ -91,49 +89,83 @@ def deliver(
     auth_token: str,
     *,
     token: str | None = None,
-    attempts: int = ATTEMPTS,
     post: Post = post_form,
     sleep: Callable[[float], None] = time.sleep,
+    budget: float | None = None,
 ) -> Answer:
-    """Post `params` to `url` as Twilio does: form-encoded, signed, with one idempotency token for every retry.
+    """Post `params` to `url` as Twilio does: form-encoded, signed, one idempotency token for every retry.
 
-    Retries (up to `attempts`, backing off) on a connection failure, a 5xx or a 429; returns the last
-    answer, or raises `SandboxError` when the URL could never be reached.
+    The URL's fragment holds Twilio's connection overrides (`split_overrides`): it is not posted nor
+    signed; its retry count (`rc`, default 1) and policy (`rp`, default `ct`: retry only when the
+    webhook cannot be connected to) decide the retries, its timeouts (`ct`, `rt`, `tt`) the waits.
+    `budget` (seconds) caps the total time further. Returns the last answer, whatever its status;
+    raises `SandboxError` when no answer came.
     """
     import requests
 
+    target, overrides = split_overrides(url)
     grouped: dict[str, list[str]] = {}
     for name, value in params:
         grouped.setdefault(name, []).append(value)
     headers = {
         "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
         "User-Agent": USER_AGENT,
-        SIGNATURE_HEADER: sign(auth_token, url, grouped),
+        SIGNATURE_HEADER: sign(auth_token, target, grouped),
         TOKEN_HEADER: token or uuid.uuid4().hex,
     }
     body = urlencode(list(params)).encode("utf-8")
-    problem = "it was not tried"
-    for attempt in range(attempts):
+    total = overrides.total_time if budget is None else max(0.0, min(overrides.total_time, budget))
+    began = time.monotonic()
+    answer: Answer | None = None
+    problem, tries = "no time was left to try it", 0
+    for attempt in range(overrides.tries):
         if attempt:
-            sleep(0.1 * 2**attempt)
+            sleep(RETRY_PAUSE)
+        left = total - (time.monotonic() - began)
+        if left <= 0:
+            break
+        tries += 1
         try:
-            answer = post(url, body, headers)
+            timeout = (min(overrides.connect_timeout, left), min(overrides.read_timeout, left))
+            answer = post(target, body, headers, timeout)
+        except requests.ConnectTimeout:
+            failure, problem = "ct", "the connection timed out"
+        except requests.Timeout:
+            failure, problem = "rt", "it did not answer in time"
+        except requests.ConnectionError as err:
+            failure, problem = "ct", f"it could not be connected to ({type(err).__name__})"
         except requests.RequestException as err:
-            problem = f"{type(err).__name__}"
+            raise SandboxError(f"the webhook {target} could not be posted to ({type(err).__name__}: {err})") from err
+        else:
+            failure = "5xx" if answer.status >= 500 else "4xx" if answer.status >= 400 else None
+            if failure is None or not overrides.retries(failure):
+                return answer
             continue
-        if answer.status < 500 and answer.status != 429:
-            return answer
-        problem = f"HTTP {answer.status}"
-        if attempt == attempts - 1:
-            return answer
-    raise SandboxError(f"the webhook {url} could not be reached ({problem}, {attempts} attempts); is the listener running?")
+        answer = None
+        if not overrides.retries(failure):
+            break
+    if answer is not None:  # an answer to retry, and no try left
+        return answer
+    raise SandboxError(f"the webhook {target} could not be reached: {problem} ({_tried(tries, overrides)}); "
+                       "is the listener running?")
+
+
+def _tried(tries: int, overrides: ConnectionOverrides) -> str:
+    retries = "" if tries == overrides.tries else f" of {overrides.tries}"
+    return f"{tries} {'try' if tries == 1 else 'tries'}{retries}"
 
 
 # -- status callbacks --------------------------------------------------------------------------------
 
 
-def status_params(record: MessageRecord, status: str, now_us: int) -> list[tuple[str, str]]:
-    """A message status callback's parameters, as Twilio posts them."""
+def status_params(record: MessageRecord, status: str, at_us: int) -> list[tuple[str, str]]:
+    """The parameters of a message status callback, as Twilio posts them, for a change to `status` at `at_us`.
+
+    (https://www.twilio.com/docs/usage/webhooks/messaging-webhooks): `MessageSid`, `MessageStatus`
+    (and the older `SmsSid`, `SmsStatus`), `AccountSid`, `From`, `To`, `ApiVersion`;
+    `MessagingServiceSid` for a message sent through one, `ErrorCode` for a failed or undelivered
+    one, `RawDlrDoneDate` (the carrier's delivery receipt time, YYMMDDhhmm) once delivered.
+    """
     params = [
         ("AccountSid", record.account_sid),
         ("ApiVersion", API_VERSION),
@@ -150,100 +182,8 @@ def status_params(record: MessageRecord, status: str, now_us: int) -> list[tuple
     if status in ("failed", "undelivered") and record.error_code is not None:
         params.append(("ErrorCode", str(record.error_code)))
     if status == "delivered":
-        params.append(("RawDlrDoneDate", us_to_datetime(now_us).strftime("%y%m%d%H%M")))
+        params.append(("RawDlrDoneDate", us_to_datetime(at_us).strftime("%y%m%d%H%M")))
     return params
-
-
-def reached(record: MessageRecord, now_us: int) -> list[str]:
-    """The statuses the message has had by `now_us`, in order."""
-    statuses = [record.initial_status]
-    if record.final_status is not None:
-        statuses.append(record.final_status)
-        return statuses
-    if record.sent_us is not None and now_us >= record.sent_us:
-        statuses.append("sent")
-        if record.delivered_us is not None and now_us >= record.delivered_us:
-            statuses.append("delivered")
-    return statuses
-
-
-@dataclass
-class _Followed:
-    url: str
-    posted: set[str] = field(default_factory=set)
-    since: float = field(default_factory=time.monotonic)
-
-
-class StatusCallbacks:
-    """Posts each followed message's status changes to its StatusCallback, from a background thread.
-
-    The thread runs while some message is followed, checking the store's clock every `tick` seconds.
-    """
-
-    def __init__(self, store: Store, *, tick: float = 0.02, post: Post = post_form,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.store = store
-        self.tick = tick
-        self._post = post
-        self._sleep = sleep
-        self._followed: dict[str, _Followed] = {}
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def follow(self, record: MessageRecord) -> None:
-        """Post this message's status changes to its StatusCallback (nothing if it has none)."""
-        url = record.params.get("StatusCallback")
-        if not url:
-            return
-        with self._lock:
-            self._followed[record.sid] = _Followed(str(url))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="twilio-book-status-callbacks", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            with self._lock:
-                if not self._followed:
-                    self._thread = None
-                    return
-                followed = list(self._followed.items())
-            for sid, state in followed:
-                if not self._advance(sid, state):
-                    with self._lock:
-                        self._followed.pop(sid, None)
-            time.sleep(self.tick)
-
-    def _advance(self, sid: str, state: _Followed) -> bool:
-        """Post what is new for one message; whether to keep following it."""
-        try:
-            record = self.store.get_message(sid)
-            now = self.store.now_us()
-        except Exception:  # the store was closed: the sandbox stopped
-            return False
-        if record is None or time.monotonic() - state.since > FOLLOW_FOR:
-            return False
-        for status in reached(record, now):
-            if status in state.posted:
-                continue
-            state.posted.add(status)
-            try:
-                deliver(state.url, status_params(record, status, now), self.store.auth_token,
-                        token=f"{sid}-{status}-{uuid.uuid4().hex[:8]}", post=self._post, sleep=self._sleep)
-            except SandboxError as err:
-                log.warning("status callback for %s (%s) not delivered: %s", sid, status, err)
-        return not (record.final_status is not None or state.posted & _TERMINAL)
-
-
-def follow_status(request: Request, record: MessageRecord) -> None:
-    """Called when a message is created: post its status changes if it has a StatusCallback."""
-    if not record.params.get("StatusCallback"):
-        return
-    state = request.app.state
-    callbacks = getattr(state, "status_callbacks", None)
-    if callbacks is None:
-        callbacks = state.status_callbacks = StatusCallbacks(request.app.state.store)
-    callbacks.follow(record)
 
 
 # -- numbers' webhooks, inbound messages and calls -----------------------------------------------------------

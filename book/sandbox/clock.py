@@ -18,7 +18,11 @@ DAY_US = 86_400 * US
 
 
 class ManualClock:
-    """A clock that only moves when told to; for deterministic tests of message status."""
+    """A clock that only moves when told to; for deterministic tests of message status.
+
+    Whoever waits for the clock (the sandbox's status callbacks) can `watch` it: it is called each
+    time the clock moves, so a test that advances the clock needs not wait for a poll.
+    """
 
     def __init__(self, start: float | datetime | None = None) -> None:
         if start is None:
@@ -27,6 +31,7 @@ class ManualClock:
             start = start.timestamp()
         self._now = float(start)
         self._lock = threading.Lock()
+        self._watchers: list[Callable[[], None]] = []
 
     def __call__(self) -> float:
         with self._lock:
@@ -36,11 +41,31 @@ class ManualClock:
         """Move the clock forward by `seconds`."""
         with self._lock:
             self._now += seconds
+        self._moved()
 
     def set(self, when: float | datetime) -> None:
         """Jump to a POSIX time or an aware datetime."""
         with self._lock:
             self._now = when.timestamp() if isinstance(when, datetime) else float(when)
+        self._moved()
+
+    def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback` (quick, no arguments) whenever the clock moves; returns what stops it."""
+        with self._lock:
+            self._watchers.append(callback)
+
+        def unwatch() -> None:
+            with self._lock:
+                if callback in self._watchers:
+                    self._watchers.remove(callback)
+
+        return unwatch
+
+    def _moved(self) -> None:
+        with self._lock:
+            watchers = list(self._watchers)
+        for callback in watchers:
+            callback()
 
 
 def to_us(seconds: float) -> int:

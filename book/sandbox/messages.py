@@ -16,12 +16,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from book.sandbox.api_errors import bad_request, invalid_parameter, not_found
-from book.sandbox.callbacks import follow_status
 from book.sandbox.clock import DAY_US, datetime_to_us, parse_day_or_instant, rfc2822
 from book.sandbox.filters import date_range
 from book.sandbox.ids import is_sid, new_sid
 from book.sandbox.paging import PageRequest
-from book.sandbox.records import DELIVERED_AFTER_US, SENT_AFTER_US, MessageRecord
+from book.sandbox.records import ACCEPTED_FOR_US, DELIVERED_AFTER_US, SENT_AFTER_US, MessageRecord
 from book.sandbox.resource import (
     ACCOUNT_PREFIX,
     API_VERSION,
@@ -33,6 +32,7 @@ from book.sandbox.resource import (
     require_account,
 )
 from book.sandbox.sms import PRICE_UNIT, check_outbound, count_segments, smart_encode
+from book.sandbox.status_queue import follow, reschedule
 from book.sandbox.store import MessageFilter, Store
 
 _LIST_FILTERS = ("To", "From", "DateSent", "DateSent<", "DateSent>")
@@ -92,8 +92,15 @@ async def create_message(request: Request) -> Response:
         body = render_content(content_sid, first(form, "ContentVariables"))
     now = store.now_us()
     send_at = _send_at(form, now, service)
-    initial = "scheduled" if send_at else ("accepted" if service and not sender else "queued")
-    sent = send_at or now + SENT_AFTER_US
+    # Created queued; through a Messaging Service without a From, accepted then queued once it has a
+    # sender; scheduled, queued at its send time. Sent SENT_AFTER after it is queued.
+    if send_at:
+        initial, queued = "scheduled", send_at
+    elif service and not sender:
+        initial, queued = "accepted", now + ACCEPTED_FOR_US
+    else:
+        initial, queued = "queued", None
+    sent = (queued or now) + SENT_AFTER_US
     record = MessageRecord(
         sid=new_sid("MM" if media_urls else "SM"),
         account_sid=store.account_sid,
@@ -113,11 +120,20 @@ async def create_message(request: Request) -> Response:
         updated_us=now,
         sent_us=sent,
         delivered_us=sent + DELIVERED_AFTER_US,
+        queued_us=queued,
         params={name: values if name == "MediaUrl" else values[0] for name, values in form.items()},
     )
     store.add_message(record)
-    follow_status(request, record)  # posts its status changes if it has a StatusCallback
+    if follow(store, record):  # its status changes are posted to its StatusCallback
+        _wake_status_callbacks(request)
     return JSONResponse(message_json(record, now), status_code=201)
+
+
+def _wake_status_callbacks(request: Request) -> None:
+    """Tell this sandbox's status callbacks that a followed message was created or changed."""
+    wake = getattr(request.app.state, "wake_status_callbacks", None)
+    if wake is not None:
+        wake()
 
 
 def _send_at(form: dict[str, list[str]], now_us: int, service: str | None) -> int | None:
@@ -239,9 +255,12 @@ async def update_message(request: Request) -> Response:
             raise invalid_parameter("Status", status, "must be 'canceled'")
         if current not in _NOT_YET_SENT:
             raise bad_request(30409, f"Message {record.sid} cannot be canceled: its status is '{current}'.")
-        record = replace(record, final_status="canceled", sent_us=None, delivered_us=None)
+        record = replace(record, final_status="canceled", sent_us=None, delivered_us=None, queued_us=None)
     record = replace(record, updated_us=now)
     store.save_message(record)
+    if status is not None:
+        reschedule(store, record)  # its StatusCallback gets `canceled`, and nothing after
+        _wake_status_callbacks(request)
     return JSONResponse(message_json(record, now))
 
 

@@ -1,9 +1,13 @@
 """Rows the sandbox stores, and how a message's status moves with time.
 
-A message sent through the API is `queued` (or `accepted` via a Messaging Service, `scheduled` with
-SendAt) when created, `sent` SENT_AFTER later and `delivered` DELIVERED_AFTER after that. Nothing
+A message sent through the API is `queued` when created, `sent` SENT_AFTER later and `delivered`
+DELIVERED_AFTER after that. One sent through a Messaging Service without a From is `accepted` first
+and `queued` ACCEPTED_FOR later (the service picked a sender); a scheduled one (SendAt) is
+`scheduled` until its send time, then `queued`, as at Twilio
+(https://www.twilio.com/docs/messaging/guides/outbound-message-status-in-status-callbacks). Nothing
 moves it: its status is computed from the clock whenever it is read, so a test that owns the clock
-(`ManualClock`) sees exactly the status it expects.
+(`ManualClock`) sees exactly the status it expects; `status_changes` lists the same moves for the
+status callbacks.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from book.sandbox.sms import count_segments, price_for
 
 SENT_AFTER_US = int(0.2 * US)
 DELIVERED_AFTER_US = int(0.8 * US)
+ACCEPTED_FOR_US = int(0.1 * US)
+"""How long a message sent through a Messaging Service stays `accepted` before it is `queued`."""
 
 MESSAGE_STATUSES = frozenset(
     {"queued", "sending", "sent", "failed", "delivered", "undelivered", "receiving", "received",
@@ -40,7 +46,11 @@ class AccountRecord:
 
 @dataclass(frozen=True)
 class MessageRecord:
-    """One stored message. `final_status`, when set, overrides the time-driven lifecycle."""
+    """One stored message. `final_status`, when set, overrides the time-driven lifecycle.
+
+    `queued_us` is when an `accepted` or `scheduled` message becomes `queued` (None for one created
+    `queued`); `sent_us` and `delivered_us` when it is sent and delivered.
+    """
 
     sid: str
     account_sid: str
@@ -60,6 +70,7 @@ class MessageRecord:
     updated_us: int
     sent_us: int | None
     delivered_us: int | None
+    queued_us: int | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -71,10 +82,24 @@ class MessageRecord:
         if self.final_status is not None:
             return self.final_status
         if self.sent_us is None or now_us < self.sent_us:
+            if self.queued_us is not None and now_us >= self.queued_us:
+                return "queued"
             return self.initial_status
         if self.delivered_us is not None and now_us >= self.delivered_us:
             return "delivered"
         return "sent"
+
+    def status_changes(self) -> list[tuple[str, int]]:
+        """The status changes after creation, in order, each with when it happens (or happened).
+
+        Twilio posts a status callback for each of them, and none for the initial status: a message
+        created `queued` reports `sent` then `delivered`; a scheduled one `queued`, `sent`,
+        `delivered`; a canceled one `canceled`.
+        """
+        if self.final_status is not None:
+            return [] if self.final_status == self.initial_status else [(self.final_status, self.updated_us)]
+        moves = (("queued", self.queued_us), ("sent", self.sent_us), ("delivered", self.delivered_us))
+        return [(status, at) for status, at in moves if at is not None]
 
     def date_sent_at(self, now_us: int) -> int | None:
         if self.sent_us is None or (self.final_status is None and now_us < self.sent_us):
@@ -84,7 +109,7 @@ class MessageRecord:
     def date_updated_at(self, now_us: int) -> int:
         if self.final_status is not None:
             return self.updated_us
-        reached = [t for t in (self.sent_us, self.delivered_us) if t is not None and t <= now_us]
+        reached = [t for t in (self.queued_us, self.sent_us, self.delivered_us) if t is not None and t <= now_us]
         return max([self.updated_us, *reached])
 
     def price_at(self, now_us: int) -> str | None:

@@ -15,6 +15,7 @@ import uvicorn
 from book.errors import SandboxError
 from book.sandbox.app import create_app
 from book.sandbox.clock import Clock
+from book.sandbox.status_queue import StatusDispatcher
 from book.sandbox.store import Store
 
 DB_FILENAME = "sandbox.sqlite3"
@@ -32,6 +33,11 @@ class SandboxServer:
 
     `port=0` picks a free port. `db_path=None` keeps the data in memory for this server's life.
     `clock` (POSIX seconds) decides message timestamps and status; tests pass a `ManualClock`.
+
+    From when it is opened until it is closed, started or not, a sandbox posts the message status
+    callbacks that are due, its own and those other sandboxes on the same file left
+    (`status_callbacks`, a `StatusDispatcher`): `listen --sandbox` posts those of the messages a
+    `twilio-book run` sent and exited. Closing, it posts what is due and leaves the rest in the file.
     """
 
     def __init__(
@@ -44,6 +50,7 @@ class SandboxServer:
     ) -> None:
         self.host = host
         self.store = Store(db_path if db_path is not None else ":memory:", clock=clock)
+        self.status_callbacks = StatusDispatcher(self.store).start()
         self._requested_port = port
         self._port: int | None = None
         self._server: uvicorn.Server | None = None
@@ -101,8 +108,10 @@ class SandboxServer:
                 "choose another port, or 0 for any free one."
             ) from exc
         self._port = sock.getsockname()[1]
+        app = create_app(self.store)
+        app.state.wake_status_callbacks = self.status_callbacks.wake
         config = uvicorn.Config(
-            create_app(self.store), log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30
+            app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30
         )
         server = uvicorn.Server(config)
         self._server = server
@@ -128,8 +137,9 @@ class SandboxServer:
         self._port = None
 
     def close(self) -> None:
-        """Stop serving and close the database."""
+        """Stop serving, post the status callbacks already due (briefly), and close the database."""
         self.stop()
+        self.status_callbacks.close()
         self.store.close()
 
     def __enter__(self) -> SandboxServer:

@@ -63,12 +63,17 @@ CREATE TABLE IF NOT EXISTS messages (
     updated_us INTEGER NOT NULL,
     sent_us INTEGER,
     delivered_us INTEGER,
+    queued_us INTEGER,
     params TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_by_created ON messages (account_sid, created_us DESC, sid DESC);
 CREATE INDEX IF NOT EXISTS messages_by_from ON messages (account_sid, from_number, created_us DESC, sid DESC);
 CREATE INDEX IF NOT EXISTS messages_by_to ON messages (account_sid, to_number, created_us DESC, sid DESC);
 """
+
+# Columns added after a table was first released: (table, column, type); a database file made before
+# gets them when it is opened.
+_ADDED_COLUMNS = (("messages", "queued_us", "INTEGER"),)
 
 # Tables `reset()` empties; credentials (meta, api_keys) stay.
 _DATA_TABLES = ("messages",)
@@ -161,6 +166,9 @@ class Store:
                 for schema, _tables in _REGISTERED_TABLES:
                     for statement in filter(None, (s.strip() for s in schema.split(";"))):
                         db.execute(statement)
+                for table, column, kind in _ADDED_COLUMNS:
+                    if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
                 self._account = self._load_or_create_account(db)
         except sqlite3.DatabaseError as exc:
             self._db.close()

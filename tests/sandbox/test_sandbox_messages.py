@@ -84,6 +84,14 @@ def test_messaging_service_without_from_is_accepted(twilio_client: Client) -> No
     assert message.from_ is None
 
 
+def test_a_message_accepted_by_a_messaging_service_is_queued_then_sent(twilio_client: Client, clock: ManualClock) -> None:
+    sid = twilio_client.messages.create(to=RECIPIENT, messaging_service_sid="MG" + "a" * 32, body="via service").sid
+    clock.advance(0.1)
+    assert twilio_client.messages(sid).fetch().status == "queued"
+    clock.advance(0.2)
+    assert twilio_client.messages(sid).fetch().status == "sent"
+
+
 def test_fetch_and_delete(twilio_client: Client, sandbox: SandboxServer) -> None:
     sid = twilio_client.messages.create(to=RECIPIENT, from_=SENDER, body="bye").sid
     assert twilio_client.messages(sid).fetch().body == "bye"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +48,34 @@ def test_seeded_outbound_without_status_follows_the_lifecycle(store: Store) -> N
     assert record is not None
     created = record.created_us
     assert [record.status_at(created + us) for us in (0, 200_000, 1_000_000)] == ["queued", "sent", "delivered"]
+
+
+def test_accepted_and_scheduled_messages_are_queued_before_they_are_sent(store: Store) -> None:
+    (sid,) = store.insert_messages([{"to": "+15558675310"}])
+    queued = store.get_message(sid)
+    assert queued is not None and queued.status_changes() == [("sent", queued.sent_us), ("delivered", queued.delivered_us)]
+    t = queued.created_us
+    scheduled = replace(queued, initial_status="scheduled", queued_us=t + 3_600_000_000,
+                        sent_us=t + 3_600_200_000, delivered_us=t + 3_601_000_000)
+    at = [t, t + 3_600_000_000, t + 3_600_200_000, t + 3_601_000_000]
+    assert [scheduled.status_at(us) for us in at] == ["scheduled", "queued", "sent", "delivered"]
+    assert [status for status, _ in scheduled.status_changes()] == ["queued", "sent", "delivered"]
+    assert scheduled.date_updated_at(t + 3_600_100_000) == t + 3_600_000_000
+    canceled = replace(scheduled, final_status="canceled", queued_us=None, sent_us=None, delivered_us=None, updated_us=t + 5)
+    assert canceled.status_changes() == [("canceled", t + 5)]
+
+
+def test_a_database_made_before_a_column_was_added_gets_it(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with Store(path) as store:
+        (sid,) = store.insert_messages([{"to": "+15558675310"}])
+        account = store.account_sid
+    with sqlite3.connect(path) as db:  # as the sandbox left it before messages had `queued_us`
+        db.execute("ALTER TABLE messages DROP COLUMN queued_us")
+    with Store(path) as reopened:
+        assert reopened.account_sid == account and reopened.get_message(sid) is not None
+        (other,) = reopened.insert_messages([{"to": "+15558675310"}])
+        assert reopened.get_message(other).queued_us is None
 
 
 @pytest.mark.parametrize(
