@@ -488,18 +488,19 @@ def resolve_connection(
     *,
     env: Mapping[str, str] = os.environ,
     store: ConnectionStore | None = None,
-    methods: tuple[ConnectionMethod, ...] | None = None,
+    methods: tuple[ConnectionMethod, ...] = (),
 ) -> Connection | None:
     """The connection a run uses, or None (the caller then uses the local sandbox).
 
     In order: the saved connection `name`; the environment (the variables of every required field of one
     of `methods`); the store's default. `TWILIO_BOOK_API_URL` overrides the API URL of whichever is chosen.
-    `methods` defaults to those of the installed book (`procedures.BOOK`).
+    `methods` are the book's connection methods (`Book.connection_methods`); with none, the environment is
+    not read.
     """
     if name is not None:
         conn = _store(store).get(name)
     else:
-        conn = connection_from_env(env, _installed_methods() if methods is None else methods)
+        conn = connection_from_env(env, methods)
         if conn is None:
             st = _store(store)
             default = st.default_name
@@ -554,10 +555,3 @@ def _store(store: ConnectionStore | None) -> ConnectionStore:
     from book.home import home_dir
 
     return ConnectionStore(home_dir())
-
-
-def _installed_methods() -> tuple[ConnectionMethod, ...]:
-    """The connection methods of the book this installation serves, loaded only when a caller names none."""
-    from procedures import BOOK
-
-    return BOOK.connection_methods

@@ -1,4 +1,5 @@
-"""What Twilio posts to a webhook, as typed concepts: status events, inbound messages and inbound calls.
+"""What Twilio posts to a webhook, as typed concepts: status events, inbound messages, inbound calls and
+what a caller keyed in or said to a call's `<Gather>`.
 
 Twilio's webhook parameters (`MessageSid`, `From`, `MediaUrl0`...) are mapped to the book's field
 names at this boundary, as the SDK's names are for `twilio sms message`; every parameter Twilio sent
@@ -19,11 +20,13 @@ from pydantic import Field
 from concepts.base import Concept
 
 __all__ = [
+    "GatheredInput",
     "InboundCall",
     "InboundSmsMessage",
     "InboundWhatsappMessage",
     "MessageStatusEvent",
     "WebhookEvent",
+    "call_event_from_webhook",
     "inbound_message_from_webhook",
 ]
 
@@ -264,6 +267,66 @@ class InboundCall(WebhookEvent):
     """The number the call was forwarded from, when the carrier says."""
     api_version: str | None = None
     """The version of Twilio's API that posted the call."""
+
+
+class GatheredInput(WebhookEvent):
+    """What a caller keyed in or said.
+
+    Twilio posts it to a `<Gather>`'s action URL during a call, once the caller has pressed the keys
+    (or said the words) the `<Gather>` asked for; it belongs to the call Twilio posted before, and
+    is not a new call.
+    """
+
+    concept_name = "twilio gathered input"
+
+    FORM: ClassVar[dict[str, str]] = {
+        "CallSid": "sid",
+        "AccountSid": "account_sid",
+        "From": "sender_number",
+        "To": "recipient_number",
+        "Digits": "digits",
+        "SpeechResult": "speech_result",
+        "Confidence": "confidence",
+        "FinishedOnKey": "finished_on_key",
+        "CallStatus": "status",
+        "Direction": "direction",
+        "ApiVersion": "api_version",
+    }
+
+    sid: str
+    """The SID of the call the input was gathered on."""
+    sender_number: str
+    """The number, SIP address or client identifier that is calling."""
+    recipient_number: str
+    """The Twilio number that was called."""
+    digits: str | None = None
+    """The keys the caller pressed (digits, * and #), without the key that finished the input."""
+    speech_result: str | None = None
+    """What the caller said, as text, when the call listened for speech."""
+    confidence: float | None = None
+    """How sure the speech recognition is of the speech result, from 0 to 1."""
+    finished_on_key: str | None = None
+    """The key that finished the input (# by default), when one did."""
+    status: str | None = None
+    """The call's status when Twilio posted the input: in-progress..."""
+    direction: str = "inbound"
+    """The call's direction: inbound for a call to a Twilio number."""
+    api_version: str | None = None
+    """The version of Twilio's API that posted the input."""
+
+
+_GATHERED = ("Digits", "SpeechResult")
+"""The parameters only a `<Gather>`'s action request carries."""
+
+
+def call_event_from_webhook(params: Mapping[str, Any]) -> InboundCall | GatheredInput:
+    """A call's webhook as the concept it is: gathered input when it carries Digits or SpeechResult.
+
+    A `<Gather>` without an action URL posts to the URL whose TwiML held it: that request is the
+    caller's input on a call already known, not a new call.
+    """
+    kind = GatheredInput if any(name in params for name in _GATHERED) else InboundCall
+    return kind.from_webhook(params)  # type: ignore[return-value]
 
 
 def inbound_message_from_webhook(params: Mapping[str, Any]) -> InboundSmsMessage | InboundWhatsappMessage:

@@ -11,9 +11,15 @@ from procedures import recordings  # noqa: F401  (registers the recording and tr
 from procedures._book import BOOK
 
 # What the triggers hand on ('twilio-book watch' / 'listen'): part of the book's vocabulary and its reference.
-from concepts.events import InboundCall, InboundSmsMessage, InboundWhatsappMessage, MessageStatusEvent  # noqa: E402
+from concepts.events import (  # noqa: E402
+    GatheredInput,
+    InboundCall,
+    InboundSmsMessage,
+    InboundWhatsappMessage,
+    MessageStatusEvent,
+)
 
-for _event in (MessageStatusEvent, InboundSmsMessage, InboundWhatsappMessage, InboundCall):
+for _event in (MessageStatusEvent, InboundSmsMessage, InboundWhatsappMessage, InboundCall, GatheredInput):
     BOOK.concept(_event)
 
 __all__ = ["BOOK"]

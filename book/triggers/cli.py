@@ -31,7 +31,7 @@ WATCH_FILTERS = {
     "conference-sid": "only recordings of this conference",
     "log-level": "only alerts of this log level (error, warning, notice, debug)",
 }
-KIND_NAMES = ("message-status", "sms", "whatsapp", "call")
+KIND_NAMES = ("message-status", "sms", "whatsapp", "call", "gather")
 RECEIVE_HELP = "simulate an inbound SMS (or call) to a sandbox number: post it, signed, to the number's webhook"
 
 
@@ -67,18 +67,21 @@ def add_trigger_commands(subparsers: Any) -> None:
         help="receive Twilio's webhooks: status callbacks, inbound SMS, WhatsApp and calls",
         description="Run a webhook server for Twilio. It prints the URL of each endpoint to paste into Twilio's "
         "console; every request must carry a valid X-Twilio-Signature for the URL Twilio called (403 otherwise), "
-        "a retried delivery is handed on once, and calls are answered with TwiML. Each event is printed as a "
-        "JSON line and, with --run, given to an automation as 'the event' (and 'the message' or 'the call').",
+        "a retried delivery is handed on once, and calls are answered with TwiML (a <Gather> posts what the "
+        "caller keyed in or said to the gather endpoint). Each event is printed as a JSON line and, with --run, "
+        "given to an automation as 'the event' (and 'the message', 'the call' or, for gathered input, "
+        "'the input'), which runs after the listener has answered, one event at a time, in order.",
     )
-    listen.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    listen.add_argument("--port", type=int, default=0, help="port to listen on (default: any free one)")
+    listen.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every address)")
+    listen.add_argument("--port", type=_port, default=0, help="port to listen on, 0 to 65535 (default 0: any free one)")
     listen.add_argument("--public-url", metavar="URL",
                         help="the base URL Twilio calls when it is not the local one (a tunnel or a proxy to this "
                         "listener's root, like https://abc.ngrok.app): signatures are checked against it")
     listen.add_argument("--run", metavar="FILE", help="run this automation for each event")
     listen.add_argument("--on", action="append", choices=KIND_NAMES, metavar="KIND",
-                        help=f"run the automation only on these events ({', '.join(KIND_NAMES)}); repeatable "
-                        "(default: every kind it compiles for)")
+                        help=f"with --run: run the automation only on these events ({', '.join(KIND_NAMES)}); "
+                        "repeatable (default: every kind it compiles for)")
     listen.add_argument("--answers", metavar="FILE",
                         help="a TOML or JSON file saying how calls and messages are answered, per number")
     listen.add_argument("--say", metavar="TEXT", help="answer calls by saying this (the default answer)")
@@ -115,14 +118,22 @@ def _filter_dest(name: str) -> str:
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds; write it like 30 or 0.5") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds more than 0, like 30 or 0.5, not {text}")
     return value
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; write it like 10") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
     return value
@@ -153,7 +164,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from book.output import jsonable
     from book.session import open_session
     from book.triggers.automation import compile_with_facts, run_automation
-    from book.triggers.watch import Watcher, available, cursor_file
+    from book.triggers.watch import Watcher, available, cursor_file, retryable
     from procedures import BOOK
 
     things = available(BOOK.registry)
@@ -161,6 +172,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         raise BookError(f"the book can't watch {args.thing!r}; it can watch: {', '.join(things) or 'nothing yet'}")
     watchable, procedure = things[args.thing]
     given = {name: value for name in WATCH_FILTERS if (value := getattr(args, _filter_dest(name))) is not None}
+    _check_watch_numbers(given, calls=watchable.name == "calls")
     automation = None
     if args.run:
         text, filename = read_source(args.run)
@@ -171,9 +183,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
     with open_session(BOOK, connection=args.connection, sandbox=args.sandbox, notice=notice) as session:
         client = session.client(BOOK.name)
         cursor = cursor_file(home_dir(), watchable, client.account_sid, given, args.name)
+        # The watcher checks the filters and the limit: a mistake there must not cost the cursor.
+        watcher = Watcher(watchable, procedure, client, cursor, filters=given, limit=args.limit, since=since)
         if args.reset:
             cursor.remove()
-        watcher = Watcher(watchable, procedure, client, cursor, filters=given, limit=args.limit, since=since)
+        elif since is not None and cursor.load() is not None:
+            notice(f"--since is ignored: this watch already has a cursor ({cursor.path}) and goes on from where "
+                   "it stands; add --reset to start it again from --since")
 
         def hand_on(item: Any) -> None:
             sys.stdout.write(json.dumps(jsonable(item), ensure_ascii=False) + "\n")
@@ -190,6 +206,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
                     watcher.poll(hand_on)
                 except BookError as err:
                     if args.once:
+                        raise
+                    if not retryable(err):
+                        notice("stopped watching: this poll failed in a way that trying again can't fix; "
+                               "correct what the error below says, then start the watch again")
                         raise
                     notice(f"this poll failed, trying again in {args.every:g} s: {err}")
                 if args.once:
@@ -212,7 +232,34 @@ def _datetime(text: str) -> Any:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
+def _check_watch_numbers(given: dict[str, Any], *, calls: bool = False) -> None:
+    """--from and --to must be phone numbers (or whatsapp: addresses; for calls, client: and sip: ones too),
+    checked before anything is sent."""
+    from book.errors import InputError
+    from concepts.types import check_phone_number
+
+    for name in ("from", "to"):
+        value = given.get(name)
+        if value is None or (calls and value.strip().lower().startswith(("client:", "sip:"))):
+            continue
+        try:
+            given[name] = check_phone_number(value)
+        except ValueError as err:
+            also = " (for calls, a client: or sip: address works too)" if calls else ""
+            raise InputError(f"--{name}: {err}{also}") from None
+
+
 # -- listen -----------------------------------------------------------------------------------------
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number; give one from 1 to 65535, or 0 for any free one") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number; give one from 1 to 65535, or 0 for any free one")
+    return value
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
@@ -220,10 +267,20 @@ def cmd_listen(args: argparse.Namespace) -> int:
     from book.home import home_dir
     from book.session import open_session
     from book.triggers.idempotency import SeenTokens
-    from book.triggers.listen import ENDPOINTS, KINDS, Handoff, ListenerServer, compile_for_kinds, create_listener_app
+    from book.triggers.listen import (ENDPOINTS, KINDS, Handoff, ListenerServer, compile_for_kinds,
+                                      create_listener_app, reach_hint)
     from book.triggers.signature import SignatureCheck, check_public_url
+    from book.triggers.twiml import check_listened_number
     from procedures import BOOK
 
+    if args.on and not args.run:
+        raise BookError(f"--on {' --on '.join(args.on)} chooses the events an automation runs on, and there is no "
+                        "automation: give it with --run FILE, or leave out --on")
+    for number in args.number:
+        try:
+            check_listened_number(number)
+        except ValueError as err:
+            raise BookError(f"--number: {err}") from None
     answers = _answers(args)
     public_url = check_public_url(args.public_url) if args.public_url else None
     automations: dict[Any, Any] = {}
@@ -245,12 +302,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
     seen = SeenTokens(home_dir() / "triggers" / "webhooks.sqlite3")
     try:
         with open_session(BOOK, connection=args.connection, sandbox=sandbox is not None, notice=notice) as session:
-            app = create_listener_app(
-                SignatureCheck(auth_token, public_url),
-                Handoff(sys.stdout, automations=automations, session=session),
-                answers=answers,
-                seen=seen,
-            )
+            handoff = Handoff(sys.stdout, automations=automations, session=session)
+            app = create_listener_app(SignatureCheck(auth_token, public_url), handoff, answers=answers, seen=seen)
             with ListenerServer(app, host=args.host, port=args.port, public_url=public_url) as server:
                 where = f" (Twilio calls {public_url})" if public_url else ""
                 notice(f"listening on {server.url}{where}; signatures are checked with the auth token of {account_sid}")
@@ -260,11 +313,14 @@ def cmd_listen(args: argparse.Namespace) -> int:
                     print(f"  {endpoint.title:<{width}}  {urls[endpoint.name]}", file=sys.stderr)
                 if sandbox is not None:
                     _point_numbers(sandbox.store, args.number, urls)
-                if public_url is None and args.host in ("127.0.0.1", "localhost", "::1"):
-                    print("  (Twilio can't reach a loopback address: behind a tunnel, give its URL with --public-url)",
-                          file=sys.stderr)
+                hint = None if public_url else reach_hint(server.address)
+                if hint:
+                    print(f"  ({hint})", file=sys.stderr)
                 notice("press Ctrl-C to stop")
                 _until_stopped(lambda: server.running)
+            if handoff.pending:
+                notice(f"waiting for {handoff.pending} automation run(s) still queued; press Ctrl-C again to abandon them")
+            handoff.close()
     finally:
         seen.close()
         if sandbox is not None:
@@ -296,8 +352,9 @@ def _webhook_credentials(args: argparse.Namespace) -> tuple[str, str, Any]:
     from book.connections import resolve_connection
     from book.errors import ConnectionError_
     from book.sandbox import open_sandbox
+    from procedures import BOOK
 
-    connection = None if args.sandbox else resolve_connection(args.connection)
+    connection = None if args.sandbox else resolve_connection(args.connection, methods=BOOK.connection_methods)
     if connection is None:
         if not args.sandbox:
             notice("no connection is configured: listening for the local sandbox ('twilio-book connect' adds a real account)")

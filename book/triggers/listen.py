@@ -4,20 +4,32 @@
     POST /twilio/sms              an inbound SMS (or MMS) message   -> twilio inbound sms message
     POST /twilio/whatsapp         an inbound WhatsApp message       -> twilio inbound whatsapp message
     POST /twilio/voice            an inbound call                   -> twilio inbound call, answered with TwiML
+    POST /twilio/gather           what a caller keyed in or said    -> twilio gathered input, answered with TwiML
 
-(GET works too, for a webhook configured with the GET method.) Every request must carry a valid
-`X-Twilio-Signature` for the URL Twilio called (see `book.triggers.signature`); a missing or wrong one
-gets 403 and is never handed on. A delivery is handed on at most once per
-`I-Twilio-Idempotency-Token` (see `book.triggers.idempotency`); hand-offs run one at a time, in the
-order they arrive. Handing on is injected (`hand_on(endpoint_name, event)`); `Handoff` prints the
-event as a JSON line and runs the automation, if any, with `the event` (and `the message` or
-`the call`) bound.
+(GET works too, for a webhook configured with the GET method, and each path with a trailing slash.)
+Every request must carry a valid `X-Twilio-Signature` for the URL Twilio called (see
+`book.triggers.signature`); a missing or wrong one gets 403 and is never handed on. A delivery is
+handed on at most once per `I-Twilio-Idempotency-Token` (see `book.triggers.idempotency`); hand-offs
+run one at a time, in the order they arrive, before the answer.
+
+A call's `<Gather>` posts what the caller keyed in or said to its `action` URL, by default the URL
+whose TwiML held it. So the listener gives every `<Gather>` without an action its own gather
+endpoint; a request to the voice endpoint carrying `Digits` or `SpeechResult` is gathered input too,
+never a new call.
+
+Handing on is injected (`hand_on(endpoint_name, event)`); `Handoff` prints the event as a JSON line
+and queues the automation, if any, with `the event` (and `the message`, `the call` or `the input`)
+bound: one worker runs the automations one at a time, in the order the events came, while the
+listener has already answered (Twilio waits about 15 s for a call's TwiML).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import ipaddress
 import json
+import queue
 import socket
 import sys
 import threading
@@ -25,7 +37,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import ValidationError
 from starlette.applications import Starlette
@@ -44,11 +56,13 @@ from book.triggers.idempotency import TOKEN_HEADER, SeenTokens
 from book.triggers.signature import SIGNATURE_HEADER, Params, SignatureCheck
 from book.triggers.twiml import Answers
 from concepts.events import (
+    GatheredInput,
     InboundCall,
     InboundSmsMessage,
     InboundWhatsappMessage,
     MessageStatusEvent,
     WebhookEvent,
+    call_event_from_webhook,
     inbound_message_from_webhook,
 )
 
@@ -71,25 +85,36 @@ KINDS: tuple[Kind, ...] = (
     Kind("sms", InboundSmsMessage, "message"),
     Kind("whatsapp", InboundWhatsappMessage, "message"),
     Kind("call", InboundCall, "call"),
+    Kind("gather", GatheredInput, "input"),
 )
 _KIND_OF = {kind.concept: kind for kind in KINDS}
 
 
 def facts_for(event: WebhookEvent) -> dict[str, Any]:
-    """The facts an automation sees: `the event`, and `the message` or `the call`."""
+    """The facts an automation sees: `the event`, and `the message`, `the call` or `the input`."""
     return {"event": event, _KIND_OF[type(event)].fact: event}
 
 
-def _no_content(answers: Answers, event: WebhookEvent) -> Response:
+Answer = Callable[[Answers, WebhookEvent, str], Response]
+"""How an endpoint answers: from the answers, the event and the gather endpoint's URL as Twilio calls it."""
+
+
+def _no_content(answers: Answers, event: WebhookEvent, gather_url: str) -> Response:
     return Response(status_code=204)
 
 
-def _message_twiml(answers: Answers, event: WebhookEvent) -> Response:
+def _message_twiml(answers: Answers, event: WebhookEvent, gather_url: str) -> Response:
     return Response(answers.message(getattr(event, "recipient_number", "")).twiml(), media_type="text/xml")
 
 
-def _call_twiml(answers: Answers, event: WebhookEvent) -> Response:
-    return Response(answers.call(getattr(event, "recipient_number", "")).twiml(), media_type="text/xml")
+def _call_twiml(answers: Answers, event: WebhookEvent, gather_url: str) -> Response:
+    answer = answers.call(getattr(event, "recipient_number", ""))
+    return Response(answer.twiml(gather_action=gather_url), media_type="text/xml")
+
+
+def _gathered_twiml(answers: Answers, event: WebhookEvent, gather_url: str) -> Response:
+    answer = answers.gathered(getattr(event, "recipient_number", ""))
+    return Response(answer.twiml(gather_action=gather_url), media_type="text/xml")
 
 
 @dataclass(frozen=True)
@@ -100,7 +125,7 @@ class Endpoint:
     path: str
     title: str
     parse: Callable[[Params], WebhookEvent]
-    answer: Callable[[Answers, WebhookEvent], Response]
+    answer: Answer
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -111,13 +136,26 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("whatsapp", "/twilio/whatsapp", "inbound WhatsApp (a WhatsApp sender's webhook)",
              InboundWhatsappMessage.from_webhook, _message_twiml),
     Endpoint("voice", "/twilio/voice", "inbound calls (a number's 'A call comes in' webhook)",
-             InboundCall.from_webhook, _call_twiml),
+             call_event_from_webhook, _call_twiml),
+    Endpoint("gather", "/twilio/gather", "gathered keys or speech (where a call's <Gather> posts; set for you)",
+             GatheredInput.from_webhook, _gathered_twiml),
 )
+_BY_NAME = {e.name: e for e in ENDPOINTS}
+_ENDPOINT_OF: dict[type[WebhookEvent], Endpoint] = {GatheredInput: _BY_NAME["gather"]}
+"""Events handled as another endpoint's, wherever they arrive: gathered input posted to the voice URL."""
 
 
 def endpoint_urls(base_url: str) -> dict[str, str]:
     """Each endpoint's full URL on `base_url` (the public URL when there is one)."""
     return {e.name: base_url.rstrip("/") + e.path for e in ENDPOINTS}
+
+
+def _gather_url(called: str, path: str) -> str:
+    """The gather endpoint's URL next to `path` in the URL Twilio `called` (same scheme, host and prefix)."""
+    parts = urlsplit(called)
+    prefix = parts.path.rstrip("/")
+    prefix = prefix[: -len(path)] if prefix.endswith(path) else prefix
+    return urlunsplit((parts.scheme, parts.netloc, prefix + _BY_NAME["gather"].path, "", ""))
 
 
 def stderr_report(message: str) -> None:
@@ -137,7 +175,7 @@ def create_listener_app(
     seen = seen if seen is not None else SeenTokens()
     one_at_a_time = asyncio.Lock()
 
-    def route(endpoint: Endpoint) -> Route:
+    def route(endpoint: Endpoint) -> Callable[[Request], Any]:
         async def receive(request: Request) -> Response:
             pairs = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
             signed = Params.of(pairs if request.method == "POST" else [])  # a GET is signed by its URL alone
@@ -152,25 +190,32 @@ def create_listener_app(
                 problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
                 report(f"refused a signed request to {endpoint.path} that Twilio would not send: {problems} (400)")
                 return PlainTextResponse(f"Bad Request: {problems}\n", status_code=400)
+            handler = _ENDPOINT_OF.get(type(event), endpoint)
             token = request.headers.get(TOKEN_HEADER)
             async with one_at_a_time:
                 if token is None or token not in seen:
                     try:
-                        await run_in_threadpool(hand_on, endpoint.name, event)
+                        await run_in_threadpool(hand_on, handler.name, event)
                     except Exception as err:  # not handed on: not recorded, so Twilio's retry brings it again
                         report(f"could not hand on a request to {endpoint.path}: {type(err).__name__}: {err} (500)")
                         return PlainTextResponse("Internal Server Error: the event was not handed on.\n", status_code=500)
                     if token is not None:
                         seen.add(token)
-            return endpoint.answer(answers, event)
+            called = check.url_called(str(request.url))
+            return handler.answer(answers, event, _gather_url(called, endpoint.path))
 
-        return Route(endpoint.path, receive, methods=["GET", "POST"], name=endpoint.name)
+        return receive
 
     async def index(request: Request) -> Response:
         lines = [f"{e.path}  {e.title}" for e in ENDPOINTS]
         return PlainTextResponse("twilio-book listener\n" + "\n".join(lines) + "\n")
 
-    return Starlette(routes=[Route("/", index, methods=["GET"]), *(route(e) for e in ENDPOINTS)])
+    routes = [Route("/", index, methods=["GET"])]
+    for endpoint in ENDPOINTS:  # with and without a trailing slash: a redirect would change the URL signed
+        receive = route(endpoint)
+        routes += [Route(endpoint.path, receive, methods=["GET", "POST"], name=endpoint.name),
+                   Route(endpoint.path + "/", receive, methods=["GET", "POST"])]
+    return Starlette(routes=routes)
 
 
 def _client(request: Request) -> str:
@@ -200,10 +245,13 @@ def compile_for_kinds(
 
 
 class Handoff:
-    """Hands an event on: a JSON line on `out`, then the automation for its kind, if any.
+    """Hands an event on: a JSON line on `out` at once, then the automation for its kind, if any, queued.
 
     A failure to write the line propagates (the delivery is not recorded, so Twilio's retry brings it
-    again); a failure inside the automation is reported, and the delivery counts as handed on.
+    again). The automations run on one worker thread, one at a time, in the order their events were
+    handed on, so a slow one never holds up the listener's answers; a failure inside one is reported,
+    and the delivery counts as handed on. `wait()` waits for the queue to empty; `close()` too, then
+    stops the worker.
     """
 
     def __init__(
@@ -218,6 +266,10 @@ class Handoff:
         self.automations = dict(automations or {})
         self.session = session
         self.report = report
+        self._queue: queue.Queue[tuple[Automation, WebhookEvent] | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._idle = threading.Condition()
+        self._pending = 0
 
     def __call__(self, endpoint: str, event: WebhookEvent) -> None:
         line = {"trigger": endpoint, "type": event.concept_name, "event": jsonable(event)}
@@ -225,15 +277,74 @@ class Handoff:
         self.out.flush()
         automation = self.automations.get(type(event))
         if automation is not None:
-            what = f"{event.concept_name} {getattr(event, 'sid', '')}".strip()
-            run_automation(automation, self.session, facts_for(event), what, self.report)
+            with self._idle:
+                self._pending += 1
+                if self._worker is None:
+                    self._worker = threading.Thread(target=self._work, name="twilio-book-automations", daemon=True)
+                    self._worker.start()
+            self._queue.put((automation, event))
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            automation, event = item
+            try:
+                what = f"{event.concept_name} {getattr(event, 'sid', '')}".strip()
+                run_automation(automation, self.session, facts_for(event), what, self.report)
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    @property
+    def pending(self) -> int:
+        """How many automations are queued or running."""
+        with self._idle:
+            return self._pending
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until every queued automation has run (at most `timeout` s); whether they all have."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Let the queued automations run (at most `timeout` s), then stop the worker; whether they all ran."""
+        done = self.wait(timeout)
+        with self._idle:
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            self._queue.put(None)
+            if done:
+                worker.join()
+        return done
 
 
 # -- the server -------------------------------------------------------------------------------------
 
 
+def reach_hint(address: str) -> str | None:
+    """Why Twilio can't call a listener bound to `address` as it stands, and what to do; None if it may."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return None
+    if ip.is_unspecified:
+        return ("listening on every address of this machine; the URLs above use its loopback address, for the "
+                "sandbox and this machine only: for Twilio, give the public URL that reaches this machine (a "
+                "tunnel's, or its own public address and port) with --public-url, and paste those URLs")
+    if ip.is_loopback:
+        return "Twilio can't reach a loopback address: behind a tunnel, give its URL with --public-url"
+    if ip.is_private or ip.is_link_local:
+        return (f"Twilio can't reach the private address {ip}: behind a tunnel or a proxy, give its public URL "
+                "with --public-url")
+    return None
+
+
 class ListenerServer:
-    """Runs an ASGI app with uvicorn in a background thread (`port=0`: any free port); a context manager."""
+    """Runs an ASGI app with uvicorn in a background thread (`port=0`: any free port); a context manager.
+
+    `host` may be a name or an address; an unspecified one (0.0.0.0, ::) listens on every address,
+    and the local URL then uses the loopback address, the one certain to reach it.
+    """
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, public_url: str | None = None) -> None:
         self.app = app
@@ -241,15 +352,32 @@ class ListenerServer:
         self.public_url = public_url
         self._requested_port = port
         self._port: int | None = None
+        self._address: str | None = None
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
     @property
+    def address(self) -> str:
+        """The address the listener is bound to (e.g. 127.0.0.1, or 0.0.0.0 for every one); only while running."""
+        if self._address is None:
+            raise BookError("the listener is not running")
+        return self._address
+
+    @property
     def url(self) -> str:
         """The local base URL, e.g. `http://127.0.0.1:8080`; only while running."""
-        if self._port is None:
+        if self._port is None or self._address is None:
             raise BookError("the listener is not running")
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        host = self.host
+        try:
+            ip = ipaddress.ip_address(self._address.split("%", 1)[0])
+        except ValueError:
+            ip = None
+        if ip is not None and ip.is_unspecified:
+            host = "::1" if ip.version == 6 else "127.0.0.1"
+        elif not host:
+            host = self._address
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self._port}"
 
     @property
@@ -260,14 +388,8 @@ class ListenerServer:
     def start(self) -> ListenerServer:
         import uvicorn
 
-        try:
-            sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self._requested_port))
-        except OSError as err:
-            raise BookError(f"the listener could not listen on {self.host}:{self._requested_port} ({err.strerror}); "
-                            "choose another --port, or 0 for any free one") from None
-        self._port = sock.getsockname()[1]
+        sock = _bind(self.host, self._requested_port)
+        self._address, self._port = sock.getsockname()[:2]
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
@@ -291,10 +413,42 @@ class ListenerServer:
         if self._thread is not None:
             self._thread.join(timeout=_START_TIMEOUT)
         self._server = self._thread = None
-        self._port = None
+        self._port = self._address = None
 
     def __enter__(self) -> ListenerServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to `host` and `port`; `BookError` saying which of them is wrong, and what to do."""
+    if not 0 <= port <= 65535:
+        raise BookError(f"the port {port} is not a port number; choose one from 1 to 65535, or 0 for any free one")
+    try:
+        found = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as err:
+        why = err.strerror if isinstance(err, OSError) and err.strerror else str(err) or type(err).__name__
+        raise BookError(f"the listener can't listen on the host {host!r}: it is not an address of this machine, "
+                        f"nor a name it can resolve ({why}); give one like 127.0.0.1, or 0.0.0.0 for every "
+                        "address") from None
+    family, kind, proto, _, address = min(found, key=lambda info: info[0] != socket.AF_INET)  # IPv4 first
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as err:
+        sock.close()
+        where = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
+        if err.errno == errno.EADDRINUSE:
+            what = f"the port {port} is in use there; choose another --port, or 0 for any free one"
+        elif err.errno == errno.EACCES:
+            what = "not allowed to use that port (below 1024 it takes privileges); choose another --port, or 0"
+        elif err.errno == errno.EADDRNOTAVAIL:
+            what = (f"{host!r} is not an address of this machine; give one of its own, 127.0.0.1, "
+                    "or 0.0.0.0 for every address")
+        else:
+            what = f"{err.strerror or err}; check --host and --port"
+        raise BookError(f"the listener could not listen on {where}: {what}") from None
+    return sock

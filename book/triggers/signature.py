@@ -36,11 +36,27 @@ class Params(dict[str, list[str]]):
 
 
 def check_public_url(url: str) -> str:
-    """The public base URL without a trailing slash; `ConnectionError_` when it is not an http(s) URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+    """The public base URL without a trailing slash; `ConnectionError_` when it is not an http(s) base URL.
+
+    A user name or password in it is refused, and never repeated: the listener checks signatures, not
+    passwords, and prints its URLs.
+    """
+    try:
+        parts = urlsplit(url)
+        credentials = "@" in parts.netloc
+        hostname = parts.hostname
+        _ = parts.port  # a port past 65535 raises ValueError
+    except ValueError:  # an unclosed [IPv6 address, a port past 65535
+        parts, credentials, hostname = None, "@" in url, None
+    if credentials:
         raise ConnectionError_(
-            f"the public URL {url!r} is not a base URL like https://example.ngrok.app; "
+            "the public URL has a user name or password in it (before an @): the listener checks each request's "
+            "signature, not a password, and would print it with every URL; give the URL without them, "
+            "like https://example.ngrok.app"
+        )
+    if parts is None or parts.scheme not in ("http", "https") or not hostname or parts.query or parts.fragment:
+        raise ConnectionError_(
+            f"the public URL{'' if '@' in url else f' {url!r}'} is not a base URL like https://example.ngrok.app; "
             "give the scheme and host Twilio calls (and a path prefix, if your proxy adds one)"
         )
     return url.rstrip("/")

@@ -8,16 +8,23 @@ What to answer is configured per number, in a TOML or JSON file (or flags for th
     [numbers."+15005550006".call]
     say = "Hello from the book."            # <Say>, with optional voice and language
     play = "https://example.com/hold.mp3"   # <Play>
-    gather = { prompt = "Press 1 for sales.", num_digits = 1, action = "https://example.com/menu" }
+    gather = { prompt = "Press 1 for sales.", num_digits = 1 }   # <Gather>: the keys go to /twilio/gather
     stream = "wss://example.com/media"      # <Connect><Stream url=...>
     redirect = "https://example.com/next"   # <Redirect>: Twilio fetches the rest of the call there
+
+    [numbers."+15005550006".gathered]
+    say = "Thanks, goodbye."                # how the call goes on once the caller's keys (or words) came in
 
     [numbers."+15005550006".message]
     reply = "Thanks, we got your message."  # <Message>, sent back to the sender
 
-A call's verbs run in that order: say, play, gather, stream, redirect. A number without its own
-`call` or `message` section uses the default's; with nothing configured a call hears nothing and is
-hung up (an empty `<Response/>`), and a message gets no reply.
+A call's verbs run in that order: say, play, gather, stream, redirect. A `<Gather>` without an
+`action` posts what the caller keyed in or said to the listener's own gather endpoint (Twilio's
+default, the URL that answered the call, would take it for a new call and ask again forever); the
+`gathered` section answers that post, as a `call` section answers a call. A number without its own
+`call`, `gathered` or `message` section uses the default's; with nothing configured a call hears
+nothing and is hung up (an empty `<Response/>`), and a message gets no reply. Numbers are E.164
+(+15005550006), or whatsapp:+1... for a WhatsApp sender.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ class GatherAnswer(BaseModel):
     prompt: str | None = None
     """What to say while gathering."""
     action: str | None = None
-    """Where Twilio posts what was gathered (default: the same URL)."""
+    """Where Twilio posts what was gathered (default: the listener's /twilio/gather endpoint)."""
     num_digits: int | None = Field(default=None, ge=1)
     """How many digits to gather."""
     input: Literal["dtmf", "speech", "dtmf speech"] = "dtmf"
@@ -92,8 +99,11 @@ class CallAnswer(BaseModel):
     def _socket_url(cls, value: str | None) -> str | None:
         return _url(value, ("ws", "wss"))
 
-    def twiml(self) -> str:
-        """This answer as TwiML, built with the SDK's `VoiceResponse`."""
+    def twiml(self, gather_action: str | None = None) -> str:
+        """This answer as TwiML, built with the SDK's `VoiceResponse`.
+
+        `gather_action` is where a `<Gather>` without its own `action` posts what it gathered.
+        """
         from twilio.twiml.voice_response import VoiceResponse
 
         response = VoiceResponse()
@@ -103,7 +113,7 @@ class CallAnswer(BaseModel):
             response.play(self.play)
         if self.gather is not None:
             g = self.gather
-            gather = response.gather(action=g.action, num_digits=g.num_digits, input=g.input, timeout=g.timeout)
+            gather = response.gather(action=g.action or gather_action, num_digits=g.num_digits, input=g.input, timeout=g.timeout)
             if g.prompt:
                 gather.say(g.prompt, voice=self.voice, language=self.language)
         if self.stream:
@@ -138,6 +148,8 @@ class NumberAnswers(BaseModel):
 
     call: CallAnswer | None = None
     """How calls to the number are answered."""
+    gathered: CallAnswer | None = None
+    """How a call goes on once what its `<Gather>` asked for came in (default: it ends)."""
     message: MessageAnswer | None = None
     """How messages to the number are answered."""
 
@@ -152,6 +164,13 @@ class Answers(BaseModel):
     numbers: dict[str, NumberAnswers] = {}
     """Per number."""
 
+    @field_validator("numbers")
+    @classmethod
+    def _phone_numbers(cls, numbers: dict[str, NumberAnswers]) -> dict[str, NumberAnswers]:
+        for number in numbers:
+            check_listened_number(number)
+        return numbers
+
     def _for(self, number: str) -> list[NumberAnswers]:
         bare = number.split(":", 1)[1] if number.lower().startswith("whatsapp:") else number
         return [a for a in (self.numbers.get(number), self.numbers.get(bare)) if a is not None] + [self.default]
@@ -160,9 +179,26 @@ class Answers(BaseModel):
         """How a call to `number` is answered."""
         return next((a.call for a in self._for(number) if a.call is not None), CallAnswer())
 
+    def gathered(self, number: str) -> CallAnswer:
+        """How a call to `number` goes on once its gathered input came in."""
+        return next((a.gathered for a in self._for(number) if a.gathered is not None), CallAnswer())
+
     def message(self, number: str) -> MessageAnswer:
         """How a message to `number` is answered."""
         return next((a.message for a in self._for(number) if a.message is not None), MessageAnswer())
+
+
+def check_listened_number(number: str) -> str:
+    """A number the listener answers for: E.164 or whatsapp:+...; `ValueError` naming the bad value."""
+    from concepts.types import check_phone_number
+
+    checked = check_phone_number(number)
+    if ":" in checked and not checked.lower().startswith("whatsapp:"):
+        raise ValueError(f"{number!r} is not a phone number or a WhatsApp address; write it like +18004445555 "
+                         "or whatsapp:+18004445555")
+    if checked != number:
+        raise ValueError(f"{number!r} has spaces around it; write it like {checked!r}")
+    return checked
 
 
 def load_answers(path: str | Path) -> Answers:

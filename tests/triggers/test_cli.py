@@ -70,6 +70,73 @@ def test_watch_refuses_what_it_cant_watch_and_english_that_does_not_fit(home, ca
     assert "has no field 'colour'" in capsys.readouterr().err
 
 
+def test_watch_since_on_a_first_run_hands_on_the_backlog_and_later_says_it_is_ignored(home, capsys):
+    backlog = seed(home, *({"to": NUMBER, "from": CALLER, "body": f"old {i}", "direction": "inbound",
+                            "date_created": START + timedelta(seconds=i)} for i in (1, 2)))
+    since = ["watch", "messages", "--once", "--sandbox", "--since", "2000-01-01T00:00:00Z"]
+    assert main([*since, "--reset"]) == 0
+    assert [m["sid"] for m in lines(capsys.readouterr().out)] == backlog  # at once, not on the next run
+    assert main(since) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing twice
+    assert "--since is ignored: this watch already has a cursor" in captured.err and "--reset" in captured.err
+
+
+def test_watch_checks_everything_before_it_forgets_the_cursor(home, capsys):
+    assert main(["watch", "messages", "--once", "--sandbox", "--name", "mine"]) == 0
+    cursor = home / "triggers" / "mine.json"
+    assert cursor.exists()
+    capsys.readouterr()
+    assert main(["watch", "messages", "--once", "--sandbox", "--name", "mine", "--reset", "--call-sid", "CA1"]) == 1
+    assert "can't filter by call-sid (its filters: --from, --to)" in capsys.readouterr().err
+    assert main(["watch", "messages", "--once", "--sandbox", "--name", "mine", "--reset", "--from", "notanumber"]) == 1
+    err = capsys.readouterr().err
+    assert "--from: 'notanumber' is not a phone number in E.164 format" in err
+    assert "sandbox" not in err  # refused before anything was opened, let alone sent
+    assert cursor.exists()
+    assert main(["watch", "messages", "--once", "--sandbox", "--to", "whatsapp:+15005550006"]) == 0
+    assert main(["watch", "calls", "--once", "--sandbox", "--from", "client:alice"]) == 0
+
+
+def test_watch_reports_a_damaged_cursor_and_reset_starts_again(home, capsys):
+    (home / "triggers").mkdir(parents=True)
+    (home / "triggers" / "mine.json").write_text('{"version": 1, "scope": {"watch": "messages"}, "sids": 5}')
+    assert main(["watch", "messages", "--once", "--sandbox", "--name", "mine"]) == 1
+    err = capsys.readouterr().err
+    assert "belongs to another watch" in err and "internal error" not in err
+    (home / "triggers" / "mine.json").write_text("[1, 2]")
+    assert main(["watch", "messages", "--once", "--sandbox", "--name", "mine"]) == 1
+    err = capsys.readouterr().err
+    assert "can't be read (it holds a JSON list, not a cursor); delete it" in err and "internal error" not in err
+    assert main(["watch", "messages", "--once", "--sandbox", "--name", "mine", "--reset"]) == 0
+
+
+@pytest.mark.parametrize(("flags", "said"), [
+    (["--every", "abc"], "argument --every: 'abc' is not a number of seconds; write it like 30 or 0.5"),
+    (["--every", "0"], "argument --every: must be a number of seconds more than 0"),
+    (["--every", "nan"], "argument --every: must be a number of seconds more than 0"),
+    (["--limit", "some"], "argument --limit: 'some' is not a whole number"),
+])
+def test_watch_explains_a_bad_interval_or_limit(flags, said, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["watch", "messages", "--once", "--sandbox", *flags])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and said in err and "_positive" not in err
+
+
+def test_watch_stops_on_a_request_twilio_refuses_instead_of_retrying_it_forever(home):
+    watch = Process("watch", "calls", "--status", "bogus", "--sandbox", "--every", "0.2", home=home)
+    try:
+        watch.err_until("stopped watching: this poll failed in a way that trying again can't fix")
+        assert "'bogus' must be one of" in watch.err_until("Twilio refused to read phone calls")
+        assert watch.process.wait(timeout=15) == 1
+        assert not any("trying again in" in line for line in watch.stderr)
+    finally:
+        if watch.process.poll() is None:
+            watch.process.kill()
+            watch.process.wait(timeout=10)
+
+
 class Process:
     """A command in its own process, its output read line by line without blocking the test."""
 
@@ -136,6 +203,9 @@ def test_listen_prints_its_endpoints_and_an_inbound_sms_runs_the_automation(home
     event = json.loads(listener.out.get(timeout=10))
     assert (event["trigger"], event["type"]) == ("sms", "twilio inbound sms message")
     assert (event["event"]["sid"], event["event"]["body"]) == (received["sid"], "Hi there")
+    deadline = time.monotonic() + 10  # the automation runs after the answer, on the listener's worker
+    while not messages(home, from_=NUMBER) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert [(m.to, m.body) for m in messages(home, from_=NUMBER)] == [(CALLER, "Thanks!")]
 
     assert main(["sandbox", "receive", "--call", "--from", CALLER, "--to", NUMBER]) == 0
@@ -187,3 +257,55 @@ def test_listen_refuses_before_starting_what_cannot_work(home, capsys, tmp_path,
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "3" * 32)
     assert main(["listen", "--number", "+15005550006"]) == 1
     assert "paste the URLs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("port", ["99999", "-5", "http"])
+def test_listen_refuses_a_port_that_is_no_port(home, capsys, port):
+    with pytest.raises(SystemExit) as exited:
+        main(["listen", "--sandbox", "--port", port])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "is not a port number; give one from 1 to 65535, or 0 for any free one" in err and port in err
+    assert "internal error" not in err
+
+
+def test_listen_says_when_the_host_is_wrong_not_the_port(home, capsys):
+    assert main(["listen", "--sandbox", "--host", "no-such-host.invalid"]) == 1
+    err = capsys.readouterr().err
+    assert "can't listen on the host 'no-such-host.invalid'" in err and "--port" not in err
+
+
+# A listener that wrongly started would listen until stopped: on a host that does not exist, it fails at once.
+NOWHERE = ("--host", "no-such-host.invalid")
+
+
+def test_listen_refuses_numbers_that_would_never_match(home, capsys, tmp_path):
+    assert main(["listen", "--sandbox", *NOWHERE, "--number", "5005550006"]) == 1
+    assert "--number: '5005550006' is not a phone number in E.164 format" in capsys.readouterr().err
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[numbers."5005550006".call]\nsay = "hi"\n', encoding="utf-8")
+    assert main(["listen", "--sandbox", *NOWHERE, "--answers", str(answers)]) == 1
+    assert "numbers: '5005550006' is not a phone number in E.164 format" in capsys.readouterr().err
+
+
+def test_listen_refuses_on_without_run(home, capsys):
+    assert main(["listen", "--sandbox", *NOWHERE, "--on", "sms"]) == 1
+    err = capsys.readouterr().err
+    assert "--on sms" in err and "give it with --run FILE, or leave out --on" in err
+
+
+def test_listen_refuses_a_public_url_with_a_password_and_never_shows_it(home, capsys):
+    assert main(["listen", "--sandbox", *NOWHERE, "--public-url", "https://user:s3cret@hooks.example.com"]) == 1
+    err = capsys.readouterr().err
+    assert "has a user name or password in it" in err and "s3cret" not in err
+
+
+def test_listen_on_every_address_prints_urls_that_reach_it_and_what_twilio_needs(home, listen):
+    listener = listen("--sandbox", "--host", "0.0.0.0", "--number", NUMBER)
+    line = listener.err_until("/twilio/sms")
+    assert "0.0.0.0" not in line and "http://127.0.0.1:" in line
+    assert "--public-url" in listener.err_until("listening on every address of this machine")
+    listener.err_until("press Ctrl-C to stop")
+    assert main(["sandbox", "receive", "--from", CALLER, "--to", NUMBER, "--body", "hi"]) == 0
+    assert json.loads(listener.out.get(timeout=10))["event"]["body"] == "hi"
+    assert listener.stop() == 0

@@ -6,12 +6,15 @@ import book.triggers
 import concepts.events
 from book.output import jsonable
 from concepts.events import (
+    GatheredInput,
     InboundCall,
     InboundSmsMessage,
     InboundWhatsappMessage,
     MessageStatusEvent,
+    call_event_from_webhook,
     inbound_message_from_webhook,
 )
+from procedures import BOOK
 
 SID = "SM" + "0" * 32
 
@@ -49,8 +52,21 @@ def test_an_inbound_call_and_its_json_line():
     assert data["received_at"].endswith("Z")  # UTC
 
 
+def test_a_calls_webhook_with_digits_or_speech_is_gathered_input_not_a_new_call():
+    call = {"CallSid": ["CA1"], "AccountSid": ["AC1"], "From": ["+15558675310"], "To": ["+15005550006"],
+            "CallStatus": ["ringing"]}
+    assert type(call_event_from_webhook(call)) is InboundCall
+    keys = call_event_from_webhook({**call, "CallStatus": ["in-progress"], "Digits": ["12"], "FinishedOnKey": ["#"]})
+    assert isinstance(keys, GatheredInput)
+    assert (keys.sid, keys.digits, keys.finished_on_key, keys.speech_result, keys.status) == (
+        "CA1", "12", "#", None, "in-progress")
+    speech = call_event_from_webhook({**call, "SpeechResult": ["sales"], "Confidence": ["0.87"]})
+    assert isinstance(speech, GatheredInput) and (speech.speech_result, speech.confidence) == ("sales", 0.87)
+    assert BOOK.concepts["twilio gathered input"] is GatheredInput  # in the vocabulary and the reference
+
+
 def test_every_event_field_is_documented():
-    for concept in (MessageStatusEvent, InboundSmsMessage, InboundWhatsappMessage, InboundCall):
+    for concept in (MessageStatusEvent, InboundSmsMessage, InboundWhatsappMessage, InboundCall, GatheredInput):
         assert concept.concept_name and concept.summary()
         assert all(concept.field_description(name) for name in concept.model_fields), concept
 

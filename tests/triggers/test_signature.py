@@ -63,3 +63,16 @@ def test_a_public_url_must_be_a_base_url(url):
 
 def test_a_public_url_loses_its_trailing_slash():
     assert check_public_url("https://abc.ngrok.app/hooks/") == "https://abc.ngrok.app/hooks"
+
+
+@pytest.mark.parametrize("url", ["https://user:s3cret@hooks.example.com", "https://s3cret@hooks.example.com/book",
+                                 "user:s3cret@hooks.example.com", "https://user:s3cret@[::1"])
+def test_a_public_url_with_a_user_or_password_is_refused_without_repeating_it(url):
+    with pytest.raises(ConnectionError_) as caught:
+        check_public_url(url)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_a_public_url_with_a_port_past_65535_is_refused():
+    with pytest.raises(ConnectionError_, match="not a base URL"):
+        check_public_url("https://hooks.example.com:99999")

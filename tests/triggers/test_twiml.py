@@ -64,3 +64,34 @@ def test_answers_load_from_toml_and_json(tmp_path):
         load_answers(bad)
     with pytest.raises(BookError, match="can't read the answers file"):
         load_answers(tmp_path / "missing.toml")
+
+
+def test_a_gather_without_an_action_posts_to_the_gather_action_given():
+    answer = CallAnswer.model_validate({"gather": {"prompt": "Press 1.", "num_digits": 1}})
+    (gather,) = tags(answer.twiml(gather_action="https://hooks.example.com/twilio/gather"))
+    assert gather[0] == "Gather" and gather[2]["action"] == "https://hooks.example.com/twilio/gather"
+    own = CallAnswer.model_validate({"gather": {"action": "https://example.com/menu"}})
+    assert tags(own.twiml(gather_action="https://hooks.example.com/twilio/gather"))[0][2]["action"] == \
+        "https://example.com/menu"
+
+
+def test_what_follows_gathered_input_is_configured_per_number_like_a_call():
+    answers = answers_from({
+        "default": {"gathered": {"say": "Goodbye."}},
+        "numbers": {"whatsapp:+15005550006": {"gathered": {"redirect": "https://example.com/next"}}},
+    })
+    assert tags(answers.gathered("+15005550009").twiml()) == [("Say", "Goodbye.", {})]
+    assert tags(answers.gathered("whatsapp:+15005550006").twiml()) == [("Redirect", "https://example.com/next", {})]
+    assert tags(Answers().gathered("+15005550006").twiml()) == []  # nothing configured: the call ends
+
+
+@pytest.mark.parametrize("number, problem", [
+    ("5005550006", "'5005550006' is not a phone number in E.164 format"),
+    ("+1 500 555 0006", "did you mean '+15005550006'?"),
+    ("messenger:someone", "'messenger:someone' is not a phone number or a WhatsApp address"),
+    ("whatsapp:15005550006", "'whatsapp:15005550006' is not a WhatsApp address"),
+])
+def test_a_number_that_would_never_match_is_refused_by_name(number, problem):
+    with pytest.raises(BookError) as caught:
+        answers_from({"numbers": {number: {"call": {"say": "hi"}}}}, "answers.toml")
+    assert str(caught.value).startswith("answers.toml: numbers: ") and problem in str(caught.value)
