@@ -46,17 +46,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=notice) as session:
         if args.once:
             session.watch_polls = 1
-        with _stopping_gently(session.stop) if automation.plan.watches and not args.once else nullcontext():
+        with stopping_gently(session.stop) if automation.plan.watches else nullcontext():
             # JSON lines stream: each item is written as its page arrives, in constant memory.
             result = automation.run(session, stream=args.output == "jsonl")
             writer(result.value, sys.stdout)
+    failed = getattr(result.value, "failed", 0) if automation.plan.watches else 0
+    if failed:
+        notice(f"the steps failed for {failed} of the {result.value.handed_on} new items (each is said above); "
+               "they are not run again")
+        return EXIT_FAILURE
     return EXIT_OK
 
 
 @contextmanager
-def _stopping_gently(stop: Any) -> Iterator[None]:
-    """While a watch runs, Ctrl-C (or SIGTERM) stops it after the item in hand, so no item's steps are cut
-    in half; a second Ctrl-C stops at once."""
+def stopping_gently(stop: Any) -> Iterator[None]:
+    """While a watch runs, Ctrl-C (or SIGTERM) sets `stop` (a `threading.Event`): the watch stops after the
+    item in hand, so no item's steps are cut in half; a second Ctrl-C stops at once."""
     import signal
 
     def gently(signum: int, frame: Any) -> None:

@@ -21,6 +21,7 @@ from book.errors import CompileError, Problem
 from book.filters import ORDER_OPERATORS, TEXT_OPERATORS, orderable
 from book.naming import did_you_mean, english, normal, noun_key, param_name, singular
 from book.registry import Procedure, Registry
+from book.triggers.watch import WatchReport, watchable_for
 from book.values import CONVERSIONS, Invalid, allows_only, coerce, is_secret, shown
 from concepts.base import Concept, type_words
 from grammar import ast
@@ -29,9 +30,9 @@ _PLAIN = (str, int, float, bool, date, datetime)  # types without fields
 
 
 # `watch for new ... every 10 seconds`: the units of time, in seconds; polls are a second apart at least.
-_UNITS = {"second": 1, "minute": 60, "hour": 3600}
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 DEFAULT_EVERY = 30.0
-MIN_EVERY = 1.0
+MIN_EVERY, MAX_EVERY = 1.0, 7 * 86400.0
 
 _VALUE_END = re.compile(r'"(?:[^"\\\n]|\\.)*"|\u201c[^\u201d\n]*\u201d|\S+')
 
@@ -67,12 +68,12 @@ class Compiler:
         self.lines = [line.removesuffix("\r") for line in source.split("\n")]  # the parser's line numbers
         self.filename = filename
         self.problems: list[Problem] = []
-        self.watches: dict[str, int] = {}  # each watch's cursor name -> its line, so no two share a cursor
 
     # -- entry point
     def compile(self, program: ast.Program, facts: Mapping[str, Any] | None = None) -> p.Plan:
         """The plan of `program`; `facts` (name -> type or concept class) are known before its first line."""
         steps = self._block(program.statements, Scope({normal(k): v for k, v in (facts or {}).items()}))
+        self._nothing_after_a_watch(program.statements)
         if self.problems:
             raise CompileError(self.problems, self.filename)
         return p.Plan(tuple(steps), program.source, self.filename)
@@ -233,8 +234,6 @@ class Compiler:
     def _watch(self, stmt: ast.Watch, scope: Scope) -> p.WatchStep | None:
         """`watch for new SMS messages whose ... as follows`: the list's read procedure, how to tell new
         items (`book.triggers.watch`), the filter, how often to poll, and the body with the item bound."""
-        from book.triggers.watch import watchable_for
-
         ok = True
         if not self.allow_watches:
             self._problem("a watch runs until it is stopped, so it can't be in an automation run for each event",
@@ -281,7 +280,7 @@ class Compiler:
                           f"end the line with 'as follows' and indent the steps for the {fact} under it, "
                           f"like: get the {fact}'s sid")
             ok = False
-        scope.above, scope.has_above = int, True  # how many new items were handed on
+        scope.above, scope.has_above = WatchReport, True  # what the watch did
         if procedure is None:  # the body's facts are unknown too: saying so line by line would only blame them
             return None
         binds = tuple(dict.fromkeys((noun_key(procedure.signature.noun), fact)))
@@ -293,48 +292,50 @@ class Compiler:
         body = self._block(stmt.body, inner)
         if not ok or every is None:
             return None
-        automation = self._watch_name(stmt, procedure, filter_t)
-        if automation is None:
-            return None
+        automation = self._watch_name(procedure, filter_t)
         return p.WatchStep(stmt.pos.line, self._text(stmt.pos), procedure, watchable, filter_t, every, limit,
                            tuple(body), binds, automation)
 
     def _every(self, every: ast.Every | None) -> float | None:
         if every is None:
             return DEFAULT_EVERY
-        unit = singular(every.unit.key)
-        seconds = _UNITS.get(unit)
-        if seconds is None:
-            self._problem(f"{every.unit.text!r} is not a unit of time", every.unit.pos,
-                          "say how often in seconds, minutes or hours, like: every 30 seconds, every minute")
+        count = every.count if every.count is not None else 1
+        if count <= 0:
+            self._problem(f"every {count} {every.unit.text} is not a time between two checks", every.pos,
+                          "give a count of 1 or more, like: every 30 seconds")
             return None
-        total = (every.count if every.count is not None else 1) * seconds
-        if total < MIN_EVERY:
-            self._problem(f"every {every.count} {every.unit.text} is too often", every.pos,
-                          f"a watch polls at most once a second; say every {MIN_EVERY:g} second or more")
+        total = count * _UNITS[singular(every.unit.key)]  # the grammar takes only these units
+        if not MIN_EVERY <= total <= MAX_EVERY:
+            self._problem(f"every {count:g} {every.unit.text} is too {'often' if total < MIN_EVERY else 'seldom'}",
+                          every.pos, "a watch checks at most once a second and at least once a week")
             return None
         return float(total)
 
-    def _watch_name(self, stmt: ast.Watch, procedure: Procedure, filter_t: p.FilterT | None) -> str | None:
-        """What names this watch's cursor: the automation's file, the list, and the filter. The same watch
-        in the same file keeps its cursor across runs (and across edits to other lines)."""
+    def _nothing_after_a_watch(self, statements: tuple[ast.Statement, ...]) -> None:
+        """A watch runs until it is stopped, so it ends its automation: a line after it would never run
+        (and a second watch would never start)."""
+        for index, statement in enumerate(statements[:-1]):
+            if isinstance(statement, ast.Watch):
+                after = statements[index + 1]
+                self._problem(f"nothing after the watch on line {statement.pos.line} would run: it runs until it "
+                              "is stopped", after.pos, "indent this line into the watch's block to run it for each "
+                              "new item; watch another list from an automation of its own")
+                return
+
+    def _watch_name(self, procedure: Procedure, filter_t: p.FilterT | None) -> str:
+        """What names this watch's cursor: the automation's file (or, without one, its whole text), the list,
+        and the filter. The same watch in the same file keeps its cursor across runs and edits to its block."""
         if self.filename and not self.filename.startswith("<"):
-            where = os.path.abspath(self.filename)
-        else:
-            where = self.filename or "<automation>"
+            where = os.path.realpath(self.filename)
+        else:  # stdin, an agent's tool call, the Python API: two different automations never share a cursor
+            text = "\n".join(self.lines).encode()
+            where = f"{self.filename or '<automation>'} {hashlib.sha256(text).hexdigest()[:16]}"
         name = f"{where}: {procedure.signature.verb} {noun_key(procedure.signature.noun)}"
         if filter_t is not None:
             name += f" whose {_filter_text(filter_t)}"
-        line = self.watches.setdefault(name, stmt.pos.line)
-        if line != stmt.pos.line:
-            self._problem(f"line {line} already watches for the same new {normal(stmt.noun.text)}", stmt.pos,
-                          "watch once, and do everything for each new one in that watch's block")
-            return None
         return name
 
     def _watchable_nouns(self, noun: str) -> str:
-        from book.triggers.watch import watchable_for
-
         nouns = sorted({normal(r.signature.noun) for r in self.registry
                         if r.output.plural and not any(i.required for i in r.inputs) and watchable_for(r) is not None})
         return did_you_mean(normal(noun), nouns) or "the book can watch for new: " + ", ".join(nouns)

@@ -98,12 +98,12 @@ class Interpreter:
         env = Env(dict(facts or {}))
         last = plan.steps[-1] if plan.steps else None
         self._streamed = last if stream and isinstance(last, p.CallStep) else None
-        self._block(plan.steps, env)
+        self._block(plan.steps, env, top=True)
         return env
 
-    def _block(self, steps: tuple[p.AnyStep, ...], env: Env) -> None:
+    def _block(self, steps: tuple[p.AnyStep, ...], env: Env, *, top: bool = False) -> None:
         for step in steps:
-            if self.session.stop.is_set():  # asked to stop (Ctrl-C during a watch): no further line starts
+            if top and self.session.stop.is_set():  # asked to stop: no further line starts (a block runs whole)
                 return
             try:
                 env.above = self._run[type(step)](step, env)
@@ -156,15 +156,18 @@ class Interpreter:
         env.facts = outer_facts
         return results
 
-    def _watch(self, step: p.WatchStep, env: Env) -> int:
-        """Poll for new items and run the body once per item, oldest first; how many were handed on.
+    def _watch(self, step: p.WatchStep, env: Env) -> Any:
+        """Poll for new items and run the body once per item, oldest first, until the session stops (or for
+        `watch_polls` polls); a `WatchReport`.
 
         The cursor is saved after each item's body has run (`book.triggers.watch`), so a restart goes on
-        where this one stopped. A body that fails is reported and the watch goes on: the item was handed
-        on, and running it again could repeat what its first steps did (send a message twice).
+        where this one stopped, and it is locked while the watch runs, so a second run of the same watch
+        is refused instead of handing every item on twice. A body that fails is reported and counted, and
+        the watch goes on: the item was handed on, and running it again could repeat what its first steps
+        did (send a message twice). A stop is taken between two items, never in the middle of one.
         """
         from book.home import home_dir
-        from book.triggers.watch import Watcher, automation_cursor_file, retryable
+        from book.triggers.watch import Watcher, WatchReport, automation_cursor_file, retryable
 
         session = self.session
         say = session.progress or _to_stderr
@@ -174,22 +177,21 @@ class Interpreter:
         cursor = automation_cursor_file(session.home or home_dir(), watchable, str(getattr(client, "account_sid", "")),
                                         step.automation)
         watcher = Watcher(watchable, step.procedure, client, cursor, expression=expression, limit=step.limit)
-        starting = cursor.load() is None
         what, every = f"new {step.procedure.signature.noun}", _seconds(step.every)
+        report = WatchReport(watched=what, cursor=str(cursor.path))
         outer = env.facts
-        handed = 0
 
         def hand_on(item: Any) -> None:
-            nonlocal handed
             if session.stop.is_set():
                 raise _Stopped  # before this item: it is handed on next time
             env.facts = {**outer, **dict.fromkeys(step.binds, item)}
             env.above = item
-            handed += 1
+            report.handed_on += 1
             name = f"{watchable.fact} {getattr(item, watchable.sid_field, '')}".strip()
             try:
                 self._block(step.body, env)
             except BookError as err:
+                report.failed += 1
                 where = getattr(err, "where", None)
                 say(f"the steps for the new {name} failed" + (f" at {where}" if where else "")
                     + f": {err}; going on with the next one")
@@ -197,29 +199,32 @@ class Interpreter:
                 say(f"handed on the new {name}")
 
         once = session.watch_polls is not None
-        say(f"line {step.line}: watching for {what} " + ("(once)" if session.watch_polls == 1 else f"every {every}")
-            + f"; the cursor is {cursor.path}" + ("" if once else "; press Ctrl-C to stop"))
-        polls = 0
-        try:
-            while not session.stop.is_set():
-                try:
-                    watcher.poll(hand_on)
-                except _Stopped:
-                    break
-                except BookError as err:
-                    if once or not retryable(err):  # a refused request fails the same way every time
-                        raise
-                    say(f"checking for {what} failed, trying again in {every}: {err}")
-                if starting:
-                    say(f"started from now: {what} from here on are handed on, each once")
-                    starting = False
-                polls += 1
-                if once and polls >= session.watch_polls:  # type: ignore[operator]
-                    break
-                session.stop.wait(step.every)
-        finally:
-            env.facts = outer
-        return handed
+        with cursor.locked():
+            starting = cursor.load() is None
+            say(f"line {step.line}: watching for {what} " + ("(once)" if session.watch_polls == 1 else f"every {every}")
+                + f"; the cursor is {cursor.path}" + ("" if once else "; press Ctrl-C to stop"))
+            polls = 0
+            try:
+                while not session.stop.is_set():
+                    try:
+                        watcher.poll(hand_on)
+                    except _Stopped:
+                        break
+                    except BookError as err:
+                        if once or not retryable(err):  # a refused request fails the same way every time
+                            raise
+                        say(f"checking for {what} failed, trying again in {every}: {err}")
+                    else:
+                        if starting:
+                            say(f"started from now: {what} from here on are handed on, each once")
+                            report.started_from_now, starting = True, False
+                    polls += 1
+                    if once and polls >= session.watch_polls:  # type: ignore[operator]
+                        break
+                    session.stop.wait(step.every)
+            finally:
+                env.facts = outer
+        return report
 
     def _call(self, step: p.CallStep, env: Env) -> Any:
         procedure = step.procedure

@@ -138,16 +138,18 @@ class _ToAst(Transformer):
         filter_ = every = limit = None
         if rest and isinstance(rest[0], ast.Comparison | ast.And | ast.Or | ast.Not):
             filter_, rest = rest[0], rest[1:]
-        if rest and isinstance(rest[0], ast.Every):
-            every, rest = rest[0], rest[1:]
-        if rest and isinstance(rest[0], ast.Limit):
-            limit, rest = rest[0], rest[1:]
+        while rest and isinstance(rest[0], ast.Every | ast.Limit):  # in either order
+            if isinstance(rest[0], ast.Every):
+                every = rest[0]
+            else:
+                limit = rest[0]
+            rest = rest[1:]
         return filter_, every, limit, tuple(rest)
 
-    def poll_limit(self, number):
+    def poll_limit(self, keyword, number):
         return ast.Limit(float(number) if "." in number else _whole(number), _pos(number))
 
-    def poll_every(self, *parts):
+    def poll_every(self, keyword, *parts):
         count = None
         if len(parts) == 2:
             number = parts[0]
@@ -273,6 +275,9 @@ _TERMINAL_WORDS = {
     "COMMA": "','",
     "ABOVE": "above",
     "WATCH": "watch",
+    "EVERY": "every",
+    "AT_MOST": "at most",
+    "UNIT": "a unit of time (seconds, minutes, hours or days)",
 }
 
 

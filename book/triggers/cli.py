@@ -14,10 +14,11 @@ import argparse
 import json
 import signal
 import sys
+import threading
 import time
 from typing import Any
 
-from book.cli import notice, read_source
+from book.cli import notice, read_source, stopping_gently
 
 EXIT_OK, EXIT_FAILURE = 0, 1
 
@@ -185,39 +186,49 @@ def cmd_watch(args: argparse.Namespace) -> int:
         cursor = cursor_file(home_dir(), watchable, client.account_sid, given, args.name)
         # The watcher checks the filters and the limit: a mistake there must not cost the cursor.
         watcher = Watcher(watchable, procedure, client, cursor, filters=given, limit=args.limit, since=since)
-        if args.reset:
-            cursor.remove()
-        elif since is not None and cursor.load() is not None:
-            notice(f"--since is ignored: this watch already has a cursor ({cursor.path}) and goes on from where "
-                   "it stands; add --reset to start it again from --since")
+        with cursor.locked():  # a second run of this watch is refused: it would hand on every item twice
+            if args.reset:
+                cursor.remove()
+            elif since is not None and cursor.load() is not None:
+                notice(f"--since is ignored: this watch already has a cursor ({cursor.path}) and goes on from where "
+                       "it stands; add --reset to start it again from --since")
 
-        def hand_on(item: Any) -> None:
-            sys.stdout.write(json.dumps(jsonable(item), ensure_ascii=False) + "\n")
-            sys.stdout.flush()
-            if automation is not None:
-                what = f"{watchable.fact} {getattr(item, watchable.sid_field, '')}"
-                run_automation(automation, session, {watchable.fact: item, "event": item}, what, notice)
+            stop = threading.Event()
 
-        notice(f"watching {args.thing}" + ("" if args.once else f" every {args.every:g} s")
-                + f"; the cursor is {cursor.path}")
-        try:
-            while True:
-                try:
-                    watcher.poll(hand_on)
-                except BookError as err:
+            def hand_on(item: Any) -> None:
+                if stop.is_set():
+                    raise _Stopped  # before this item: the next run hands it on
+                sys.stdout.write(json.dumps(jsonable(item), ensure_ascii=False) + "\n")
+                sys.stdout.flush()
+                if automation is not None:
+                    what = f"{watchable.fact} {getattr(item, watchable.sid_field, '')}"
+                    run_automation(automation, session, {watchable.fact: item, "event": item}, what, notice)
+
+            notice(f"watching {args.thing}" + ("" if args.once else f" every {args.every:g} s")
+                    + f"; the cursor is {cursor.path}")
+            with stopping_gently(stop):
+                while not stop.is_set():
+                    try:
+                        watcher.poll(hand_on)
+                    except _Stopped:
+                        break
+                    except BookError as err:
+                        if args.once:
+                            raise
+                        if not retryable(err):
+                            notice("stopped watching: this poll failed in a way that trying again can't fix; "
+                                   "correct what the error below says, then start the watch again")
+                            raise
+                        notice(f"this poll failed, trying again in {args.every:g} s: {err}")
                     if args.once:
-                        raise
-                    if not retryable(err):
-                        notice("stopped watching: this poll failed in a way that trying again can't fix; "
-                               "correct what the error below says, then start the watch again")
-                        raise
-                    notice(f"this poll failed, trying again in {args.every:g} s: {err}")
-                if args.once:
-                    return EXIT_OK
-                time.sleep(args.every)
-        except KeyboardInterrupt:
-            notice("stopped watching")
-            return EXIT_OK
+                        return EXIT_OK
+                    stop.wait(args.every)
+        notice("stopped watching")
+        return EXIT_OK
+
+
+class _Stopped(Exception):
+    """Ctrl-C came: the watch ends before its next item."""
 
 
 def _datetime(text: str) -> Any:

@@ -23,7 +23,8 @@ import json
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -162,6 +163,33 @@ class CursorFile:
             Path(temporary).unlink(missing_ok=True)
             raise
         _fsync_folder(self.path.parent)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold this watch's lock while it runs (`<name>.json.lock`, released when the process ends).
+
+        Two processes following one cursor would both hand on every new item (two replies to each
+        message), so a second one is refused, naming the cursor. Where the system has no `flock`
+        (Windows), nothing is locked.
+        """
+        try:
+            import fcntl
+        except ImportError:
+            yield
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(self.path.with_name(self.path.name + ".lock"), "a", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise BookError(
+                    f"this watch is already running in another process (its cursor is {self.path}); "
+                    "stop that one first, or let it finish: two would hand on every new item twice"
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def remove(self) -> None:
         """Forget the cursor: the next run starts again from now."""

@@ -27,6 +27,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from book.errors import BookError, RemoteError
 from book.filters import AllOf, Condition, FilterExpression
 from book.naming import normal, noun_key, singular
@@ -34,6 +36,21 @@ from book.registry import Procedure, Registry
 from book.triggers.cursor import LOOK_BACK, Cursor, CursorFile, utc
 
 HandOn = Callable[[Any], None]
+
+
+class WatchReport(BaseModel):
+    """What a `watch for new ...` line did before it stopped: the result of its line."""
+
+    watched: str
+    """What it watched: `new SMS messages`."""
+    handed_on: int = 0
+    """How many new items it handed on (ran its block for)."""
+    failed: int = 0
+    """How many of those blocks failed (each was reported; none is run again)."""
+    started_from_now: bool = False
+    """Whether this run placed the cursor: the first run of a watch starts from now and hands on nothing."""
+    cursor: str = ""
+    """Where the watch's cursor is kept."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +206,9 @@ class Watcher:
         if self.since is not None:
             return Cursor(self.since)
         high_water, sids = None, set()
-        with closing(self._stream()) as items:
+        # The whole list, not only what the filter takes: "now" is after the newest item there is, so a
+        # filter that matches nothing yet does not leave the cursor at the start of the history.
+        with closing(self._stream(filtered=False)) as items:
             for item in items:
                 when = self._when(item)
                 if when is None:
@@ -230,11 +249,12 @@ class Watcher:
         order = self._date(item, self.watchable.order_field)
         return order is not None and order < floor and when < floor
 
-    def _stream(self) -> Generator[Any, None, None]:
+    def _stream(self, *, filtered: bool = True) -> Generator[Any, None, None]:
         procedure = self.procedure
+        expression = self.expression if filtered else None
         kwargs: dict[str, Any] = {}
         if procedure.filter_capable:
-            kwargs["filter_expression"] = self.expression
+            kwargs["filter_expression"] = expression
         if procedure.page_capable:
             kwargs["offset"], kwargs["limit"] = 0, None
         if procedure.takes_client:
@@ -242,7 +262,7 @@ class Watcher:
         items = iter(procedure.function(**kwargs))
         try:
             for item in items:
-                if self.expression is None or self.expression.matches(item):
+                if expression is None or expression.matches(item):
                     yield item
         finally:
             getattr(items, "close", lambda: None)()  # stop a paging generator: no page beyond the cursor
