@@ -2,12 +2,14 @@
 
 The grammars are loaded once, at import, from the `.lark` files beside this module. Automations use
 LALR with a tree-less transformer: the parser builds the typed nodes directly. Every failure is a
-`book.errors.EnglishSyntaxError` with line, column, the source line, a caret and a hint.
+`book.errors.EnglishSyntaxError` with line, column, the source line, a caret and a hint for each mistake:
+after the first, the parse goes on from the next top-level statement (see `_recover`).
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from datetime import date, datetime
 
@@ -402,34 +404,191 @@ def _problem_at(message: str, line: int, column: int, text: str, hint: str | Non
     return Problem(message, line, column, _source_line(text, line), hint)
 
 
+class _Failure:
+    """What one failed parse left: its problems, and what the recovery needs to know about where it stopped."""
+
+    __slots__ = ("problems", "cut_short", "expects_block")
+
+    def __init__(self, problems: list[Problem], cut_short: bool = False, expects_block: bool = False) -> None:
+        self.problems = problems
+        self.cut_short = cut_short  # the line stopped short: the parser wanted more at its end
+        self.expects_block = expects_block  # the parser wanted an indented block where it stopped
+
+
+def _failure(err: Exception, text: str) -> _Failure:
+    """The problems of a parse of `text` that raised `err` (one of the errors `parse` handles)."""
+    if isinstance(err, _Dedent):
+        where = "at the start of the line" if err.expected == 0 else f"with {err.expected} spaces"
+        problem = _problem_at(
+            "this line's indentation matches no block above it",
+            err.line, err.column, text, f"line it up with the lines of its block: {where}",
+        )
+        return _Failure([problem])
+    if isinstance(err, EnglishSyntaxError):
+        return _Failure([_problem_at(p.message, p.line or 1, p.column or 1, text, p.hint) for p in err.problems])
+    assert isinstance(err, UnexpectedInput)
+    message, hint = _explain(err, text)
+    line = getattr(err, "line", None)
+    column = getattr(err, "column", None)
+    cut_short = isinstance(err, UnexpectedEOF)
+    if isinstance(err, UnexpectedToken) and err.token.type == "_INDENT":
+        line, column = err.token.end_line or line, len(str(err.token)) + 1
+    elif isinstance(err, UnexpectedToken) and err.token.type in ("_NL", "_DEDENT", "$END"):
+        # Point at the end of the line that stopped short, not at the next one.
+        end = err.token
+        line = end.line if end.line is not None else line
+        column = end.column if end.column is not None else column
+        cut_short = True
+    if not isinstance(line, int) or line < 1:
+        line, column = max(1, text.count("\n")), 1
+    return _Failure([_problem_at(message, line, column or 1, text, hint)], cut_short, _expects_block(err))
+
+
+def _expects_block(err: UnexpectedInput) -> bool:
+    """Whether the parser stopped where only an indented block may come (after `where`, `as follows`...)."""
+    state = getattr(err, "state", None)
+    try:
+        return "_INDENT" in state.parse_conf.states[state.position]
+    except Exception:  # no parser state to ask: then it was not waiting for a block
+        return False
+
+
+# -- recovery: after a mistake, parse on from the next top-level statement -----------------------------
+
+_MAX_PROBLEMS = 20
+
+# Pieces of a line that matter to where statements start: quoted text and comments (whose brackets do
+# not count), brackets (inside which lines run on, as the indenter joins them), and an unclosed quote,
+# taken to run to the end of its line.
+_PIECES = re.compile(r'"(?:[^"\\\n]|\\.)*"|\u201c[^\u201d\n]*\u201d|#.*|[()]|["\u201c].*')
+_LAST_WORD = re.compile(r"([A-Za-z][A-Za-z0-9_\-]*)\W*\Z")
+_FIRST_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_\-]*")
+# Words no statement starts with, but a filter or an `as follows` does: a line that starts with one,
+# right after a line that stopped short, most likely goes on with that line.
+_GOES_ON = frozenset({
+    "and", "or", "not", "whose", "where", "with", "is", "are", "contains", "does", "starts", "ends", "after",
+    "before", "at", "one", "of", "as", "follows", "in", "to", "every", "true", "false", "yes", "no",
+})
+
+
+def _opens_block(code: str) -> bool:
+    """Whether a line (its comments and quoted text cut out) ends as a line that opens a block does."""
+    found = _LAST_WORD.search(code)
+    if not found:
+        return False
+    word = found.group(1).lower()
+    if word in ("where", "follows"):
+        return True
+    if word == "with":  # but not `starts with` / `ends with`, which want a value
+        before = code[: found.start(1)].split()
+        return not before or before[-1].lower() not in ("starts", "ends")
+    return False
+
+
+def _goes_on(line: str) -> bool:
+    """Whether a line starts as the rest of a line above it would: a filter word, a value or a bracket."""
+    rest = line.lstrip(" \t\f")
+    if rest[:1] in ('"', "\u201c", "'", "\u2019", "(", ")", ",", "+", "-") or rest[:1].isdigit():
+        return True
+    word = _FIRST_WORD.match(rest)
+    return bool(word) and word.group(0).lower() in _GOES_ON
+
+
+class _Lines:
+    """The lines of a text, as lark counts them, with how deep in brackets each one starts."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+        self.depth = [0] * (len(self.lines) + 1)  # depth[i]: open brackets at the start of line i + 1
+        self.code = [""] * len(self.lines)  # each line without its comment, quoted text and brackets
+        self.scanned = 0
+
+    def scan_to(self, index: int) -> None:
+        depth = self.depth[self.scanned]
+        while self.scanned < min(index, len(self.lines)):
+            kept = []
+            last = 0
+            line = self.lines[self.scanned]
+            for piece in _PIECES.finditer(line):
+                kept.append(line[last:piece.start()])
+                last = piece.end()
+                if piece.group(0) == "(":
+                    depth += 1
+                elif piece.group(0) == ")":
+                    depth = max(depth - 1, 0)  # a stray bracket closes nothing
+            kept.append(line[last:])
+            self.code[self.scanned] = " ".join(kept)
+            self.scanned += 1
+            self.depth[self.scanned] = depth
+
+    def starts_statement(self, number: int) -> bool:
+        """Whether line `number` (1-based) surely starts a top-level statement, as far as the text shows."""
+        self.scan_to(number)
+        line = self.lines[number - 1]
+        if self.depth[number - 1] > 0 or line[:1] in (" ", "\t"):
+            return False
+        rest = line.strip(" \t\f\r")
+        return bool(rest) and not rest.startswith("#")
+
+    def next_statement(self, after: int) -> int | None:
+        """The first line after line `after` that starts a top-level statement, if one does and nothing
+        above it leaves it in doubt: a block opened just above would take it, unindented."""
+        for number in range(after + 1, len(self.lines) + 1):
+            if self.starts_statement(number):
+                above = next((self.code[i] for i in range(number - 2, -1, -1) if self.code[i].strip(" \t\f\r")), "")
+                return None if _opens_block(above) else number
+        return None
+
+
+def _recover(source: str, first: _Failure) -> list[Problem]:
+    """Every problem of `source` found with some certainty, the first one (`first`) included.
+
+    After a mistake, the parse goes on from the next line that starts a top-level statement (a line at
+    the start of the line, not inside brackets), with a fresh parser: so the rest of a broken statement,
+    its indented block included, is skipped, and no problem comes from the skip itself. It stops where a
+    next statement is in doubt: when the mistake is a block that is not indented (its lines would be taken
+    for statements), and after at most `_MAX_PROBLEMS` problems.
+    """
+    problems = list(first.problems)
+    failure = first
+    lines = _Lines(source)
+    while len(problems) < _MAX_PROBLEMS and failure.problems and not failure.expects_block:
+        stopped = failure.problems[-1].line or 1
+        start = lines.next_statement(stopped)
+        # A line that stopped short may go on on the next line: then that line is part of the mistake.
+        while start is not None and failure.cut_short and _goes_on(lines.lines[start - 1]):
+            start = lines.next_statement(start)
+        if start is None:
+            break
+        # Blank lines in place of the text above keep every line and column where it is.
+        rest = "\n" * (start - 1) + source[_offset(lines.lines, start):]
+        try:
+            with _LOCK:
+                _PARSER.parse(rest)
+        except (_Dedent, EnglishSyntaxError, UnexpectedInput) as err:
+            failure = _failure(err, rest)
+        else:
+            break
+        if not failure.problems or any((p.line or 0) < start for p in failure.problems):
+            break  # a problem above where this parse began can only come from the recovery
+        problems.extend(failure.problems)
+    return problems[:_MAX_PROBLEMS]
+
+
+def _offset(lines: list[str], number: int) -> int:
+    """Where line `number` (1-based) starts in the text the lines were split from."""
+    return sum(len(line) + 1 for line in lines[: number - 1])
+
+
 def parse(text: str, filename: str | None = None) -> ast.Program:
-    """Parse an automation. Raises `EnglishSyntaxError` (with line, column, caret and hint) on a mistake."""
+    """Parse an automation. Raises `EnglishSyntaxError` (with line, column, caret and hint) listing every
+    mistake it finds: after one, it goes on from the next top-level statement."""
     source = text if text.endswith("\n") else text + "\n"
     try:
         with _LOCK:
             statements = _PARSER.parse(source)
-    except _Dedent as err:
-        where = "at the start of the line" if err.expected == 0 else f"with {err.expected} spaces"
-        problem = _problem_at(
-            "this line's indentation matches no block above it",
-            err.line, err.column, source, f"line it up with the lines of its block: {where}",
-        )
-        raise EnglishSyntaxError(problem, filename) from None
-    except EnglishSyntaxError as err:
-        problems = [_problem_at(p.message, p.line or 1, p.column or 1, source, p.hint) for p in err.problems]
-        raise EnglishSyntaxError(problems, filename) from None
-    except UnexpectedInput as err:
-        message, hint = _explain(err, source)
-        line = getattr(err, "line", None)
-        column = getattr(err, "column", None)
-        if isinstance(err, UnexpectedToken) and err.token.type == "_INDENT":
-            line, column = err.token.end_line or line, len(str(err.token)) + 1
-        elif isinstance(err, UnexpectedToken) and err.token.type in ("_NL", "_DEDENT", "$END"):
-            # Point at the end of the line that stopped short, not at the next one.
-            end = err.token
-            line = end.line if end.line is not None else line
-            column = end.column if end.column is not None else column
-        if not isinstance(line, int) or line < 1:
-            line, column = max(1, source.count("\n")), 1
-        raise EnglishSyntaxError(_problem_at(message, line, column or 1, source, hint), filename) from None
-    return ast.Program(statements, text)
+    except (_Dedent, EnglishSyntaxError, UnexpectedInput) as err:
+        first = _failure(err, source)
+    else:
+        return ast.Program(statements, text)
+    raise EnglishSyntaxError(_recover(source, first), filename) from None
