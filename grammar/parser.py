@@ -148,7 +148,7 @@ class _ToAst(Transformer):
             rest = rest[1:]
         return filter_, every, limit, tuple(rest)
 
-    def poll_limit(self, keyword, number):
+    def poll_limit(self, number):
         return ast.Limit(float(number) if "." in number else _whole(number), _pos(number))
 
     def poll_every(self, keyword, *parts):
@@ -278,7 +278,7 @@ _TERMINAL_WORDS = {
     "ABOVE": "above",
     "WATCH": "watch",
     "EVERY": "every",
-    "AT_MOST": "at most",
+    "_AT_MOST": "at most",
     "UNIT": "a unit of time (seconds, minutes, hours or days)",
 }
 

@@ -1,0 +1,24 @@
+"""The benchmark rates the parser against lark's Earley on the same grammar (bench/compile_bench.py): the
+grammar must stay one that Earley with a basic lexer reads the same way, or the baseline breaks."""
+
+from __future__ import annotations
+
+from lark import Lark
+
+from grammar.parser import _BookIndenter
+
+TEXT = '''the start date is "2022-03-01T15:00:00Z"
+read some SMS messages whose num segments is at most 2 and whose date sent is after the start date
+read the first 5 SMS messages whose body contains "every day" or whose sender number is "+15005550006"
+watch for new SMS messages whose recipient number is "+15005550006" every 2 minutes at most 5 at a time as follows
+  send an SMS message where
+    the sender number is the message's recipient number
+    the message body is "Got it"
+'''
+
+
+def test_earley_with_a_basic_lexer_parses_what_the_book_parses():
+    earley = Lark.open("automation.lark", rel_to=__import__("grammar.parser").parser.__file__, parser="earley",
+                       lexer="basic", postlex=_BookIndenter(), maybe_placeholders=False)
+    tree = earley.parse(TEXT)
+    assert [child.data for child in tree.children] == ["assign", "call", "call", "watch"]
