@@ -71,7 +71,9 @@ def add_trigger_commands(subparsers: Any) -> None:
         "a retried delivery is handed on once, and calls are answered with TwiML (a <Gather> posts what the "
         "caller keyed in or said to the gather endpoint). Each event is printed as a JSON line and, with --run, "
         "given to an automation as 'the event' (and 'the message', 'the call' or, for gathered input, "
-        "'the input'), which runs after the listener has answered, one event at a time, in order.",
+        "'the input'), which runs after the listener has answered, one event at a time, in order. The runs are "
+        "queued in the book's home folder before Twilio is answered: those a stopped listener had not started run "
+        "when a listener with the same --run FILE starts again; one cut short mid-run is reported, not repeated.",
     )
     listen.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every address)")
@@ -295,9 +297,11 @@ def cmd_listen(args: argparse.Namespace) -> int:
     answers = _answers(args)
     public_url = check_public_url(args.public_url) if args.public_url else None
     automations: dict[Any, Any] = {}
+    name = "given to the handoff"
     if args.run:
         kinds = [k for k in KINDS if k.name in args.on] if args.on else list(KINDS)
         text, filename = read_source(args.run)
+        name = _automation_name(args.run, text)  # runs queued by a listener that stopped are run by one with it
         automations, problems = compile_for_kinds(text, BOOK.registry, kinds, filename)
         if not automations or (args.on and problems):
             raise next(iter(problems.values()))
@@ -313,7 +317,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     seen = SeenTokens(home_dir() / "triggers" / "webhooks.sqlite3")
     try:
         with open_session(BOOK, connection=args.connection, sandbox=sandbox is not None, notice=notice) as session:
-            handoff = Handoff(sys.stdout, automations=automations, session=session)
+            handoff = Handoff(sys.stdout, automations=automations, session=session, seen=seen, name=name)
             app = create_listener_app(SignatureCheck(auth_token, public_url), handoff, answers=answers, seen=seen)
             with ListenerServer(app, host=args.host, port=args.port, public_url=public_url) as server:
                 where = f" (Twilio calls {public_url})" if public_url else ""
@@ -330,14 +334,34 @@ def cmd_listen(args: argparse.Namespace) -> int:
                 notice("press Ctrl-C to stop")
                 _until_stopped(lambda: server.running)
             if handoff.pending:
-                notice(f"waiting for {handoff.pending} automation run(s) still queued; press Ctrl-C again to abandon them")
-            handoff.close()
+                notice(f"waiting for {handoff.pending} automation run(s) still queued; press Ctrl-C again to stop now "
+                       "(those not started run when a listener with this automation next starts on this home)")
+            try:
+                handoff.close()
+            except KeyboardInterrupt:
+                pending = handoff.pending
+                handoff.close(timeout=0)
+                notice(f"stopped without waiting for {pending} automation run(s): those not started stay queued and "
+                       f"run when 'twilio-book listen --run {args.run}' next starts on this home; one cut short "
+                       "mid-run is reported then, for you to check what it did")
+                raise
     finally:
         seen.close()
         if sandbox is not None:
             sandbox.close()
     notice("stopped listening")
     return EXIT_OK
+
+
+def _automation_name(path: str, text: str) -> str:
+    """The automation a listener runs, as its queued runs record it: its file's full path (so an edited file
+    still runs what was queued for it), or standard input and a digest of its text."""
+    import hashlib
+    import os
+
+    if path == "-":
+        return f"from standard input ({hashlib.sha256(text.encode('utf-8')).hexdigest()[:12]})"
+    return os.path.realpath(path)
 
 
 def _answers(args: argparse.Namespace) -> Any:

@@ -1,52 +1,376 @@
-"""Deliveries already handed on, by Twilio's `I-Twilio-Idempotency-Token`, so a retried one is handed on once.
+"""Deliveries already handed on, by Twilio's `I-Twilio-Idempotency-Token`, and the automation runs they queued.
 
 Twilio sends the same token with every retry of one delivery. The listener records a token only
 after the delivery was handed on, so a delivery that failed half-way is handed on when Twilio
 retries it, and one that succeeded never again. Tokens are kept for `window` seconds (a day by
 default, far longer than Twilio keeps retrying), in SQLite under the book's home folder, so a restart
 of the listener forgets nothing.
+
+The automation run a delivery calls for is queued in the same database, in the same transaction as
+its token (`add(token, queued)`), before Twilio is answered: once Twilio counts a delivery as
+handed on, its run is on disk. Each queued run is an entry, in arrival order, owned by the
+`Handoff` that queued it (`join()` makes one an owner), and goes
+
+    queued -> started -> (deleted: done, whatever the automation's outcome)
+                      -> interrupted (its owner died mid-run: reported once, never run again)
+
+An owner is alive while it holds its lock file (`<database>.owners/<owner>.lock`, locked for the
+owner's life; the operating system releases it when the process dies), so another listener on the
+same home tells at once a listener that is running from one that died. `recover()` takes the
+entries of owners that are gone: those never started are adopted by a listener with the same
+automation (or left without an owner until one starts), those started are marked interrupted and
+returned once, to be reported. Interrupted entries are kept `window` seconds, then deleted.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+    import msvcrt
 
 TOKEN_HEADER = "I-Twilio-Idempotency-Token"
 DEFAULT_WINDOW = 24 * 3600.0
 
-_SCHEMA = "CREATE TABLE IF NOT EXISTS delivered (token TEXT PRIMARY KEY, at REAL NOT NULL)"
+QUEUED, STARTED, INTERRUPTED = "queued", "started", "interrupted"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS delivered (token TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS queued_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    token TEXT,
+    kind TEXT NOT NULL,
+    event TEXT NOT NULL,
+    label TEXT NOT NULL,
+    automation TEXT NOT NULL,
+    owner TEXT,
+    state TEXT NOT NULL,
+    queued_at REAL NOT NULL,
+    changed_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS queued_runs_by_owner ON queued_runs (owner, state, id);
+"""
+
+_LIVE: set[str] = set()
+"""The owners alive in this process (they hold their lock file too, when the store is a file)."""
+
+
+@dataclass(frozen=True)
+class Queued:
+    """An automation run to queue with a delivery: the event's kind and data (JSON, to rebuild it), how to
+    name it to a person, the automation it is for and the owner that will run it."""
+
+    kind: str
+    event: str
+    label: str
+    automation: str
+    owner: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A queued run as stored: `id` is its place in arrival order; `queued_at` a `time.time()`."""
+
+    id: int
+    token: str | None
+    kind: str
+    event: str
+    label: str
+    automation: str
+    owner: str | None
+    state: str
+    queued_at: float
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """What `recover()` found of owners that are gone."""
+
+    interrupted: list[Entry]
+    """Started and never finished: now marked interrupted (each returned once, to be reported)."""
+    adopted: int
+    """Never started, and now the caller's to run."""
+    waiting: list[Entry]
+    """Never started, for another automation (or kind): left without an owner until a listener with it starts."""
+
+
+_COLUMNS = "id, token, kind, event, label, automation, owner, state, queued_at"
 
 
 class SeenTokens:
-    """The idempotency tokens of deliveries handed on within the last `window` seconds."""
+    """The idempotency tokens of deliveries handed on within the last `window` seconds, and the queued runs.
+
+    Without a `path` everything is in memory (and dies with the process). One connection, shared by
+    the listener and the worker running the automations (thread-safe); every process on the same
+    file sees the same tokens and entries.
+    """
 
     def __init__(self, path: Path | None = None, *, window: float = DEFAULT_WINDOW,
                  clock: Callable[[], float] = time.time) -> None:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.touch(mode=0o600)  # created for its owner only: the queued events hold messages and numbers
+        self.path = path
         self.window = window
         self._clock = clock
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path) if path is not None else ":memory:", check_same_thread=False,
                                    isolation_level=None, timeout=10.0)
-        self._db.execute(_SCHEMA)
+        self._db.executescript(_SCHEMA)
+        self._held: dict[str, int] = {}  # owner -> the descriptor holding its lock file
+        self.changed = threading.Condition()
+        """Notified when an entry is added, finished or released (in this process)."""
+        self.generation = 0
+        """Counts the notifications of `changed`, so a waiter misses none."""
+
+    # -- tokens -------------------------------------------------------------------------------------
 
     def __contains__(self, token: str) -> bool:
         with self._lock:
             row = self._db.execute("SELECT at FROM delivered WHERE token = ?", (token,)).fetchone()
         return row is not None and row[0] > self._clock() - self.window
 
-    def add(self, token: str) -> None:
-        """Remember that the delivery with this token has been handed on (and forget expired ones)."""
+    def add(self, token: str | None, queued: Queued | None = None) -> int | None:
+        """Remember that the delivery with this token has been handed on, and queue its run (in one
+        transaction); forget expired tokens and interrupted entries. The entry's id, if one was queued."""
+        if token is None and queued is None:
+            return None
         now = self._clock()
+        entry = None
+        with self._transaction() as db:
+            if token is not None:
+                db.execute("INSERT OR REPLACE INTO delivered (token, at) VALUES (?, ?)", (token, now))
+                db.execute("DELETE FROM delivered WHERE at <= ?", (now - self.window,))
+            if queued is not None:
+                entry = db.execute(
+                    "INSERT INTO queued_runs (token, kind, event, label, automation, owner, state, queued_at, "
+                    "changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (token, queued.kind, queued.event, queued.label, queued.automation, queued.owner, QUEUED,
+                     now, now)).lastrowid
+            db.execute("DELETE FROM queued_runs WHERE state = ? AND changed_at <= ?", (INTERRUPTED, now - self.window))
+        if entry is not None:
+            self._notify()
+        return entry
+
+    # -- owners -------------------------------------------------------------------------------------
+
+    def join(self) -> str:
+        """A new owner of queued runs, alive until `leave` (or until this process ends)."""
+        owner = uuid.uuid4().hex
+        folder = self._owners_folder()
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for stale in folder.glob("*.lock"):  # left by listeners that died with nothing queued
+                self._alive(stale.stem)
+            self._held[owner] = _hold(folder / f"{owner}.lock")
+        _LIVE.add(owner)
+        return owner
+
+    def leave(self, owner: str) -> int:
+        """The owner is gone: its runs never started are left for the next listener (how many); one it
+        started and did not finish counts as interrupted when another listener looks."""
+        with self._transaction() as db:
+            left = db.execute("UPDATE queued_runs SET owner = NULL, changed_at = ? WHERE owner = ? AND state = ?",
+                              (self._clock(), owner, QUEUED)).rowcount
+        _LIVE.discard(owner)
+        fd = self._held.pop(owner, None)
+        if fd is not None:
+            folder = self._owners_folder()
+            assert folder is not None
+            _unlink(folder / f"{owner}.lock")
+            os.close(fd)
+        self._notify()
+        return left
+
+    def _owners_folder(self) -> Path | None:
+        return None if self.path is None else self.path.with_name(self.path.stem + ".owners")
+
+    def _alive(self, owner: str) -> bool:
+        """Whether the owner is alive: in this process, or holding its lock file in another; a lock file
+        nobody holds is deleted."""
+        if owner in _LIVE or owner in self._held:
+            return True
+        folder = self._owners_folder()
+        if folder is None:
+            return False
+        path = folder / f"{owner}.lock"
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            return False
+        try:
+            if not _try_lock(fd):
+                return True
+        finally:
+            os.close(fd)
+        _unlink(path)
+        return False
+
+    # -- the queue ----------------------------------------------------------------------------------
+
+    def recover(self, owner: str, automation: str, kinds: Iterable[str]) -> Recovered:
+        """Take over the entries of owners that are gone (see the module's doc); `owner` adopts those never
+        started that are for `automation` and one of `kinds`, and any other owner's left without one."""
+        kinds = list(kinds)
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO delivered (token, at) VALUES (?, ?)", (token, now))
-            self._db.execute("DELETE FROM delivered WHERE at <= ?", (now - self.window,))
+            owners = [row[0] for row in self._db.execute(
+                "SELECT DISTINCT owner FROM queued_runs WHERE owner IS NOT NULL AND owner != ? AND state IN (?, ?)",
+                (owner, QUEUED, STARTED))]
+        gone = [other for other in owners if not self._alive(other)]
+        if not gone and not (kinds and self._adoptable(automation, kinds)):
+            return Recovered([], 0, [])
+        now = self._clock()
+        interrupted: list[Entry] = []
+        waiting: list[Entry] = []
+        adopted = 0
+        with self._transaction() as db:
+            for other in gone:
+                started = [_entry(row) for row in db.execute(
+                    f"SELECT {_COLUMNS} FROM queued_runs WHERE owner = ? AND state = ? ORDER BY id", (other, STARTED))]
+                db.execute("UPDATE queued_runs SET state = ?, owner = NULL, changed_at = ? WHERE owner = ? AND state = ?",
+                           (INTERRUPTED, now, other, STARTED))
+                interrupted += started
+                waiting += [_entry(row) for row in db.execute(
+                    f"SELECT {_COLUMNS} FROM queued_runs WHERE owner = ? AND state = ? ORDER BY id", (other, QUEUED))]
+                db.execute("UPDATE queued_runs SET owner = NULL, changed_at = ? WHERE owner = ? AND state = ?",
+                           (now, other, QUEUED))
+            if kinds:
+                marks = ", ".join("?" * len(kinds))
+                adopted = db.execute(
+                    f"UPDATE queued_runs SET owner = ?, changed_at = ? WHERE owner IS NULL AND state = ? "
+                    f"AND automation = ? AND kind IN ({marks})", (owner, now, QUEUED, automation, *kinds)).rowcount
+        mine = {entry.id for entry in self.entries(owner=owner, state=QUEUED)} if adopted else set()
+        return Recovered(interrupted, adopted, [entry for entry in waiting if entry.id not in mine])
+
+    def _adoptable(self, automation: str, kinds: list[str]) -> bool:
+        marks = ", ".join("?" * len(kinds))
+        with self._lock:
+            return self._db.execute(
+                f"SELECT 1 FROM queued_runs WHERE owner IS NULL AND state = ? AND automation = ? AND kind IN ({marks}) "
+                "LIMIT 1", (QUEUED, automation, *kinds)).fetchone() is not None
+
+    def entries(self, *, owner: str | None = None, state: str | None = None, ownerless: bool = False) -> list[Entry]:
+        """The entries (of `owner`, or without one; in `state`), in arrival order."""
+        where, args = [], []
+        if ownerless:
+            where.append("owner IS NULL")
+        elif owner is not None:
+            where.append("owner = ?")
+            args.append(owner)
+        if state is not None:
+            where.append("state = ?")
+            args.append(state)
+        sql = f"SELECT {_COLUMNS} FROM queued_runs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+        with self._lock:
+            return [_entry(row) for row in self._db.execute(sql, args)]
+
+    def claim(self, owner: str) -> Entry | None:
+        """The owner's first entry never started, now marked started; None if it has none."""
+        while True:
+            with self._lock:  # a read first: a worker with nothing to do takes no write lock
+                row = self._db.execute(f"SELECT {_COLUMNS} FROM queued_runs WHERE owner = ? AND state = ? "
+                                       "ORDER BY id LIMIT 1", (owner, QUEUED)).fetchone()
+            if row is None:
+                return None
+            with self._transaction() as db:
+                claimed = db.execute("UPDATE queued_runs SET state = ?, changed_at = ? WHERE id = ? AND owner = ? "
+                                     "AND state = ?", (STARTED, self._clock(), row[0], owner, QUEUED)).rowcount
+            if claimed:
+                return replace(_entry(row), state=STARTED)
+
+    def finish(self, owner: str, entry: int) -> bool:
+        """The owner's started entry is done (whatever the outcome): deleted. False if it was no longer its own
+        (another listener took it for interrupted)."""
+        with self._lock:
+            done = self._db.execute("DELETE FROM queued_runs WHERE id = ? AND owner = ? AND state = ?",
+                                    (entry, owner, STARTED)).rowcount
+        self._notify()
+        return bool(done)
+
+    def pending(self, owner: str) -> int:
+        """How many of the owner's entries are queued or running."""
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM queued_runs WHERE owner = ? AND state IN (?, ?)",
+                                    (owner, QUEUED, STARTED)).fetchone()[0]
+
+    def wait_for_change(self, since: int, timeout: float | None) -> int:
+        """Wait (at most `timeout` s) until `generation` moves past `since`; the generation then."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.generation != since, timeout)
+            return self.generation
+
+    def _notify(self) -> None:
+        with self.changed:
+            self.generation += 1
+            self.changed.notify_all()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (`BEGIN IMMEDIATE`: no other process writes in between)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
+        folder = self._owners_folder()
+        for owner in list(self._held):
+            _LIVE.discard(owner)
+            if folder is not None:
+                _unlink(folder / f"{owner}.lock")
+            os.close(self._held.pop(owner))
         with self._lock:
             self._db.close()
+
+
+def _entry(row: tuple) -> Entry:
+    return Entry(*row)
+
+
+def _hold(path: Path) -> int:
+    """A descriptor holding the lock of a new lock file at `path` (the one at `path` once it is locked: a
+    cleaner may delete a file between its creation and its lock)."""
+    for _ in range(10):
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if _try_lock(fd):
+            try:
+                if os.path.samestat(os.fstat(fd), os.stat(path)):
+                    return fd
+            except FileNotFoundError:
+                pass
+        os.close(fd)
+    raise OSError(f"could not hold the lock file {path}")
+
+
+def _try_lock(fd: int) -> bool:
+    """Lock the file for this descriptor (for as long as it is open), without waiting; whether it was free."""
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError:
+        return False
+    return True
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:  # gone already, or (Windows) still open elsewhere: the next look deletes it
+        pass

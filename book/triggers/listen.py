@@ -10,17 +10,21 @@
 Every request must carry a valid `X-Twilio-Signature` for the URL Twilio called (see
 `book.triggers.signature`); a missing or wrong one gets 403 and is never handed on. A delivery is
 handed on at most once per `I-Twilio-Idempotency-Token` (see `book.triggers.idempotency`); hand-offs
-run one at a time, in the order they arrive, before the answer.
+run one at a time, in the order they arrive, before the answer; the automation run a delivery calls
+for is queued on disk with its token, in one transaction, before the answer too.
 
 A call's `<Gather>` posts what the caller keyed in or said to its `action` URL, by default the URL
 whose TwiML held it. So the listener gives every `<Gather>` without an action its own gather
 endpoint; a request to the voice endpoint carrying `Digits` or `SpeechResult` is gathered input too,
 never a new call.
 
-Handing on is injected (`hand_on(endpoint_name, event)`); `Handoff` prints the event as a JSON line
-and queues the automation, if any, with `the event` (and `the message`, `the call` or `the input`)
-bound: one worker runs the automations one at a time, in the order the events came, while the
-listener has already answered (Twilio waits about 15 s for a call's TwiML).
+Handing on is injected (`hand_on(endpoint_name, event)`, returning the automation run to queue, if
+any); `Handoff` prints the event as a JSON line and asks for the automation, if any, to be queued
+with `the event` (and `the message`, `the call` or `the input`) bound: one worker runs the queued
+automations one at a time, in the order the events came, while the listener has already answered
+(Twilio waits about 15 s for a call's TwiML). The queue is a table next to the tokens, so a listener
+that stops (or dies) loses nothing: the next one on the same home with the same automation runs what
+was never started, and reports, without running it again, a run that was cut short.
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ import asyncio
 import errno
 import ipaddress
 import json
-import queue
 import socket
+import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -52,7 +57,7 @@ from book.output import jsonable
 from book.registry import Registry
 from book.runtime import Automation
 from book.triggers.automation import compile_with_facts, run_automation
-from book.triggers.idempotency import TOKEN_HEADER, SeenTokens
+from book.triggers.idempotency import QUEUED, TOKEN_HEADER, Entry, Queued, SeenTokens
 from book.triggers.signature import SIGNATURE_HEADER, Params, SignatureCheck
 from book.triggers.twiml import Answers
 from concepts.events import (
@@ -66,9 +71,12 @@ from concepts.events import (
     inbound_message_from_webhook,
 )
 
-HandOn = Callable[[str, WebhookEvent], None]
+HandOn = Callable[[str, WebhookEvent], Queued | None]
+"""Hands an event on; returns the automation run to queue with the delivery's token, or None."""
 Report = Callable[[str], None]
 _START_TIMEOUT = 10.0
+IDLE = 1.0
+"""Seconds a worker waits at most before it looks again for runs that listeners which stopped left."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("gather", GatheredInput, "input"),
 )
 _KIND_OF = {kind.concept: kind for kind in KINDS}
+_KIND_NAMED = {kind.name: kind for kind in KINDS}
 
 
 def facts_for(event: WebhookEvent) -> dict[str, Any]:
@@ -170,9 +179,16 @@ def create_listener_app(
     seen: SeenTokens | None = None,
     report: Report = stderr_report,
 ) -> Starlette:
-    """The listener as an ASGI app: signed requests only, each delivery handed on once, answered with TwiML."""
+    """The listener as an ASGI app: signed requests only, each delivery handed on once, answered with TwiML.
+
+    The tokens are recorded in `seen`, by default the store a `Handoff` queues its runs in (each run is
+    queued with its delivery's token, in one transaction), else one in memory.
+    """
     answers = answers or Answers()
-    seen = seen if seen is not None else SeenTokens()
+    own = getattr(hand_on, "seen", None)
+    if seen is not None and own is not None and own is not seen:
+        raise ValueError("the handoff queues its runs in another store than the listener's tokens: give both one")
+    seen = seen if seen is not None else own if own is not None else SeenTokens()
     one_at_a_time = asyncio.Lock()
 
     def route(endpoint: Endpoint) -> Callable[[Request], Any]:
@@ -195,12 +211,17 @@ def create_listener_app(
             async with one_at_a_time:
                 if token is None or token not in seen:
                     try:
-                        await run_in_threadpool(hand_on, handler.name, event)
+                        queued = await run_in_threadpool(hand_on, handler.name, event)
                     except Exception as err:  # not handed on: not recorded, so Twilio's retry brings it again
                         report(f"could not hand on a request to {endpoint.path}: {type(err).__name__}: {err} (500)")
                         return PlainTextResponse("Internal Server Error: the event was not handed on.\n", status_code=500)
-                    if token is not None:
-                        seen.add(token)
+                    try:  # the token and the run it calls for, in one transaction: both or neither
+                        await run_in_threadpool(seen.add, token, queued)
+                    except Exception as err:
+                        report(f"could not record a request to {endpoint.path} in {seen.path or 'memory'}: "
+                               f"{type(err).__name__}: {err} (500); Twilio retries it (its JSON line is printed "
+                               "again); if this goes on, check that the disk has room and the file can be written")
+                        return PlainTextResponse("Internal Server Error: the event was not recorded.\n", status_code=500)
             called = check.url_called(str(request.url))
             return handler.answer(answers, event, _gather_url(called, endpoint.path))
 
@@ -248,10 +269,19 @@ class Handoff:
     """Hands an event on: a JSON line on `out` at once, then the automation for its kind, if any, queued.
 
     A failure to write the line propagates (the delivery is not recorded, so Twilio's retry brings it
-    again). The automations run on one worker thread, one at a time, in the order their events were
-    handed on, so a slow one never holds up the listener's answers; a failure inside one is reported,
-    and the delivery counts as handed on. `wait()` waits for the queue to empty; `close()` too, then
-    stops the worker.
+    again). Otherwise the call returns the run to queue (`Queued`), which the listener records in
+    `seen` with the delivery's token, in one transaction, before it answers. The queued runs are
+    taken by one worker thread, one at a time, in the order their events were handed on, so a slow
+    automation never holds up the listener's answers; each is marked started before its automation
+    runs and deleted when it ends, whatever the outcome: a failure inside one is reported, and the
+    delivery counts as handed on.
+
+    The queue outlives the process (with a `seen` on a file): on start, and every `idle` seconds,
+    the runs that listeners which stopped (or died) left never started are taken over by this one if
+    they are for the same automation (`name`, the --run file) and a kind it runs, and run in arrival
+    order; a run that was started and never finished is reported once and never run again (it may
+    already have sent a message). `wait()` waits for this handoff's runs to end; `close()` too, then
+    stops the worker, leaving whatever has not started for the next listener.
     """
 
     def __init__(
@@ -261,61 +291,151 @@ class Handoff:
         automations: Mapping[type[WebhookEvent], Automation] | None = None,
         session: Session | None = None,
         report: Report = stderr_report,
+        seen: SeenTokens | None = None,
+        name: str = "given to the handoff",
+        idle: float = IDLE,
     ) -> None:
         self.out = out
         self.automations = dict(automations or {})
         self.session = session
         self.report = report
-        self._queue: queue.Queue[tuple[Automation, WebhookEvent] | None] = queue.Queue()
+        self.seen = seen if seen is not None else SeenTokens()
+        self.name = name
+        self.idle = idle
+        self._kinds = [_KIND_OF[concept].name for concept in self.automations if concept in _KIND_OF]
+        self._gate = threading.Lock()
+        self._stopped = False
+        self._left = False
+        self.owner = self.seen.join()
+        self._recover(starting=True)
         self._worker: threading.Thread | None = None
-        self._idle = threading.Condition()
-        self._pending = 0
+        if self.automations:
+            self._worker = threading.Thread(target=self._work, name="twilio-book-automations", daemon=True)
+            self._worker.start()
 
-    def __call__(self, endpoint: str, event: WebhookEvent) -> None:
+    def __call__(self, endpoint: str, event: WebhookEvent) -> Queued | None:
         line = {"trigger": endpoint, "type": event.concept_name, "event": jsonable(event)}
         self.out.write(json.dumps(line, ensure_ascii=False) + "\n")
         self.out.flush()
-        automation = self.automations.get(type(event))
-        if automation is not None:
-            with self._idle:
-                self._pending += 1
-                if self._worker is None:
-                    self._worker = threading.Thread(target=self._work, name="twilio-book-automations", daemon=True)
-                    self._worker.start()
-            self._queue.put((automation, event))
+        if type(event) not in self.automations:
+            return None
+        return Queued(kind=_KIND_OF[type(event)].name, event=event.model_dump_json(), label=_label(event),
+                      automation=self.name, owner=self.owner)
+
+    # -- the worker ---------------------------------------------------------------------------------
 
     def _work(self) -> None:
-        while (item := self._queue.get()) is not None:
-            automation, event = item
+        look_again = time.monotonic() + self.idle
+        while True:
+            generation = self.seen.generation
             try:
-                what = f"{event.concept_name} {getattr(event, 'sid', '')}".strip()
-                run_automation(automation, self.session, facts_for(event), what, self.report)
-            finally:
-                with self._idle:
-                    self._pending -= 1
-                    self._idle.notify_all()
+                if time.monotonic() >= look_again:
+                    look_again = time.monotonic() + self.idle
+                    self._recover()
+                with self._gate:
+                    if self._stopped:
+                        return
+                    entry = self.seen.claim(self.owner)
+                if entry is not None:
+                    self._run(entry)
+                    continue
+            except sqlite3.ProgrammingError:  # the store was closed under it: the listener is gone
+                return
+            except Exception as err:  # e.g. the database stayed locked by another process: try again
+                self.report(f"the queue of automation runs in {self.seen.path or 'memory'} could not be read "
+                            f"({type(err).__name__}: {err}); trying again in {self.idle:g} s")
+                look_again = time.monotonic() + self.idle
+            self.seen.wait_for_change(generation, max(0.0, look_again - time.monotonic()))
+
+    def _run(self, entry: Entry) -> None:
+        try:
+            kind = _KIND_NAMED.get(entry.kind)
+            automation = self.automations.get(kind.concept) if kind is not None else None
+            try:
+                event = kind.concept.model_validate_json(entry.event) if kind is not None else None
+            except ValidationError as err:
+                event, why = None, f"{err.error_count()} field(s) no longer fit the event: {err.errors()[0]['msg']}"
+            else:
+                why = f"it is a {entry.kind!r} event, which this listener does not run"
+            if event is None or automation is None:
+                self.report(f"the {entry.label} ({_received(entry)}) was queued for the automation {entry.automation} "
+                            f"and can't be run: {why}; it is dropped: check the event and act on it by hand")
+                return
+            what = f"{event.concept_name} {getattr(event, 'sid', '')}".strip()
+            run_automation(automation, self.session, facts_for(event), what, self.report)
+        finally:
+            self.seen.finish(self.owner, entry.id)
+
+    def _recover(self, starting: bool = False) -> None:
+        """Take over what listeners that stopped left; report the runs they cut short, and those left waiting."""
+        found = self.seen.recover(self.owner, self.name, self._kinds)
+        for entry in found.interrupted:
+            token = f", delivery token {entry.token}" if entry.token else ""
+            self.report(f"the automation {entry.automation} was cut short on the {entry.label} ({_received(entry)}"
+                        f"{token}): the listener running it stopped before it finished. It is not run again, as it "
+                        "may already have sent messages or made calls: check what it did for this event")
+        if found.adopted:
+            self.report(f"running the automation on {found.adopted} event(s) that a listener which stopped had queued "
+                        "and not started, in the order they came")
+        waiting = self.seen.entries(ownerless=True, state=QUEUED) if starting else found.waiting
+        if waiting:
+            counts: dict[tuple[str, str], int] = {}
+            for entry in waiting:
+                counts[entry.automation, entry.kind] = counts.get((entry.automation, entry.kind), 0) + 1
+            which = "; ".join(f"{n} {kind} event(s) for the automation {automation}"
+                              for (automation, kind), n in counts.items())
+            self.report(f"{len(waiting)} event(s) queued by a listener that stopped wait for their automation ({which}); "
+                        "they run, in the order they came, when a listener with that automation for their kind "
+                        "starts on this home ('twilio-book listen --run FILE')")
+
+    # -- waiting and closing ------------------------------------------------------------------------
 
     @property
     def pending(self) -> int:
-        """How many automations are queued or running."""
-        with self._idle:
-            return self._pending
+        """How many of this handoff's automation runs are queued or running."""
+        return self.seen.pending(self.owner)
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait until every queued automation has run (at most `timeout` s); whether they all have."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+        """Wait until every run this handoff queued or took over has ended (at most `timeout` s); whether they all have."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            generation = self.seen.generation
+            if self.pending == 0:
+                return True
+            left = self.idle if deadline is None else min(self.idle, deadline - time.monotonic())
+            if left <= 0:
+                return False
+            self.seen.wait_for_change(generation, left)
 
     def close(self, timeout: float | None = None) -> bool:
-        """Let the queued automations run (at most `timeout` s), then stop the worker; whether they all ran."""
+        """Let the queued runs end (at most `timeout` s), then stop the worker; whether they all ended.
+
+        What has not started is left in the queue for the next listener with this automation; a run
+        still going when `close` gives up counts as cut short (the next listener reports it).
+        """
         done = self.wait(timeout)
-        with self._idle:
-            worker, self._worker = self._worker, None
-        if worker is not None:
-            self._queue.put(None)
-            if done:
-                worker.join()
+        with self._gate:
+            self._stopped = True
+            if self._left:
+                return done
+            self._left = True
+        self.seen.leave(self.owner)  # wakes the worker, which stops
+        if done and self._worker is not None:
+            self._worker.join(timeout=_START_TIMEOUT)
         return done
+
+
+def _label(event: WebhookEvent) -> str:
+    """How a person finds the event: its kind, SID, and who it was from and to."""
+    parts = [event.concept_name, getattr(event, "sid", "")]
+    for word, field in (("from", "sender_number"), ("to", "recipient_number")):
+        if getattr(event, field, None):
+            parts.append(f"{word} {getattr(event, field)}")
+    return " ".join(part for part in parts if part)
+
+
+def _received(entry: Entry) -> str:
+    return "received " + datetime.fromtimestamp(entry.queued_at, timezone.utc).isoformat(timespec="seconds")
 
 
 # -- the server -------------------------------------------------------------------------------------

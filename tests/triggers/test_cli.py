@@ -217,6 +217,30 @@ def test_listen_prints_its_endpoints_and_an_inbound_sms_runs_the_automation(home
     listener.err_until("stopped listening")
 
 
+def test_listen_runs_the_events_a_listener_that_stopped_left_queued_for_its_automation(home, listen, tmp_path):
+    from book.triggers.idempotency import Queued, SeenTokens
+    from concepts.events import InboundSmsMessage
+
+    reply = tmp_path / "reply.auto"
+    reply.write_text('send an SMS message where\n  the sender number is the message\'s recipient number\n'
+                     '  the recipient number is the message\'s sender number\n  the message body is "Sorry, late"\n')
+    event = InboundSmsMessage.from_webhook({"AccountSid": "AC" + "0" * 32, "MessageSid": "SM" + "9" * 32,
+                                            "From": CALLER, "To": NUMBER, "Body": "anyone?"})
+    seen = SeenTokens(home / "triggers" / "webhooks.sqlite3")  # what a listener that died left: queued, not started
+    seen.add("left", Queued(kind="sms", event=event.model_dump_json(), label=f"sms {event.sid}",
+                            automation=os.path.realpath(reply), owner="a-listener-that-died"))
+    seen.close()
+    listener = listen("--sandbox", "--run", str(reply))
+    listener.err_until("running the automation on 1 event(s) that a listener which stopped had queued")
+    deadline = time.monotonic() + 10
+    while not messages(home, from_=NUMBER) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [(m.to, m.body) for m in messages(home, from_=NUMBER)] == [(CALLER, "Sorry, late")]
+    listener.err_until("press Ctrl-C to stop")
+    assert listener.stop() == 0
+    assert listener.out.empty()  # its JSON line was printed by the listener that took the delivery
+
+
 def test_listen_behind_a_proxy_checks_the_public_url(home, listen, capsys):
     listener = listen("--sandbox", "--public-url", "https://hooks.example.com/", "--number", NUMBER)
     local = listener.err_until("listening on").split("listening on ")[1].split()[0]

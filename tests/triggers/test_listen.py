@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import xml.etree.ElementTree as ElementTree
+from pathlib import Path
 
 import pytest
 import requests
@@ -15,12 +19,15 @@ import requests
 from book.errors import BookError
 from book.runtime import Automation
 from book.sandbox.callbacks import deliver, receive_call, receive_message
+from book.triggers.idempotency import SeenTokens
 from book.triggers.listen import Handoff, ListenerServer, compile_for_kinds, create_listener_app, reach_hint
 from book.triggers.signature import SignatureCheck, sign
 from book.triggers.twiml import answers_from
 from concepts.events import GatheredInput, InboundCall, InboundSmsMessage, InboundWhatsappMessage, MessageStatusEvent
 from procedures import BOOK
 from tests.triggers.conftest import CALLER, NUMBER, Received
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_message_with_a_status_callback_reports_each_status_once(sandbox, clock, client, start_listener):
@@ -348,6 +355,157 @@ def test_a_slow_automation_does_not_hold_up_the_answers_and_runs_once_per_event_
     slow.release.set()
     assert handoff.close(timeout=10)
     assert slow.ran == [c.sid for c in calls] + [calls[0].sid]  # in order; the retried delivery once
+
+
+# -- a durable queue: what a listener that stopped left ----------------------------------------------------
+
+
+class Recording:
+    """An automation that records the events it ran on, in order; it waits while `gate` is closed."""
+
+    def __init__(self, *, open_: bool = True) -> None:
+        self.gate = threading.Event()
+        if open_:
+            self.gate.set()
+        self.ran: list[str] = []
+
+    def run(self, session, facts):
+        assert self.gate.wait(timeout=10)
+        self.ran.append(facts["event"].sid)
+
+
+def call_params(sandbox, sid: str) -> list[tuple[str, str]]:
+    return [("AccountSid", sandbox.account_sid), ("CallSid", sid), ("From", CALLER), ("To", NUMBER)]
+
+
+def wait_until(condition, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def test_an_event_whose_automation_had_not_started_when_the_listener_stopped_is_run_by_the_next_once(
+        sandbox, home, start_listener):
+    db = home / "triggers" / "webhooks.sqlite3"
+    first, reports = Recording(open_=False), []
+    handoff = Handoff(io.StringIO(), automations={InboundCall: first}, seen=SeenTokens(db), report=reports.append)
+    url = start_listener(handoff).endpoints["voice"]
+    running = receive_call(sandbox.store, sender=CALLER, recipient=NUMBER, webhook=url)
+    waiting = deliver(url, call_params(sandbox, "CA" + "a" * 32), sandbox.auth_token, token="waiting")
+    assert (running.answer.status, waiting.status) == (200, 200)  # answered: Twilio counts both handed on
+    assert handoff.pending == 2
+    assert not handoff.close(timeout=0.1)  # the listener stops with the first run going, the second not started
+    first.gate.set()
+    assert handoff.wait(timeout=5) and first.ran == [running.sid]  # the first ends here; the second stays queued
+
+    second, later = Recording(), []
+    out = io.StringIO()
+    restarted = Handoff(out, automations={InboundCall: second}, seen=SeenTokens(db), report=later.append)
+    url = start_listener(restarted).endpoints["voice"]
+    assert restarted.wait(timeout=5)
+    assert second.ran == ["CA" + "a" * 32] and first.ran == [running.sid]
+    retried = deliver(url, call_params(sandbox, "CA" + "a" * 32), sandbox.auth_token, token="waiting")
+    assert retried.status == 200 and out.getvalue() == ""  # Twilio's retry: recorded already, not handed on
+    assert restarted.close(timeout=5)
+    assert [r for r in reports + later if "cut short" in r] == []
+    assert any("running the automation on 1 event(s) that a listener which stopped had queued" in r for r in later)
+
+    third = Recording()
+    again = Handoff(io.StringIO(), automations={InboundCall: third}, seen=SeenTokens(db), report=later.append)
+    assert again.close(timeout=5) and third.ran == [] and second.ran == ["CA" + "a" * 32]
+    assert again.seen.entries() == []  # done entries are deleted: the queue holds only what is left to do
+
+
+STUCK_LISTENER = """
+import io, sys, threading
+from pathlib import Path
+from book.triggers.idempotency import SeenTokens
+from book.triggers.idempotency import SeenTokens
+from book.triggers.listen import Handoff, ListenerServer, create_listener_app
+from book.triggers.signature import SignatureCheck
+from concepts.events import InboundCall
+
+class Stuck:
+    def run(self, session, facts):
+        print("running", facts["event"].sid, flush=True)
+        threading.Event().wait()
+
+handoff = Handoff(io.StringIO(), automations={InboundCall: Stuck()}, seen=SeenTokens(Path(sys.argv[1])))
+with ListenerServer(create_listener_app(SignatureCheck(sys.argv[2]), handoff)) as server:
+    print(server.endpoints["voice"], flush=True)
+    threading.Event().wait()
+"""
+
+
+def test_a_run_cut_short_by_a_listener_that_died_is_reported_once_and_not_run_again(sandbox, home, start_listener):
+    db = home / "triggers" / "webhooks.sqlite3"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")} | {"TWILIO_BOOK_HOME": str(home)}
+    dying = subprocess.Popen([sys.executable, "-c", STUCK_LISTENER, str(db), sandbox.auth_token], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        url = dying.stdout.readline().strip()
+        assert url.endswith("/twilio/voice"), url
+        cut_short = deliver(url, call_params(sandbox, "CA" + "c" * 32), sandbox.auth_token, token="cut-short")
+        queued = deliver(url, call_params(sandbox, "CA" + "d" * 32), sandbox.auth_token, token="queued")
+        assert (cut_short.status, queued.status) == (200, 200)
+        assert dying.stdout.readline().split() == ["running", "CA" + "c" * 32]  # marked started, then stuck
+
+        other, reports = Recording(), []  # another listener on the same home, while the first is alive
+        handoff = Handoff(io.StringIO(), automations={InboundCall: other}, seen=SeenTokens(db),
+                          report=reports.append, idle=0.05)
+        url = start_listener(handoff).endpoints["voice"]
+        time.sleep(0.2)
+        assert reports == [] and other.ran == []  # the first listener's runs are its own while it lives
+        dying.kill()  # dies mid-run
+        dying.wait(timeout=10)
+    finally:
+        if dying.poll() is None:
+            dying.kill()
+            dying.wait(timeout=10)
+        dying.stdout.close()
+
+    assert wait_until(lambda: other.ran == ["CA" + "d" * 32])  # the one never started runs, once
+    cut = [r for r in reports if "cut short" in r]
+    assert len(cut) == 1 and "CA" + "c" * 32 in cut[0] and "cut-short" in cut[0] and "check what it did" in cut[0]
+    assert deliver(url, call_params(sandbox, "CA" + "c" * 32), sandbox.auth_token, token="cut-short").status == 200
+    assert handoff.close(timeout=5)
+    assert other.ran == ["CA" + "d" * 32]  # neither rerun nor handed on again when Twilio retried it
+
+    later: list[str] = []
+    again = Handoff(io.StringIO(), automations={InboundCall: Recording()}, seen=SeenTokens(db), report=later.append)
+    assert again.close(timeout=5) and later == []  # reported once, not at every start
+    assert [e.state for e in again.seen.entries()] == ["interrupted"]
+    assert list((home / "triggers" / "webhooks.owners").iterdir()) == []  # the dead listener's lock file is gone
+
+
+def test_runs_left_for_another_automation_wait_for_it_and_the_queue_stays_bounded(sandbox, home, start_listener):
+    db = home / "triggers" / "webhooks.sqlite3"
+    clock = [time.time()]
+    seen = SeenTokens(db, clock=lambda: clock[0])
+    stuck, reports = Recording(open_=False), []
+    handoff = Handoff(io.StringIO(), automations={InboundCall: stuck}, seen=seen, name="/a/calls.auto")
+    url = start_listener(handoff).endpoints["voice"]
+    for sid in ("CA" + "e" * 32, "CA" + "f" * 32):
+        assert deliver(url, call_params(sandbox, sid), sandbox.auth_token).status == 200
+    assert wait_until(lambda: [e.state for e in seen.entries()] == ["started", "queued"])
+    assert not handoff.close(timeout=0)  # gives up: the run going counts as cut short
+
+    other = Recording()
+    elsewhere = Handoff(io.StringIO(), automations={InboundCall: other}, seen=seen, name="/b/other.auto",
+                        report=reports.append)
+    assert elsewhere.close(timeout=5) and other.ran == []  # not its automation: not run, and said
+    assert len(reports) == 2 and "CA" + "e" * 32 in reports[0] and "cut short" in reports[0]
+    assert "1 call event(s) for the automation /a/calls.auto" in reports[1] and "--run FILE" in reports[1]
+    stuck.gate.set()
+    assert wait_until(lambda: stuck.ran == ["CA" + "e" * 32])
+
+    clock[0] += 2 * seen.window  # a day on: the reported run is forgotten, the one never started is kept
+    seen.add("later")
+    assert [(e.state, e.automation) for e in seen.entries()] == [("queued", "/a/calls.auto")]
+    mine = Recording()
+    assert Handoff(io.StringIO(), automations={InboundCall: mine}, seen=seen, name="/a/calls.auto").close(timeout=5)
+    assert mine.ran == ["CA" + "f" * 32] and seen.entries() == []
 
 
 # -- where it listens ------------------------------------------------------------------------------------
