@@ -276,7 +276,7 @@ _TERMINAL_WORDS = {
     "RPAR": "')'",
     "COMMA": "','",
     "ABOVE": "above",
-    "WATCH": "watch",
+    "WATCH": "'watch for new'",
     "EVERY": "every",
     "_AT_MOST": "at most",
     "UNIT": "a unit of time (seconds, minutes, hours or days)",
@@ -313,10 +313,19 @@ _MISTAKES: dict[tuple[str, str], list[str]] = {
     ("the lines of an input block must be indented", "indent each line under the line that ends with 'where', 'with' or 'as follows'"): [
         "send a thing where\nthe x is \"1\"\n",
         "process each thing as follows\nget the thing's x\n",
+        "watch for new things as follows\nget the thing's x\n",
     ],
     ("this line is indented, but nothing above it opens a block", "end the line above with 'where' (an input block) or 'as follows', or remove the indentation"): [
         "send a thing\n  the x is \"1\"\n",
         "the x is \"1\"\n  the y is \"2\"\n",
+        "watch for new things\n  get the thing\n",
+        "watch for new things whose x is \"1\"\n  get the thing\n",
+        "watch for new things every 5 seconds\n  get the thing\n",
+        "watch for new things at most 5 at a time\n  get the thing\n",
+        "watch for new things whose x is \"1\" every 5 seconds\n  get the thing\n",
+        "watch for new things whose x is \"1\" at most 5 at a time\n  get the thing\n",
+        "watch for new things every 5 seconds at most 5 at a time\n  get the thing\n",
+        "watch for new things at most 5 at a time every 5 seconds\n  get the thing\n",
     ],
     ("a call needs a quantity before its noun", "say how many: some, a, an, the, all, or the first 10"): [
         "read things whose x is \"1\"\n",

@@ -390,3 +390,15 @@ def test_automations_without_a_file_keep_a_cursor_each(sandbox, run):
     inbound(sandbox, T1)
     assert run(first, "<stdin>")[0].value.handed_on == 1
     assert run(second, "<stdin>")[0].value.handed_on == 1  # not taken by the other automation
+
+
+@pytest.mark.parametrize(("text", "message", "line"), [
+    ('the x is 1\nwatch for new SMS messages whose body is "x" every 5 seconds\n  get the message\n',
+     "this line is indented, but nothing above it opens a block", 3),
+    ("watch for new SMS messages as follows\nget the message\n", "the lines of an input block must be indented", 2),
+])
+def test_a_watch_without_its_block_gets_the_known_mistakes_message(text, message, line):
+    with pytest.raises(EnglishSyntaxError) as caught:
+        check(text, BOOK.registry)
+    problem = caught.value.problems[0]
+    assert (problem.message, problem.line) == (message, line) and "as follows" in problem.hint
