@@ -61,10 +61,6 @@ class _Stopped(Exception):
     """The session was asked to stop: the watch ends before its next item."""
 
 
-def _to_stderr(message: str) -> None:
-    print(f"twilio-book: {message}", file=sys.stderr, flush=True)
-
-
 def _seconds(seconds: float) -> str:
     for unit, size in (("hour", 3600), ("minute", 60)):
         if seconds >= size and seconds % size == 0:
@@ -166,11 +162,12 @@ class Interpreter:
         the watch goes on: the item was handed on, and running it again could repeat what its first steps
         did (send a message twice). A stop is taken between two items, never in the middle of one.
         """
+        from book.cli import notice
         from book.home import home_dir
         from book.triggers.watch import Watcher, WatchReport, automation_cursor_file, retryable
 
         session = self.session
-        say = session.progress or _to_stderr
+        say = session.progress or notice
         client = session.client(step.procedure.book)
         expression = self._filter(step.filter, env) if step.filter is not None else None
         watchable = step.watchable
@@ -195,6 +192,10 @@ class Interpreter:
                 where = getattr(err, "where", None)
                 say(f"the steps for the new {name} failed" + (f" at {where}" if where else "")
                     + f": {err}; going on with the next one")
+            except Exception as err:  # a bug in a procedure: the item was handed on all the same, so say it, go on
+                report.failed += 1
+                say(f"the steps for the new {name} failed with an internal error ({type(err).__name__}: {err}); "
+                    "this is a bug in the book, not in the automation; going on with the next one")
             else:
                 say(f"handed on the new {name}")
 

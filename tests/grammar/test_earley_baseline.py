@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from lark import Lark
 
-from grammar.parser import _BookIndenter
+from grammar import parser as parser_module
+from grammar.parser import GRAMMAR_FILE, _BookIndenter
 
 TEXT = '''the start date is "2022-03-01T15:00:00Z"
 read some SMS messages whose num segments is at most 2 and whose date sent is after the start date
@@ -17,8 +18,13 @@ watch for new SMS messages whose recipient number is "+15005550006" every 2 minu
 '''
 
 
-def test_earley_with_a_basic_lexer_parses_what_the_book_parses():
-    earley = Lark.open("automation.lark", rel_to=__import__("grammar.parser").parser.__file__, parser="earley",
-                       lexer="basic", postlex=_BookIndenter(), maybe_placeholders=False)
-    tree = earley.parse(TEXT)
-    assert [child.data for child in tree.children] == ["assign", "call", "call", "watch"]
+def test_earley_with_a_basic_lexer_reads_the_same_tree_as_the_books_lalr():
+    def parser(**options):
+        return Lark.open(GRAMMAR_FILE, rel_to=parser_module.__file__, postlex=_BookIndenter(),
+                         maybe_placeholders=False, **options)
+
+    earley = parser(parser="earley", lexer="basic").parse(TEXT)
+    assert earley == parser(parser="lalr", lexer="contextual").parse(TEXT)
+    assert [child.data for child in earley.children] == ["assign", "call", "call", "watch"]
+    assert len(list(earley.find_data("le"))) == 1  # 'is at most 2' is a comparison, not a watch's limit
+    assert len(list(earley.find_data("poll_every"))) == len(list(earley.find_data("poll_limit"))) == 1
