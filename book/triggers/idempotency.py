@@ -13,13 +13,18 @@ handed on, its run is on disk. Each queued run is an entry, in arrival order, ow
 
     queued -> started -> (deleted: done, whatever the automation's outcome)
                       -> interrupted (its owner died mid-run: reported once, never run again)
+           -> expired (it waited more than `max_age` seconds: reported once, never run)
 
 An owner is alive while it holds its lock file (`<database>.owners/<owner>.lock`, locked for the
 owner's life; the operating system releases it when the process dies), so another listener on the
 same home tells at once a listener that is running from one that died. `recover()` takes the
 entries of owners that are gone: those never started are adopted by a listener with the same
 automation (or left without an owner until one starts), those started are marked interrupted and
-returned once, to be reported. Interrupted entries are kept `window` seconds, then deleted.
+returned once, to be reported. An entry is run only while it is fresh: one that waited more than
+`max_age` seconds since it arrived (a day by default, the tokens' window: a reply to a month-old SMS
+would do more harm than good) is marked expired instead of being started or adopted, and returned
+once, to be reported for a person to act on. Interrupted and expired entries are kept `window`
+seconds, then deleted.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 try:
@@ -42,8 +47,12 @@ except ImportError:  # Windows
 
 TOKEN_HEADER = "I-Twilio-Idempotency-Token"
 DEFAULT_WINDOW = 24 * 3600.0
+DEFAULT_MAX_AGE = DEFAULT_WINDOW
+"""Seconds a queued run may wait for a listener to start it; an older one is reported, never run."""
 
-QUEUED, STARTED, INTERRUPTED = "queued", "started", "interrupted"
+QUEUED, STARTED, INTERRUPTED, EXPIRED = "queued", "started", "interrupted", "expired"
+_DONE_WITH = (INTERRUPTED, EXPIRED)
+"""The states of entries kept only to be reported (once), then deleted after `window` seconds."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS delivered (token TEXT PRIMARY KEY, at REAL NOT NULL);
@@ -103,6 +112,9 @@ class Recovered:
     """Never started, and now the caller's to run."""
     waiting: list[Entry]
     """Never started, for another automation (or kind): left without an owner until a listener with it starts."""
+    expired: list[Entry] = field(default_factory=list)
+    """Never started, and waiting for longer than `max_age`: now marked expired, never to run (each returned
+    once, to be reported)."""
 
 
 _COLUMNS = "id, token, kind, event, label, automation, owner, state, queued_at"
@@ -111,18 +123,20 @@ _COLUMNS = "id, token, kind, event, label, automation, owner, state, queued_at"
 class SeenTokens:
     """The idempotency tokens of deliveries handed on within the last `window` seconds, and the queued runs.
 
+    A queued run is started only within `max_age` seconds of its arrival; after that it expires.
     Without a `path` everything is in memory (and dies with the process). One connection, shared by
     the listener and the worker running the automations (thread-safe); every process on the same
     file sees the same tokens and entries.
     """
 
     def __init__(self, path: Path | None = None, *, window: float = DEFAULT_WINDOW,
-                 clock: Callable[[], float] = time.time) -> None:
+                 max_age: float = DEFAULT_MAX_AGE, clock: Callable[[], float] = time.time) -> None:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             path.touch(mode=0o600)  # created for its owner only: the queued events hold messages and numbers
         self.path = path
         self.window = window
+        self.max_age = max_age
         self._clock = clock
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path) if path is not None else ":memory:", check_same_thread=False,
@@ -143,7 +157,8 @@ class SeenTokens:
 
     def add(self, token: str | None, queued: Queued | None = None) -> int | None:
         """Remember that the delivery with this token has been handed on, and queue its run (in one
-        transaction); forget expired tokens and interrupted entries. The entry's id, if one was queued."""
+        transaction); forget expired tokens, and the interrupted and expired entries reported long enough
+        ago. The entry's id, if one was queued."""
         if token is None and queued is None:
             return None
         now = self._clock()
@@ -158,7 +173,8 @@ class SeenTokens:
                     "changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (token, queued.kind, queued.event, queued.label, queued.automation, queued.owner, QUEUED,
                      now, now)).lastrowid
-            db.execute("DELETE FROM queued_runs WHERE state = ? AND changed_at <= ?", (INTERRUPTED, now - self.window))
+            db.execute("DELETE FROM queued_runs WHERE state IN (?, ?) AND changed_at <= ?",
+                       (*_DONE_WITH, now - self.window))
         if entry is not None:
             self._notify()
         return entry
@@ -221,14 +237,15 @@ class SeenTokens:
 
     def recover(self, owner: str, automation: str, kinds: Iterable[str]) -> Recovered:
         """Take over the entries of owners that are gone (see the module's doc); `owner` adopts those never
-        started that are for `automation` and one of `kinds`, and any other owner's left without one."""
+        started that are for `automation` and one of `kinds`, and any other owner's left without one. Every
+        entry left without an owner that waited more than `max_age` (whatever its automation) expires."""
         kinds = list(kinds)
         with self._lock:
             owners = [row[0] for row in self._db.execute(
                 "SELECT DISTINCT owner FROM queued_runs WHERE owner IS NOT NULL AND owner != ? AND state IN (?, ?)",
                 (owner, QUEUED, STARTED))]
         gone = [other for other in owners if not self._alive(other)]
-        if not gone and not (kinds and self._adoptable(automation, kinds)):
+        if not gone and not self._ownerless_to_take(automation, kinds, self._clock() - self.max_age):
             return Recovered([], 0, [])
         now = self._clock()
         interrupted: list[Entry] = []
@@ -245,20 +262,31 @@ class SeenTokens:
                     f"SELECT {_COLUMNS} FROM queued_runs WHERE owner = ? AND state = ? ORDER BY id", (other, QUEUED))]
                 db.execute("UPDATE queued_runs SET owner = NULL, changed_at = ? WHERE owner = ? AND state = ?",
                            (now, other, QUEUED))
+            oldest = now - self.max_age  # then those too old to run: expired before any is adopted
+            expired = [replace(_entry(row), owner=None, state=EXPIRED) for row in db.execute(
+                f"SELECT {_COLUMNS} FROM queued_runs WHERE owner IS NULL AND state = ? AND queued_at < ? ORDER BY id",
+                (QUEUED, oldest))]
+            db.execute("UPDATE queued_runs SET state = ?, changed_at = ? WHERE owner IS NULL AND state = ? "
+                       "AND queued_at < ?", (EXPIRED, now, QUEUED, oldest))
             if kinds:
                 marks = ", ".join("?" * len(kinds))
                 adopted = db.execute(
                     f"UPDATE queued_runs SET owner = ?, changed_at = ? WHERE owner IS NULL AND state = ? "
                     f"AND automation = ? AND kind IN ({marks})", (owner, now, QUEUED, automation, *kinds)).rowcount
+        if expired:
+            self._notify()
         mine = {entry.id for entry in self.entries(owner=owner, state=QUEUED)} if adopted else set()
-        return Recovered(interrupted, adopted, [entry for entry in waiting if entry.id not in mine])
+        done = mine | {entry.id for entry in expired}
+        return Recovered(interrupted, adopted, [entry for entry in waiting if entry.id not in done], expired)
 
-    def _adoptable(self, automation: str, kinds: list[str]) -> bool:
+    def _ownerless_to_take(self, automation: str, kinds: list[str], oldest: float) -> bool:
+        """Whether an entry without an owner is for `automation` and one of `kinds`, or arrived before `oldest`."""
         marks = ", ".join("?" * len(kinds))
+        mine = f" OR (automation = ? AND kind IN ({marks}))" if kinds else ""
         with self._lock:
             return self._db.execute(
-                f"SELECT 1 FROM queued_runs WHERE owner IS NULL AND state = ? AND automation = ? AND kind IN ({marks}) "
-                "LIMIT 1", (QUEUED, automation, *kinds)).fetchone() is not None
+                f"SELECT 1 FROM queued_runs WHERE owner IS NULL AND state = ? AND (queued_at < ?{mine}) LIMIT 1",
+                (QUEUED, oldest, *([automation, *kinds] if kinds else []))).fetchone() is not None
 
     def entries(self, *, owner: str | None = None, state: str | None = None, ownerless: bool = False) -> list[Entry]:
         """The entries (of `owner`, or without one; in `state`), in arrival order."""
@@ -276,18 +304,31 @@ class SeenTokens:
             return [_entry(row) for row in self._db.execute(sql, args)]
 
     def claim(self, owner: str) -> Entry | None:
-        """The owner's first entry never started, now marked started; None if it has none."""
+        """The owner's first entry never started, now marked started; None if it has none.
+
+        An entry that waited more than `max_age` is not started: it is marked expired (and no longer the
+        owner's) and returned so, once, to be reported; it must not be run."""
         while True:
             with self._lock:  # a read first: a worker with nothing to do takes no write lock
                 row = self._db.execute(f"SELECT {_COLUMNS} FROM queued_runs WHERE owner = ? AND state = ? "
                                        "ORDER BY id LIMIT 1", (owner, QUEUED)).fetchone()
             if row is None:
                 return None
+            entry = _entry(row)
+            now = self._clock()
+            too_old = entry.queued_at < now - self.max_age
             with self._transaction() as db:
-                claimed = db.execute("UPDATE queued_runs SET state = ?, changed_at = ? WHERE id = ? AND owner = ? "
-                                     "AND state = ?", (STARTED, self._clock(), row[0], owner, QUEUED)).rowcount
+                if too_old:
+                    claimed = db.execute("UPDATE queued_runs SET state = ?, owner = NULL, changed_at = ? WHERE id = ? "
+                                         "AND owner = ? AND state = ?", (EXPIRED, now, entry.id, owner, QUEUED)).rowcount
+                else:
+                    claimed = db.execute("UPDATE queued_runs SET state = ?, changed_at = ? WHERE id = ? AND owner = ? "
+                                         "AND state = ?", (STARTED, now, entry.id, owner, QUEUED)).rowcount
+            if claimed and too_old:
+                self._notify()  # one fewer pending, without a finish
+                return replace(entry, state=EXPIRED, owner=None)
             if claimed:
-                return replace(_entry(row), state=STARTED)
+                return replace(entry, state=STARTED)
 
     def finish(self, owner: str, entry: int) -> bool:
         """The owner's started entry is done (whatever the outcome): deleted. False if it was no longer its own

@@ -24,7 +24,8 @@ with `the event` (and `the message`, `the call` or `the input`) bound: one worke
 automations one at a time, in the order the events came, while the listener has already answered
 (Twilio waits about 15 s for a call's TwiML). The queue is a table next to the tokens, so a listener
 that stops (or dies) loses nothing: the next one on the same home with the same automation runs what
-was never started, and reports, without running it again, a run that was cut short.
+was never started, and reports, without running it again, a run that was cut short. A run that waited
+longer than the store's `max_age` (a day by default) is reported, never run: too late to act on by itself.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ from book.output import jsonable
 from book.registry import Registry
 from book.runtime import Automation
 from book.triggers.automation import compile_with_facts, run_automation
-from book.triggers.idempotency import QUEUED, TOKEN_HEADER, Entry, Queued, SeenTokens
+from book.triggers.idempotency import EXPIRED, QUEUED, TOKEN_HEADER, Entry, Queued, SeenTokens
 from book.triggers.signature import SIGNATURE_HEADER, Params, SignatureCheck
 from book.triggers.twiml import Answers
 from concepts.events import (
@@ -280,8 +281,11 @@ class Handoff:
     the runs that listeners which stopped (or died) left never started are taken over by this one if
     they are for the same automation (`name`, the --run file) and a kind it runs, and run in arrival
     order; a run that was started and never finished is reported once and never run again (it may
-    already have sent a message). `wait()` waits for this handoff's runs to end; `close()` too, then
-    stops the worker, leaving whatever has not started for the next listener.
+    already have sent a message). A run that waited longer than `seen.max_age` since its event arrived
+    (a day by default), left by a listener that stopped or held up behind a slow one, is never run: it is
+    reported once, for a person to act on (an automatic reply a day late would confuse more than help).
+    `wait()` waits for this handoff's runs to end; `close()` too, then stops the worker, leaving whatever
+    has not started for the next listener.
     """
 
     def __init__(
@@ -336,6 +340,9 @@ class Handoff:
                     if self._stopped:
                         return
                     entry = self.seen.claim(self.owner)
+                if entry is not None and entry.state == EXPIRED:
+                    self._report_too_old(entry)
+                    continue
                 if entry is not None:
                     self._run(entry)
                     continue
@@ -370,10 +377,11 @@ class Handoff:
         """Take over what listeners that stopped left; report the runs they cut short, and those left waiting."""
         found = self.seen.recover(self.owner, self.name, self._kinds)
         for entry in found.interrupted:
-            token = f", delivery token {entry.token}" if entry.token else ""
             self.report(f"the automation {entry.automation} was cut short on the {entry.label} ({_received(entry)}"
-                        f"{token}): the listener running it stopped before it finished. It is not run again, as it "
-                        "may already have sent messages or made calls: check what it did for this event")
+                        f"{_token(entry)}): the listener running it stopped before it finished. It is not run again, "
+                        "as it may already have sent messages or made calls: check what it did for this event")
+        for entry in found.expired:
+            self._report_too_old(entry)
         if found.adopted:
             self.report(f"running the automation on {found.adopted} event(s) that a listener which stopped had queued "
                         "and not started, in the order they came")
@@ -386,7 +394,14 @@ class Handoff:
                               for (automation, kind), n in counts.items())
             self.report(f"{len(waiting)} event(s) queued by a listener that stopped wait for their automation ({which}); "
                         "they run, in the order they came, when a listener with that automation for their kind "
-                        "starts on this home ('twilio-book listen --run FILE')")
+                        "starts on this home ('twilio-book listen --run FILE') within "
+                        f"{_duration(self.seen.max_age)} of their arrival; later, they are reported, not run")
+
+    def _report_too_old(self, entry: Entry) -> None:
+        self.report(f"the {entry.label} ({_received(entry)}{_token(entry)}), a {entry.kind} event queued for the "
+                    f"automation {entry.automation}, waited more than {_duration(self.seen.max_age)} for a listener "
+                    "to run it: it is too old to run automatically (a reply now would come far too late), so it is "
+                    "never run. Check the event and act on it by hand if it still needs it")
 
     # -- waiting and closing ------------------------------------------------------------------------
 
@@ -436,6 +451,18 @@ def _label(event: WebhookEvent) -> str:
 
 def _received(entry: Entry) -> str:
     return "received " + datetime.fromtimestamp(entry.queued_at, timezone.utc).isoformat(timespec="seconds")
+
+
+def _token(entry: Entry) -> str:
+    return f", delivery token {entry.token}" if entry.token else ""
+
+
+def _duration(seconds: float) -> str:
+    """`seconds` for a person: 24 h, 1.5 h, 5 min, 0.5 s."""
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{round(seconds / size, 1):g} {unit}"
+    return f"{round(seconds, 3):g} s"
 
 
 # -- the server -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ElementTree
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ import requests
 from book.errors import BookError
 from book.runtime import Automation
 from book.sandbox.callbacks import deliver, receive_call, receive_message
-from book.triggers.idempotency import SeenTokens
+from book.triggers.idempotency import DEFAULT_MAX_AGE, DEFAULT_WINDOW, SeenTokens
 from book.triggers.listen import Handoff, ListenerServer, compile_for_kinds, create_listener_app, reach_hint
 from book.triggers.signature import SignatureCheck, sign
 from book.triggers.twiml import answers_from
@@ -500,12 +501,83 @@ def test_runs_left_for_another_automation_wait_for_it_and_the_queue_stays_bounde
     stuck.gate.set()
     assert wait_until(lambda: stuck.ran == ["CA" + "e" * 32])
 
-    clock[0] += 2 * seen.window  # a day on: the reported run is forgotten, the one never started is kept
+    clock[0] += 2 * seen.window  # days on: the reported run is forgotten, the one never started is kept ...
     seen.add("later")
     assert [(e.state, e.automation) for e in seen.entries()] == [("queued", "/a/calls.auto")]
-    mine = Recording()
-    assert Handoff(io.StringIO(), automations={InboundCall: mine}, seen=seen, name="/a/calls.auto").close(timeout=5)
-    assert mine.ran == ["CA" + "f" * 32] and seen.entries() == []
+    mine, late = Recording(), []
+    assert Handoff(io.StringIO(), automations={InboundCall: mine}, seen=seen, name="/a/calls.auto",
+                   report=late.append).close(timeout=5)
+    assert mine.ran == []  # ... but too old to run when its automation comes back: reported instead
+    assert len(late) == 1 and "CA" + "f" * 32 in late[0] and "too old" in late[0]
+    clock[0] += seen.window
+    seen.add("even later")
+    assert seen.entries() == []
+
+
+def sms_params(sandbox, sid: str) -> list[tuple[str, str]]:
+    return [("AccountSid", sandbox.account_sid), ("MessageSid", sid), ("From", CALLER), ("To", NUMBER), ("Body", "hi")]
+
+
+def test_an_event_left_waiting_longer_than_the_max_age_is_reported_once_and_never_run(sandbox, home, start_listener):
+    assert DEFAULT_MAX_AGE == DEFAULT_WINDOW == 24 * 3600  # a day, like the tokens
+    clock = [time.time()]
+    seen = SeenTokens(home / "triggers" / "webhooks.sqlite3", clock=lambda: clock[0])
+    arrived = datetime.fromtimestamp(clock[0], timezone.utc).isoformat(timespec="seconds")
+    stuck, reports = Recording(open_=False), []
+    handoff = Handoff(io.StringIO(), automations={InboundSmsMessage: stuck}, seen=seen, name="/a/replies.auto",
+                      report=reports.append, idle=60)  # idle: it never looks for what others left (nor expires)
+    url = start_listener(handoff).endpoints["sms"]
+    running, old, fresh, new = ("SM" + c * 32 for c in "abcd")
+    assert deliver(url, sms_params(sandbox, running), sandbox.auth_token, token="running").status == 200
+    assert deliver(url, sms_params(sandbox, old), sandbox.auth_token, token="old").status == 200
+    clock[0] += 20 * 3600
+    assert deliver(url, sms_params(sandbox, fresh), sandbox.auth_token, token="fresh").status == 200
+    assert wait_until(lambda: [e.state for e in seen.entries()] == ["started", "queued", "queued"])
+    assert not handoff.close(timeout=0.1)  # stops with the first run going, the two others not started
+    stuck.gate.set()
+    assert handoff.wait(timeout=5) and stuck.ran == [running]
+
+    clock[0] += 5 * 3600  # restarted 25 h after the second message arrived, 5 h after the third
+    mine, later = Recording(), []
+    restarted = Handoff(io.StringIO(), automations={InboundSmsMessage: mine}, seen=seen, name="/a/replies.auto",
+                        report=later.append)
+    url = start_listener(restarted).endpoints["sms"]
+    assert deliver(url, sms_params(sandbox, new), sandbox.auth_token, token="new").status == 200
+    assert restarted.close(timeout=5)
+    assert mine.ran == [fresh, new] and stuck.ran == [running]  # the old one never runs; the others in order
+    too_old = [r for r in reports + later if "too old" in r]
+    assert len(too_old) == 1 and too_old[0] in later
+    for part in (old, f"from {CALLER}", f"to {NUMBER}", f"received {arrived}", "delivery token old", "a sms event",
+                 "the automation /a/replies.auto", "more than 24 h", "act on it by hand"):
+        assert part in too_old[0], part
+    assert any("running the automation on 1 event(s)" in r for r in later)
+    assert [(e.state, e.token) for e in seen.entries()] == [("expired", "old")]
+
+    again: list[str] = []
+    assert Handoff(io.StringIO(), automations={InboundSmsMessage: Recording()}, seen=seen, name="/a/replies.auto",
+                   report=again.append).close(timeout=5)
+    assert again == []  # reported once, not at every start
+    clock[0] += seen.window  # forgotten a day after it was reported, like a run cut short
+    seen.add("later")
+    assert seen.entries() == []
+
+
+def test_an_event_held_up_behind_a_slow_run_past_the_max_age_is_not_run(sandbox, home, start_listener):
+    clock = [time.time()]
+    seen = SeenTokens(home / "triggers" / "webhooks.sqlite3", max_age=3600, clock=lambda: clock[0])
+    slow, reports = Recording(open_=False), []
+    handoff = Handoff(io.StringIO(), automations={InboundSmsMessage: slow}, seen=seen, report=reports.append)
+    url = start_listener(handoff).endpoints["sms"]
+    first, held = "SM" + "e" * 32, "SM" + "f" * 32
+    for sid, token in ((first, "first"), (held, "held")):
+        assert deliver(url, sms_params(sandbox, sid), sandbox.auth_token, token=token).status == 200
+    assert wait_until(lambda: [e.state for e in seen.entries()] == ["started", "queued"])
+    clock[0] += 3601  # the first run takes more than the max age
+    slow.gate.set()
+    assert handoff.close(timeout=5) and slow.ran == [first]
+    (report,) = reports
+    assert held in report and "delivery token held" in report and "more than 1 h" in report and "too old" in report
+    assert [(e.state, e.token) for e in seen.entries()] == [("expired", "held")]
 
 
 # -- where it listens ------------------------------------------------------------------------------------
