@@ -247,7 +247,7 @@ class Compiler:
         noun = stmt.noun.text
         readers = self.registry.readers(noun)
         procedure = readers[0] if readers else None
-        watchable = watchable_for(procedure) if procedure is not None else None
+        watchable = watchable_for(procedure, self.registry) if procedure is not None else None
         concept = _concept(procedure.output.type) if procedure is not None else None
         if procedure is None:
             self._problem(f"I don't know how to read {noun!r}, so I can't watch for new ones", stmt.noun.pos,
@@ -337,7 +337,7 @@ class Compiler:
 
     def _watchable_nouns(self, noun: str) -> str:
         nouns = sorted({normal(r.signature.noun) for r in self.registry
-                        if r.output.plural and not any(i.required for i in r.inputs) and watchable_for(r) is not None})
+                        if r.output.plural and not any(i.required for i in r.inputs) and watchable_for(r, self.registry) is not None})
         return did_you_mean(normal(noun), nouns) or "the book can watch for new: " + ", ".join(nouns)
 
     # -- calls

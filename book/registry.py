@@ -74,9 +74,11 @@ class Procedure:
 
 @dataclass
 class Registry:
-    """All procedures the compiler can call, keyed by verb and singular noun."""
+    """All procedures the compiler can call, keyed by verb and singular noun; and how the book's lists
+    are watched (`book.triggers.watch.Watchable`s, declared by the book: `watch for new ...`)."""
 
     procedures: dict[tuple[str, str], Procedure] = field(default_factory=dict)
+    watchables: list[Any] = field(default_factory=list)
 
     def register(self, procedure: Procedure) -> None:
         existing = self.procedures.get(procedure.key)
@@ -92,6 +94,7 @@ class Registry:
     def merge(self, other: Registry) -> None:
         for procedure in other.procedures.values():
             self.register(procedure)
+        self.watchables.extend(other.watchables)
 
     def __iter__(self):
         return iter(sorted(self.procedures.values(), key=lambda p: (p.signature.noun.lower(), p.signature.verb)))

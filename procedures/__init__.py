@@ -8,6 +8,7 @@ from procedures import calls  # noqa: F401  (registers the phone call procedures
 from procedures import messages  # noqa: F401  (registers the SMS procedures)
 from procedures import messaging  # noqa: F401  (registers sending with options, WhatsApp, deleting, media)
 from procedures import recordings  # noqa: F401  (registers the recording and transcription procedures)
+from procedures import _watching  # noqa: F401  (declares what 'watch' can follow)
 from procedures._book import BOOK
 
 # What the triggers hand on ('twilio-book watch' / 'listen'): part of the book's vocabulary and its reference.

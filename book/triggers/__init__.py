@@ -28,7 +28,6 @@ _LAZY = {
     "MessageAnswer": "book.triggers.twiml",
     "SeenTokens": "book.triggers.idempotency",
     "SignatureCheck": "book.triggers.signature",
-    "WATCHABLES": "book.triggers.watch",
     "Watchable": "book.triggers.watch",
     "Watcher": "book.triggers.watch",
     "compile_for_kinds": "book.triggers.listen",

@@ -80,26 +80,11 @@ class Watchable:
         return procedure
 
 
-# Twilio's lists: the "Watch ..." triggers of the reference. A watchable whose procedure the book does
-# not have (yet) is simply not offered.
-WATCHABLES: tuple[Watchable, ...] = (
-    Watchable("messages", "read", "SMS messages", "message", order_field="date_sent",
-              filters={"from": "sender_number", "to": "recipient_number"}),
-    Watchable("calls", "read", "phone calls", "call",
-              filters={"from": "sender_number", "to": "recipient_number", "status": "status",
-                       "parent-call-sid": "parent_call_sid"}),
-    Watchable("recordings", "read", "Twilio recordings", "recording",
-              filters={"call-sid": "call_sid", "conference-sid": "conference_sid"}),
-    Watchable("transcriptions", "read", "Twilio transcriptions", "transcription"),
-    Watchable("alerts", "read", "Twilio alerts", "alert", filters={"log-level": "log_level"}),
-)
-
-
-def watchable_for(procedure: Procedure) -> Watchable | None:
-    """How to watch what this read procedure lists: a known watchable, or one made from the concept's
-    `date_created` and `sid` fields (so a book author's list can be watched too); None when it can't be."""
+def watchable_for(procedure: Procedure, registry: Registry) -> Watchable | None:
+    """How to watch what this read procedure lists: as its book declared (`registry.watchables`), or from
+    the concept's `date_created` and `sid` fields (a list read newest first); None when it can't be."""
     verb, noun = procedure.signature.verb, procedure.signature.noun
-    for watchable in WATCHABLES:
+    for watchable in registry.watchables:
         if watchable.verb == verb and noun_key(watchable.noun) == noun_key(noun):
             return watchable
     fields = getattr(procedure.output.type, "model_fields", {})
@@ -114,9 +99,9 @@ def _holds_datetime(annotation: Any) -> bool:
 
 
 def available(registry: Registry) -> dict[str, tuple[Watchable, Procedure]]:
-    """The watchables this registry can serve, by name."""
+    """The watchables the book declared that this registry can serve, by name (`twilio-book watch NAME`)."""
     found = {}
-    for watchable in WATCHABLES:
+    for watchable in registry.watchables:
         procedure = watchable.procedure(registry)
         if procedure is not None:
             found[watchable.name] = (watchable, procedure)
