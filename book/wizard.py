@@ -100,15 +100,12 @@ def run_wizard(
         try:
             return _finish(conn, store, verify=verify, make_default=make_default, out=out)
         except AuthenticationError as e:
-            print(
-                f"authentication failed (Twilio error {e.code or 20003}): Twilio did not accept these credentials.",
-                file=out,
-            )
+            print(f"{e}: these credentials were not accepted.", file=out)  # the book's words, with its error code
             if attempt < tries:
                 print("Enter them again (press Enter to keep a value shown in [brackets]).", file=out)
     raise ConnectionError_(
-        f"authentication failed {tries} times; nothing was saved. Copy the credentials from the Twilio Console "
-        f"and run: twilio-book connect --name {name}"
+        f"authentication failed {tries} times; nothing was saved. Copy the credentials from your account's "
+        f"console and run: twilio-book connect --name {name}"
     )
 
 

@@ -64,7 +64,7 @@ def test_the_wizard_in_a_real_terminal(sandbox: Any, home: Path) -> None:
         child.sendline(sid)
         child.expect_exact("Auth Token (typing is hidden): ")
         child.sendline(WRONG)
-        child.expect_exact("authentication failed (Twilio error 20003)")
+        child.expect_exact("authentication failed: Twilio error 20003")
         child.expect_exact(f"Account SID [{sid}]: ")
         child.sendline("")
         child.expect_exact("Auth Token (typing is hidden): ")

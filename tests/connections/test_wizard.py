@@ -78,7 +78,7 @@ def test_the_whole_conversation(store: ConnectionStore) -> None:
     assert "2. Connect using an API Key" in out
     assert "The Account SID from your Twilio account.\n" in out
     assert "Account SID is not valid ('AC123'): an Account SID is AC followed by 32 hexadecimal" in out
-    assert "authentication failed (Twilio error 20003)" in out
+    assert "authentication failed: Twilio error 20003 (HTTP 401): these credentials were not accepted." in out
     assert f"Connected default (Test Account); saved to {store.path} (mode 600)" in out
     assert TOKEN not in out and WRONG not in out
     assert store.get("default").password == TOKEN
