@@ -57,10 +57,6 @@ class Env:
     above: Any = None
 
 
-class _Stopped(Exception):
-    """The session was asked to stop: the watch ends before its next item."""
-
-
 def _seconds(seconds: float) -> str:
     for unit, size in (("hour", 3600), ("minute", 60)):
         if seconds >= size and seconds % size == 0:
@@ -164,7 +160,7 @@ class Interpreter:
         """
         from book.cli import notice
         from book.home import home_dir
-        from book.triggers.watch import Watcher, WatchReport, automation_cursor_file, retryable
+        from book.triggers.watch import Watcher, WatchReport, automation_cursor_file
 
         session = self.session
         say = session.progress or notice
@@ -179,8 +175,6 @@ class Interpreter:
         outer = env.facts
 
         def hand_on(item: Any) -> None:
-            if session.stop.is_set():
-                raise _Stopped  # before this item: it is handed on next time
             env.facts = {**outer, **dict.fromkeys(step.binds, item)}
             env.above = item
             report.handed_on += 1
@@ -200,31 +194,13 @@ class Interpreter:
                 say(f"handed on the new {name}")
 
         once = session.watch_polls is not None
-        with cursor.locked():
-            starting = cursor.load() is None
-            say(f"line {step.line}: watching for {what} " + ("(once)" if session.watch_polls == 1 else f"every {every}")
-                + f"; the cursor is {cursor.path}" + ("" if once else "; press Ctrl-C to stop"))
-            polls = 0
-            try:
-                while not session.stop.is_set():
-                    try:
-                        watcher.poll(hand_on)
-                    except _Stopped:
-                        break
-                    except BookError as err:
-                        if once or not retryable(err):  # a refused request fails the same way every time
-                            raise
-                        say(f"checking for {what} failed, trying again in {every}: {err}")
-                    else:
-                        if starting:
-                            say(f"started from now: {what} from here on are handed on, each once")
-                            report.started_from_now, starting = True, False
-                    polls += 1
-                    if once and polls >= session.watch_polls:  # type: ignore[operator]
-                        break
-                    session.stop.wait(step.every)
-            finally:
-                env.facts = outer
+        say(f"line {step.line}: watching for {what} " + ("(once)" if session.watch_polls == 1 else f"every {every}")
+            + f"; the cursor is {cursor.path}" + ("" if once else "; press Ctrl-C to stop"))
+        try:
+            report.started_from_now = watcher.follow(hand_on, every=step.every, stop=session.stop,
+                                                     polls=session.watch_polls, say=say, what=what)
+        finally:
+            env.facts = outer
         return report
 
     def _call(self, step: p.CallStep, env: Env) -> Any:

@@ -167,7 +167,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from book.output import jsonable
     from book.session import open_session
     from book.triggers.automation import compile_with_facts, run_automation
-    from book.triggers.watch import Watcher, available, cursor_file, retryable
+    from book.triggers.watch import Watcher, available, cursor_file
     from procedures import BOOK
 
     things = available(BOOK.registry)
@@ -188,49 +188,35 @@ def cmd_watch(args: argparse.Namespace) -> int:
         cursor = cursor_file(home_dir(), watchable, client.account_sid, given, args.name)
         # The watcher checks the filters and the limit: a mistake there must not cost the cursor.
         watcher = Watcher(watchable, procedure, client, cursor, filters=given, limit=args.limit, since=since)
-        with cursor.locked():  # a second run of this watch is refused: it would hand on every item twice
-            if args.reset:
+        if args.reset:
+            with cursor.locked():  # never under a run of this watch that is going on
                 cursor.remove()
-            elif since is not None and cursor.load() is not None:
-                notice(f"--since is ignored: this watch already has a cursor ({cursor.path}) and goes on from where "
-                       "it stands; add --reset to start it again from --since")
+        elif since is not None and cursor.load() is not None:
+            notice(f"--since is ignored: this watch already has a cursor ({cursor.path}) and goes on from where "
+                   "it stands; add --reset to start it again from --since")
 
-            stop = threading.Event()
+        def hand_on(item: Any) -> None:
+            sys.stdout.write(json.dumps(jsonable(item), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            if automation is not None:
+                what = f"{watchable.fact} {getattr(item, watchable.sid_field, '')}"
+                run_automation(automation, session, {watchable.fact: item, "event": item}, what, notice)
 
-            def hand_on(item: Any) -> None:
-                if stop.is_set():
-                    raise _Stopped  # before this item: the next run hands it on
-                sys.stdout.write(json.dumps(jsonable(item), ensure_ascii=False) + "\n")
-                sys.stdout.flush()
-                if automation is not None:
-                    what = f"{watchable.fact} {getattr(item, watchable.sid_field, '')}"
-                    run_automation(automation, session, {watchable.fact: item, "event": item}, what, notice)
-
-            notice(f"watching {args.thing}" + ("" if args.once else f" every {args.every:g} s")
-                    + f"; the cursor is {cursor.path}")
-            with stopping_gently(stop):
-                while not stop.is_set():
-                    try:
-                        watcher.poll(hand_on)
-                    except _Stopped:
-                        break
-                    except BookError as err:
-                        if args.once:
-                            raise
-                        if not retryable(err):
-                            notice("stopped watching: this poll failed in a way that trying again can't fix; "
-                                   "correct what the error below says, then start the watch again")
-                            raise
-                        notice(f"this poll failed, trying again in {args.every:g} s: {err}")
-                    if args.once:
-                        return EXIT_OK
-                    stop.wait(args.every)
-        notice("stopped watching")
+        notice(f"watching {args.thing}" + ("" if args.once else f" every {args.every:g} s")
+                + f"; the cursor is {cursor.path}")
+        stop = threading.Event()
+        with stopping_gently(stop):
+            try:
+                watcher.follow(hand_on, every=args.every, stop=stop, polls=1 if args.once else None, say=notice,
+                               what=f"new {args.thing}")
+            except BookError:
+                if not args.once:
+                    notice("stopped watching: this poll failed in a way that trying again can't fix; "
+                           "correct what the error below says, then start the watch again")
+                raise
+        if not args.once:
+            notice("stopped watching")
         return EXIT_OK
-
-
-class _Stopped(Exception):
-    """Ctrl-C came: the watch ends before its next item."""
 
 
 def _datetime(text: str) -> Any:

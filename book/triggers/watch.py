@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Generator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -36,6 +37,10 @@ from book.registry import Procedure, Registry
 from book.triggers.cursor import LOOK_BACK, Cursor, CursorFile, utc
 
 HandOn = Callable[[Any], None]
+
+
+class _Stopped(Exception):
+    """The watch was asked to stop: it ends before its next item."""
 
 
 class WatchReport(BaseModel):
@@ -162,6 +167,44 @@ class Watcher:
         if expression is not None:  # flat, so each `and` condition can still be pushed to the API
             conditions = (*conditions, *expression.conjuncts())
         self.expression = FilterExpression(AllOf(conditions)) if conditions else None
+
+    def follow(self, hand_on: HandOn, *, every: float, stop: threading.Event, polls: int | None = None,
+               say: Callable[[str], None], what: str) -> bool:
+        """Poll every `every` seconds until `stop` is set (or `polls` times), holding the cursor's lock; whether
+        this run placed the cursor (started from now).
+
+        `stop` is taken between two items, never in the middle of one: an item not begun is handed on by
+        the next run. A failed poll is tried again (said with `say`) when it may pass (`retryable`);
+        otherwise, or when `polls` is given, it is raised.
+        """
+
+        def guarded(item: Any) -> None:
+            if stop.is_set():
+                raise _Stopped
+            hand_on(item)
+
+        started, count = False, 0
+        with self.cursor.locked():
+            starting = self.cursor.load() is None
+            while not stop.is_set():
+                try:
+                    self.poll(guarded)
+                except _Stopped:
+                    break
+                except BookError as err:
+                    if polls is not None or not retryable(err):  # a refused request fails the same way every time
+                        raise
+                    say(f"checking for {what} failed, trying again in {every:g} s: {err}")
+                else:
+                    if starting:
+                        since = "now" if self.since is None else self.since.isoformat()
+                        say(f"started from {since}: {what} from then on are handed on, each once")
+                        started, starting = True, False
+                count += 1
+                if polls is not None and count >= polls:
+                    break
+                stop.wait(every)
+        return started
 
     def poll(self, hand_on: HandOn) -> int:
         """Hand on every new item (at most `limit`), oldest first, saving the cursor after each; how many.
