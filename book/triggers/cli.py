@@ -73,7 +73,8 @@ def add_trigger_commands(subparsers: Any) -> None:
         "given to an automation as 'the event' (and 'the message', 'the call' or, for gathered input, "
         "'the input'), which runs after the listener has answered, one event at a time, in order. The runs are "
         "queued in the book's home folder before Twilio is answered: those a stopped listener had not started run "
-        "when a listener with the same --run FILE starts again; one cut short mid-run is reported, not repeated.",
+        "when a listener with the same --run FILE starts again within 24 hours of their arrival (older ones are "
+        "reported, not run); one cut short mid-run is reported, not repeated.",
     )
     listen.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every address)")
@@ -283,7 +284,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     answers = _answers(args)
     public_url = check_public_url(args.public_url) if args.public_url else None
     automations: dict[Any, Any] = {}
-    name = "given to the handoff"
+    name = None
     if args.run:
         kinds = [k for k in KINDS if k.name in args.on] if args.on else list(KINDS)
         text, filename = read_source(args.run)
@@ -321,14 +322,16 @@ def cmd_listen(args: argparse.Namespace) -> int:
                 _until_stopped(lambda: server.running)
             if handoff.pending:
                 notice(f"waiting for {handoff.pending} automation run(s) still queued; press Ctrl-C again to stop now "
-                       "(those not started run when a listener with this automation next starts on this home)")
+                       "(those not started run when a listener with this automation next starts on this home "
+                       f"within {_hours(seen.max_age)} of their arrival; older ones are reported, not run)")
             try:
                 handoff.close()
             except KeyboardInterrupt:
                 pending = handoff.pending
                 handoff.close(timeout=0)
                 notice(f"stopped without waiting for {pending} automation run(s): those not started stay queued and "
-                       f"run when 'twilio-book listen --run {args.run}' next starts on this home; one cut short "
+                       f"run when 'twilio-book listen --run {args.run}' next starts on this home within "
+                       f"{_hours(seen.max_age)} of their arrival (older ones are reported, not run); one cut short "
                        "mid-run is reported then, for you to check what it did")
                 raise
     finally:
@@ -337,6 +340,12 @@ def cmd_listen(args: argparse.Namespace) -> int:
             sandbox.close()
     notice("stopped listening")
     return EXIT_OK
+
+
+def _hours(seconds: float) -> str:
+    """How long queued runs wait to run, for a person: 24 hours (the store's max_age, a day by default)."""
+    hours = seconds / 3600
+    return f"{hours:g} hour{'' if hours == 1 else 's'}"
 
 
 def _automation_name(path: str, text: str) -> str:

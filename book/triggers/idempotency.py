@@ -141,6 +141,11 @@ class SeenTokens:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path) if path is not None else ":memory:", check_same_thread=False,
                                    isolation_level=None, timeout=10.0)
+        if path is not None:
+            try:  # readers never hold up a writer's COMMIT, nor wait for it (as the sandbox's store)
+                self._db.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError:  # e.g. another process holds it now: it works in the mode it has
+                pass
         self._db.executescript(_SCHEMA)
         self._held: dict[str, int] = {}  # owner -> the descriptor holding its lock file
         self.changed = threading.Condition()
@@ -155,6 +160,26 @@ class SeenTokens:
             row = self._db.execute("SELECT at FROM delivered WHERE token = ?", (token,)).fetchone()
         return row is not None and row[0] > self._clock() - self.window
 
+    def hand_on_once(self, token: str | None, hand_on: Callable[[], Queued | None]) -> tuple[bool, int | None]:
+        """Hand a delivery on unless its token was handed on within `window` (by any process on this file):
+        the check, `hand_on()` and `add(token, <what it returned>)` are one write transaction, so two
+        listeners given one token hand it on once, and one that fails (or dies) half-way records nothing.
+        Whether it was handed on now, and the queued entry's id, if any. Without a token it is always handed on.
+
+        `hand_on` runs holding the store (and the file's write lock): it must be quick and must not use the store.
+        """
+        if token is None:
+            return True, self.add(None, hand_on())
+        now = self._clock()
+        with self._transaction() as db:
+            db.execute("DELETE FROM delivered WHERE at <= ?", (now - self.window,))
+            if not db.execute("INSERT OR IGNORE INTO delivered (token, at) VALUES (?, ?)", (token, now)).rowcount:
+                return False, None
+            entry = self._record(db, token, hand_on(), now)
+        if entry is not None:
+            self._notify()
+        return True, entry
+
     def add(self, token: str | None, queued: Queued | None = None) -> int | None:
         """Remember that the delivery with this token has been handed on, and queue its run (in one
         transaction); forget expired tokens, and the interrupted and expired entries reported long enough
@@ -162,21 +187,26 @@ class SeenTokens:
         if token is None and queued is None:
             return None
         now = self._clock()
-        entry = None
         with self._transaction() as db:
             if token is not None:
                 db.execute("INSERT OR REPLACE INTO delivered (token, at) VALUES (?, ?)", (token, now))
                 db.execute("DELETE FROM delivered WHERE at <= ?", (now - self.window,))
-            if queued is not None:
-                entry = db.execute(
-                    "INSERT INTO queued_runs (token, kind, event, label, automation, owner, state, queued_at, "
-                    "changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (token, queued.kind, queued.event, queued.label, queued.automation, queued.owner, QUEUED,
-                     now, now)).lastrowid
-            db.execute("DELETE FROM queued_runs WHERE state IN (?, ?) AND changed_at <= ?",
-                       (*_DONE_WITH, now - self.window))
+            entry = self._record(db, token, queued, now)
         if entry is not None:
             self._notify()
+        return entry
+
+    def _record(self, db: sqlite3.Connection, token: str | None, queued: Queued | None, now: float) -> int | None:
+        """Queue the run (in the caller's transaction) and forget the entries reported long enough ago."""
+        entry = None
+        if queued is not None:
+            entry = db.execute(
+                "INSERT INTO queued_runs (token, kind, event, label, automation, owner, state, queued_at, "
+                "changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (token, queued.kind, queued.event, queued.label, queued.automation, queued.owner, QUEUED,
+                 now, now)).lastrowid
+        db.execute("DELETE FROM queued_runs WHERE state IN (?, ?) AND changed_at <= ?",
+                   (*_DONE_WITH, now - self.window))
         return entry
 
     # -- owners -------------------------------------------------------------------------------------
@@ -228,9 +258,12 @@ class SeenTokens:
         try:
             if not _try_lock(fd):
                 return True
+            if fcntl is not None:  # deleted while still locked, as `leave` does: an owner starting up on it
+                _unlink(path)      # (`_hold`) can't lock it until it is gone, then makes a new one
         finally:
             os.close(fd)
-        _unlink(path)
+        if fcntl is None:  # Windows: an open file can't be deleted; this fails while its new owner has it open
+            _unlink(path)
         return False
 
     # -- the queue ----------------------------------------------------------------------------------
@@ -363,10 +396,11 @@ class SeenTokens:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                self._db.execute("COMMIT")  # may fail (database is locked): rolled back, not left open
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def close(self) -> None:
         folder = self._owners_folder()
@@ -395,6 +429,7 @@ def _hold(path: Path) -> int:
             except FileNotFoundError:
                 pass
         os.close(fd)
+        time.sleep(0.001)  # a cleaner holds it for a moment, to delete it: the next try creates a new one
     raise OSError(f"could not hold the lock file {path}")
 
 

@@ -209,20 +209,26 @@ def create_listener_app(
                 return PlainTextResponse(f"Bad Request: {problems}\n", status_code=400)
             handler = _ENDPOINT_OF.get(type(event), endpoint)
             token = request.headers.get(TOKEN_HEADER)
+
+            def hand_on_now() -> Queued | None:
+                try:
+                    return hand_on(handler.name, event)
+                except Exception as err:
+                    raise _NotHandedOn from err
+
             async with one_at_a_time:
-                if token is None or token not in seen:
-                    try:
-                        queued = await run_in_threadpool(hand_on, handler.name, event)
-                    except Exception as err:  # not handed on: not recorded, so Twilio's retry brings it again
-                        report(f"could not hand on a request to {endpoint.path}: {type(err).__name__}: {err} (500)")
-                        return PlainTextResponse("Internal Server Error: the event was not handed on.\n", status_code=500)
-                    try:  # the token and the run it calls for, in one transaction: both or neither
-                        await run_in_threadpool(seen.add, token, queued)
-                    except Exception as err:
-                        report(f"could not record a request to {endpoint.path} in {seen.path or 'memory'}: "
-                               f"{type(err).__name__}: {err} (500); Twilio retries it (its JSON line is printed "
-                               "again); if this goes on, check that the disk has room and the file can be written")
-                        return PlainTextResponse("Internal Server Error: the event was not recorded.\n", status_code=500)
+                try:  # off the event loop (the store may wait for another process's write lock); the check, the
+                    # hand-on and the token with the run it calls for are one transaction: once, even across processes
+                    await run_in_threadpool(seen.hand_on_once, token, hand_on_now)
+                except _NotHandedOn as failed:  # not handed on: not recorded, so Twilio's retry brings it again
+                    err = failed.__cause__
+                    report(f"could not hand on a request to {endpoint.path}: {type(err).__name__}: {err} (500)")
+                    return PlainTextResponse("Internal Server Error: the event was not handed on.\n", status_code=500)
+                except Exception as err:
+                    report(f"could not record a request to {endpoint.path} in {seen.path or 'memory'}: "
+                           f"{type(err).__name__}: {err} (500); Twilio retries it (its JSON line is printed "
+                           "again); if this goes on, check that the disk has room and the file can be written")
+                    return PlainTextResponse("Internal Server Error: the event was not recorded.\n", status_code=500)
             called = check.url_called(str(request.url))
             return handler.answer(answers, event, _gather_url(called, endpoint.path))
 
@@ -238,6 +244,10 @@ def create_listener_app(
         routes += [Route(endpoint.path, receive, methods=["GET", "POST"], name=endpoint.name),
                    Route(endpoint.path + "/", receive, methods=["GET", "POST"])]
     return Starlette(routes=routes)
+
+
+class _NotHandedOn(Exception):
+    """`hand_on` failed (its error is the cause): nothing was recorded."""
 
 
 def _client(request: Request) -> str:
@@ -279,11 +289,12 @@ class Handoff:
 
     The queue outlives the process (with a `seen` on a file): on start, and every `idle` seconds,
     the runs that listeners which stopped (or died) left never started are taken over by this one if
-    they are for the same automation (`name`, the --run file) and a kind it runs, and run in arrival
-    order; a run that was started and never finished is reported once and never run again (it may
-    already have sent a message). A run that waited longer than `seen.max_age` since its event arrived
-    (a day by default), left by a listener that stopped or held up behind a slow one, is never run: it is
-    reported once, for a person to act on (an automatic reply a day late would confuse more than help).
+    they are for the same automation (`name`, the --run file; required with `automations`) and a kind
+    it runs, and run in arrival order; a run that was started and never finished is reported once and
+    never run again (it may already have sent a message). A run that waited longer than `seen.max_age`
+    since its event arrived (a day by default), left by a listener that stopped or held up behind a slow
+    one, is never run: it is reported once, for a person to act on (an automatic reply a day late would
+    confuse more than help).
     `wait()` waits for this handoff's runs to end; `close()` too, then stops the worker, leaving whatever
     has not started for the next listener.
     """
@@ -296,15 +307,19 @@ class Handoff:
         session: Session | None = None,
         report: Report = stderr_report,
         seen: SeenTokens | None = None,
-        name: str = "given to the handoff",
+        name: str | None = None,
         idle: float = IDLE,
     ) -> None:
         self.out = out
         self.automations = dict(automations or {})
+        if self.automations and not name:
+            raise ValueError("a Handoff with automations needs their name (name=..., e.g. the --run file's full "
+                             "path): its queued runs are taken over only by a handoff with the same name")
         self.session = session
         self.report = report
+        self._own_seen = seen is None  # created here: closed by `close`
         self.seen = seen if seen is not None else SeenTokens()
-        self.name = name
+        self.name = name or ""
         self.idle = idle
         self._kinds = [_KIND_OF[concept].name for concept in self.automations if concept in _KIND_OF]
         self._gate = threading.Lock()
@@ -335,7 +350,10 @@ class Handoff:
             try:
                 if time.monotonic() >= look_again:
                     look_again = time.monotonic() + self.idle
-                    self._recover()
+                    with self._gate:  # never for an owner that has left: it would take runs and never run them
+                        if self._stopped:
+                            return
+                        self._recover()
                 with self._gate:
                     if self._stopped:
                         return
@@ -426,7 +444,8 @@ class Handoff:
         """Let the queued runs end (at most `timeout` s), then stop the worker; whether they all ended.
 
         What has not started is left in the queue for the next listener with this automation; a run
-        still going when `close` gives up counts as cut short (the next listener reports it).
+        still going when `close` gives up counts as cut short (the next listener reports it). A store
+        the handoff created (no `seen` given) is closed.
         """
         done = self.wait(timeout)
         with self._gate:
@@ -437,6 +456,8 @@ class Handoff:
         self.seen.leave(self.owner)  # wakes the worker, which stops
         if done and self._worker is not None:
             self._worker.join(timeout=_START_TIMEOUT)
+        if self._own_seen:
+            self.seen.close()
         return done
 
 

@@ -106,3 +106,29 @@ def test_sids() -> None:
     assert not is_sid("SM" + "A" * 32)  # Twilio SIDs are lowercase hex
     with pytest.raises(ValueError):
         new_sid("sm")
+
+
+class FailingCommit:
+    """A connection whose next COMMIT fails as when another process holds the database."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.fail = True
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql == "COMMIT" and self.fail:
+            self.fail = False
+            raise sqlite3.OperationalError("database is locked")
+        return self.db.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.db, name)
+
+
+def test_a_commit_that_fails_is_rolled_back_and_the_store_goes_on(store: Store) -> None:
+    store._db = FailingCommit(store._db)  # type: ignore[assignment]
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        store.insert_messages([{"to": "+15558675310", "body": "lost"}])
+    assert store.count_messages() == 0  # rolled back, not left open on the shared connection ...
+    store.insert_messages([{"to": "+15558675310", "body": "kept"}])  # ... so the next transaction starts
+    assert store.count_messages() == 1

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -20,7 +21,7 @@ import requests
 from book.errors import BookError
 from book.runtime import Automation
 from book.sandbox.callbacks import deliver, receive_call, receive_message
-from book.triggers.idempotency import DEFAULT_MAX_AGE, DEFAULT_WINDOW, SeenTokens
+from book.triggers.idempotency import DEFAULT_MAX_AGE, DEFAULT_WINDOW, Queued, SeenTokens
 from book.triggers.listen import Handoff, ListenerServer, compile_for_kinds, create_listener_app, reach_hint
 from book.triggers.signature import SignatureCheck, sign
 from book.triggers.twiml import answers_from
@@ -152,7 +153,7 @@ def test_an_inbound_sms_runs_the_automation_with_the_message_bound(sandbox, sess
     assert set(automations) == {InboundSmsMessage, InboundWhatsappMessage, MessageStatusEvent}
     assert set(problems) == {"call", "gather"}  # a call (and what a caller keyed in) has no 'message'
     out = io.StringIO()
-    handoff = Handoff(out, automations=automations, session=session, report=print)
+    handoff = Handoff(out, automations=automations, session=session, report=print, name="/a/reply.auto")
     listener = start_listener(handoff)
     received = receive_message(sandbox.store, sender=CALLER, recipient=NUMBER, body="Is this thing on?",
                                webhook=listener.endpoints["sms"])
@@ -210,7 +211,8 @@ def test_an_automation_that_fails_is_reported_and_the_delivery_still_counts(sand
     automation: Automation = compile_for_kinds(text, BOOK.registry)[0][InboundSmsMessage]
     reports: list[str] = []
     out = io.StringIO()
-    handoff = Handoff(out, automations={InboundSmsMessage: automation}, session=session, report=reports.append)
+    handoff = Handoff(out, automations={InboundSmsMessage: automation}, session=session, report=reports.append,
+                      name="/a/fails.auto")
     listener = start_listener(handoff)
     received = receive_message(sandbox.store, sender=CALLER, recipient=NUMBER, body="hi", webhook=listener.endpoints["sms"])
     assert received.answer.status == 200
@@ -244,7 +246,7 @@ def test_a_gather_posts_the_callers_keys_to_the_gather_endpoint_and_the_call_aut
     automations, _ = compile_for_kinds(TEXT_THE_CALLER, BOOK.registry)
     assert set(automations) == {InboundCall}  # gathered input has no 'call': it is 'the input'
     out = io.StringIO()
-    handoff = Handoff(out, automations=automations, session=session, report=print)
+    handoff = Handoff(out, automations=automations, session=session, report=print, name="/a/text.auto")
     listener = start_listener(handoff, answers=answers_from(MENU))
     call = receive_call(sandbox.store, sender=CALLER, recipient=NUMBER, webhook=listener.endpoints["voice"])
     gather = ElementTree.fromstring(call.answer.body).find("Gather")
@@ -339,7 +341,7 @@ class SlowAutomation:
 def test_a_slow_automation_does_not_hold_up_the_answers_and_runs_once_per_event_in_order(sandbox, start_listener):
     slow = SlowAutomation()
     out = io.StringIO()
-    handoff = Handoff(out, automations={InboundCall: slow}, session=None, report=print)
+    handoff = Handoff(out, automations={InboundCall: slow}, session=None, report=print, name="/a/slow.auto")
     listener = start_listener(handoff, answers=answers_from({"default": {"call": {"say": "Hi."}}}))
     url = listener.endpoints["voice"]
     started = time.monotonic()
@@ -390,7 +392,8 @@ def test_an_event_whose_automation_had_not_started_when_the_listener_stopped_is_
         sandbox, home, start_listener):
     db = home / "triggers" / "webhooks.sqlite3"
     first, reports = Recording(open_=False), []
-    handoff = Handoff(io.StringIO(), automations={InboundCall: first}, seen=SeenTokens(db), report=reports.append)
+    handoff = Handoff(io.StringIO(), automations={InboundCall: first}, seen=SeenTokens(db), report=reports.append,
+                      name="/a/calls.auto")
     url = start_listener(handoff).endpoints["voice"]
     running = receive_call(sandbox.store, sender=CALLER, recipient=NUMBER, webhook=url)
     waiting = deliver(url, call_params(sandbox, "CA" + "a" * 32), sandbox.auth_token, token="waiting")
@@ -402,7 +405,8 @@ def test_an_event_whose_automation_had_not_started_when_the_listener_stopped_is_
 
     second, later = Recording(), []
     out = io.StringIO()
-    restarted = Handoff(out, automations={InboundCall: second}, seen=SeenTokens(db), report=later.append)
+    restarted = Handoff(out, automations={InboundCall: second}, seen=SeenTokens(db), report=later.append,
+                        name="/a/calls.auto")
     url = start_listener(restarted).endpoints["voice"]
     assert restarted.wait(timeout=5)
     assert second.ran == ["CA" + "a" * 32] and first.ran == [running.sid]
@@ -413,7 +417,8 @@ def test_an_event_whose_automation_had_not_started_when_the_listener_stopped_is_
     assert any("running the automation on 1 event(s) that a listener which stopped had queued" in r for r in later)
 
     third = Recording()
-    again = Handoff(io.StringIO(), automations={InboundCall: third}, seen=SeenTokens(db), report=later.append)
+    again = Handoff(io.StringIO(), automations={InboundCall: third}, seen=SeenTokens(db), report=later.append,
+                    name="/a/calls.auto")
     assert again.close(timeout=5) and third.ran == [] and second.ran == ["CA" + "a" * 32]
     assert again.seen.entries() == []  # done entries are deleted: the queue holds only what is left to do
 
@@ -421,7 +426,6 @@ def test_an_event_whose_automation_had_not_started_when_the_listener_stopped_is_
 STUCK_LISTENER = """
 import io, sys, threading
 from pathlib import Path
-from book.triggers.idempotency import SeenTokens
 from book.triggers.idempotency import SeenTokens
 from book.triggers.listen import Handoff, ListenerServer, create_listener_app
 from book.triggers.signature import SignatureCheck
@@ -432,7 +436,8 @@ class Stuck:
         print("running", facts["event"].sid, flush=True)
         threading.Event().wait()
 
-handoff = Handoff(io.StringIO(), automations={InboundCall: Stuck()}, seen=SeenTokens(Path(sys.argv[1])))
+handoff = Handoff(io.StringIO(), automations={InboundCall: Stuck()}, seen=SeenTokens(Path(sys.argv[1])),
+                  name="/a/calls.auto")
 with ListenerServer(create_listener_app(SignatureCheck(sys.argv[2]), handoff)) as server:
     print(server.endpoints["voice"], flush=True)
     threading.Event().wait()
@@ -454,7 +459,7 @@ def test_a_run_cut_short_by_a_listener_that_died_is_reported_once_and_not_run_ag
 
         other, reports = Recording(), []  # another listener on the same home, while the first is alive
         handoff = Handoff(io.StringIO(), automations={InboundCall: other}, seen=SeenTokens(db),
-                          report=reports.append, idle=0.05)
+                          report=reports.append, idle=0.05, name="/a/calls.auto")
         url = start_listener(handoff).endpoints["voice"]
         time.sleep(0.2)
         assert reports == [] and other.ran == []  # the first listener's runs are its own while it lives
@@ -474,7 +479,8 @@ def test_a_run_cut_short_by_a_listener_that_died_is_reported_once_and_not_run_ag
     assert other.ran == ["CA" + "d" * 32]  # neither rerun nor handed on again when Twilio retried it
 
     later: list[str] = []
-    again = Handoff(io.StringIO(), automations={InboundCall: Recording()}, seen=SeenTokens(db), report=later.append)
+    again = Handoff(io.StringIO(), automations={InboundCall: Recording()}, seen=SeenTokens(db), report=later.append,
+                    name="/a/calls.auto")
     assert again.close(timeout=5) and later == []  # reported once, not at every start
     assert [e.state for e in again.seen.entries()] == ["interrupted"]
     assert list((home / "triggers" / "webhooks.owners").iterdir()) == []  # the dead listener's lock file is gone
@@ -566,7 +572,8 @@ def test_an_event_held_up_behind_a_slow_run_past_the_max_age_is_not_run(sandbox,
     clock = [time.time()]
     seen = SeenTokens(home / "triggers" / "webhooks.sqlite3", max_age=3600, clock=lambda: clock[0])
     slow, reports = Recording(open_=False), []
-    handoff = Handoff(io.StringIO(), automations={InboundSmsMessage: slow}, seen=seen, report=reports.append)
+    handoff = Handoff(io.StringIO(), automations={InboundSmsMessage: slow}, seen=seen, report=reports.append,
+                      name="/a/replies.auto")
     url = start_listener(handoff).endpoints["sms"]
     first, held = "SM" + "e" * 32, "SM" + "f" * 32
     for sid, token in ((first, "first"), (held, "held")):
@@ -628,3 +635,167 @@ def test_the_command_line_knows_every_kind_of_event():
     from book.triggers.listen import KINDS
 
     assert KIND_NAMES == tuple(kind.name for kind in KINDS)
+
+
+# -- concurrency: the store, its lock files and the worker ---------------------------------------------
+
+
+class Watched:
+    """A lock that says when someone waits for it (`waiting`), to stand in for a store's own."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self.lock = lock
+        self.waiting = threading.Event()
+
+    def __enter__(self) -> Watched:
+        self.waiting.set()
+        self.lock.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+def test_a_delivery_waiting_for_the_store_does_not_hold_up_the_listener(sandbox, start_listener):
+    seen, held = SeenTokens(), threading.Lock()
+    seen._lock = watched = Watched(held)
+    received = Received()
+    listener = start_listener(received, seen=seen)
+    params = [("AccountSid", sandbox.account_sid), ("MessageSid", "SM" + "9" * 32), ("MessageStatus", "sent")]
+    answers = []
+    with held:  # as the worker holds it while another process's write lock keeps it waiting
+        delivery = threading.Thread(target=lambda: answers.append(
+            deliver(listener.endpoints["message-status"], params, sandbox.auth_token, token="waits")))
+        delivery.start()
+        assert watched.waiting.wait(timeout=5)  # the delivery waits for the store ...
+        assert requests.get(listener.url + "/", timeout=2).status_code == 200  # ... off the event loop
+        assert received.events == []
+    delivery.join(timeout=10)
+    assert [a.status for a in answers] == [204] and len(received.events) == 1
+    seen.close()
+
+
+def test_two_listeners_on_one_home_hand_a_token_on_once(tmp_path):
+    db = tmp_path / "webhooks.sqlite3"
+    first, second = SeenTokens(db), SeenTokens(db)
+    handed_on, racing, raced = [], [], []
+
+    def hand_on_first():
+        handed_on.append("first")
+        other = threading.Thread(target=lambda: raced.append(second.hand_on_once("t", lambda: handed_on.append("2"))))
+        other.start()
+        racing.append(other)
+        other.join(timeout=0.2)
+        assert other.is_alive()  # the other waits for this transaction to end, instead of checking before it
+        return Queued(kind="call", event="{}", label="a call", automation="/a/calls.auto", owner="someone")
+
+    handed, entry = first.hand_on_once("t", hand_on_first)
+    racing[0].join(timeout=10)
+    assert handed and entry is not None and raced == [(False, None)] and handed_on == ["first"]
+    assert [(e.id, e.token) for e in second.entries()] == [(entry, "t")]
+
+    def fail():
+        raise OSError("stdout went away")
+
+    with pytest.raises(OSError):
+        first.hand_on_once("u", fail)
+    assert "u" not in second and second.hand_on_once("u", lambda: None) == (True, None)  # nothing was recorded
+    assert first.hand_on_once(None, lambda: None) == (True, None)  # no token: always handed on
+    first.close()
+    second.close()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows can't delete an open file: it deletes it once closed")
+def test_a_lock_file_is_deleted_while_locked_so_an_owner_starting_up_keeps_its_own(tmp_path, monkeypatch):
+    from book.triggers import idempotency
+
+    seen = SeenTokens(tmp_path / "webhooks.sqlite3")
+    path = tmp_path / "webhooks.owners" / "starting.lock"
+    path.parent.mkdir()
+    starting = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # an owner starting up made it, not locked yet
+    could_lock = []
+
+    def unlink(file):
+        if file == path:
+            could_lock.append(idempotency._try_lock(starting))
+        os.unlink(file)
+
+    monkeypatch.setattr(idempotency, "_unlink", unlink)
+    try:
+        assert not seen._alive("starting")  # nobody held it: deleted ...
+        assert could_lock == [False] and not path.exists()  # ... while still locked: never under a new owner
+        held = idempotency._hold(path)  # the owner starting up tries again: a file of its own
+        assert path.exists() and seen._alive("starting")
+        os.close(held)
+    finally:
+        os.close(starting)
+        seen.close()
+
+
+class FailingCommit:
+    """A connection whose next COMMIT fails as when another process holds the database."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.fail = True
+
+    def execute(self, sql: str, *args):
+        if sql == "COMMIT" and self.fail:
+            self.fail = False
+            raise sqlite3.OperationalError("database is locked")
+        return self.db.execute(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self.db, name)
+
+
+def test_a_commit_that_fails_is_rolled_back_and_the_store_goes_on(tmp_path):
+    seen = SeenTokens(tmp_path / "webhooks.sqlite3")
+    seen._db = FailingCommit(seen._db)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        seen.add("lost")
+    assert "lost" not in seen  # rolled back, not left open on the shared connection ...
+    seen.add("kept")  # ... so the next transaction starts
+    assert "kept" in seen and "lost" not in seen
+    seen.close()
+
+
+def test_a_worker_whose_handoff_closed_takes_over_nothing(tmp_path):
+    seen = SeenTokens(tmp_path / "webhooks.sqlite3")
+    handoff = Handoff(io.StringIO(), automations={InboundCall: Recording()}, seen=seen, name="/a/calls.auto", idle=60)
+    assert handoff.close(timeout=5)
+    seen.add(None, Queued(kind="call", event="{}", label="a call", automation="/a/calls.auto", owner="gone"))
+    handoff.idle = 0  # the worker's look for what stopped listeners left is due when it wakes after close ...
+    handoff._work()  # ... (as it may, racing close): it stops before taking over anything
+    assert [(e.owner, e.state) for e in seen.entries()] == [("gone", "queued")]
+    seen.close()
+
+
+def test_a_handoff_with_automations_needs_their_name():
+    with pytest.raises(ValueError, match="name"):
+        Handoff(io.StringIO(), automations={InboundCall: Recording()})
+    assert Handoff(io.StringIO()).close(timeout=5)  # nothing to run: no name needed
+
+
+def test_a_handoff_closes_the_store_it_made_and_only_that():
+    own = Handoff(io.StringIO())
+    made = own.seen
+    assert own.close(timeout=5)
+    with pytest.raises(sqlite3.ProgrammingError):
+        made.entries()
+    given = SeenTokens()
+    assert Handoff(io.StringIO(), seen=given).close(timeout=5)
+    assert given.entries() == []
+    given.close()
+
+
+def test_the_command_line_says_queued_runs_wait_a_day():
+    import argparse
+
+    from book.triggers.cli import _hours, add_trigger_commands
+
+    parser = argparse.ArgumentParser()
+    add_trigger_commands(parser.add_subparsers())
+    listen = parser._subparsers._group_actions[0].choices["listen"]
+    assert "within 24 hours of their arrival (older ones are reported, not run)" in listen.description
+    assert _hours(DEFAULT_MAX_AGE) == "24 hours" and _hours(3600) == "1 hour"
