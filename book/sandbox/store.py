@@ -30,6 +30,7 @@ from book.sandbox.filters import Where
 from book.sandbox.ids import new_secret, new_sid
 from book.sandbox.paging import PageRequest
 from book.sandbox.records import AccountRecord, MessageRecord, seed_message
+from book.sqlite import write_transaction
 
 SCHEMA_VERSION = "1"
 
@@ -199,15 +200,8 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """The connection, under the store's lock, in one write transaction (rolled back on an exception)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")  # may fail (database is locked): rolled back, not left open
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+        with write_transaction(self._db, self._lock) as db:
+            yield db
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows one read-only statement returns, run under the store's lock."""

@@ -39,6 +39,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from book.sqlite import write_transaction
+
 try:
     import fcntl
 except ImportError:  # Windows
@@ -392,15 +394,8 @@ class SeenTokens:
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (`BEGIN IMMEDIATE`: no other process writes in between)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")  # may fail (database is locked): rolled back, not left open
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+        with write_transaction(self._db, self._lock) as db:
+            yield db
 
     def close(self) -> None:
         folder = self._owners_folder()
