@@ -337,7 +337,7 @@ class Compiler:
 
     def _watchable_nouns(self, noun: str) -> str:
         nouns = sorted({normal(r.signature.noun) for r in self.registry
-                        if r.output.plural and not any(i.required for i in r.inputs) and watchable_for(r, self.registry) is not None})
+                        if r.lists_on_its_own and watchable_for(r, self.registry) is not None})
         return did_you_mean(normal(noun), nouns) or "the book can watch for new: " + ", ".join(nouns)
 
     # -- calls

@@ -68,6 +68,11 @@ class Procedure:
     def key(self) -> tuple[str, str]:
         return (self.signature.verb, noun_key(self.signature.noun))
 
+    @property
+    def lists_on_its_own(self) -> bool:
+        """Whether it reads a list with no input required (`read some SMS messages`): what a watch polls."""
+        return self.output.plural and not any(i.required for i in self.inputs)
+
     def input(self, name: str) -> InputConcept | None:
         return next((i for i in self.inputs if i.name == name or i.param == name), None)
 
@@ -109,7 +114,7 @@ class Registry:
         """The procedures that list this noun with no inputs required (`read some SMS messages`), `read` first."""
         key = noun_key(noun)
         found = [p for (v, n), p in self.procedures.items()
-                 if n == key and p.output.plural and not any(i.required for i in p.inputs)]
+                 if n == key and p.lists_on_its_own]
         return sorted(found, key=lambda p: (p.signature.verb != "read", p.signature.verb))
 
     def suggest(self, verb: str, noun: str) -> str | None:

@@ -80,7 +80,7 @@ class Watchable:
     def procedure(self, registry: Registry) -> Procedure | None:
         """The read procedure, if the book has it and it can be called with no inputs."""
         procedure = registry.find(self.verb, self.noun)
-        if procedure is None or not procedure.output.plural or any(i.required for i in procedure.inputs):
+        if procedure is None or not procedure.lists_on_its_own:
             return None
         return procedure
 
