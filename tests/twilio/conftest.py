@@ -14,8 +14,25 @@ from book.session import SandboxCredentials
 from procedures import BOOK
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "shared_sandbox: the module's tests share one sandbox, emptied for each test")
+
+
+@pytest.fixture(scope="module")
+def module_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
+    with SandboxServer(db_path=tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3") as server:
+        yield server
+
+
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
+def sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SandboxServer]:
+    """A sandbox of the test's own; in a module marked `shared_sandbox` (`pytestmark`), the module's one sandbox,
+    emptied for each test (starting and stopping one costs ~0.2 s)."""
+    if request.node.get_closest_marker("shared_sandbox") is not None:
+        shared = request.getfixturevalue("module_sandbox")
+        shared.reset()
+        yield shared
+        return
     with SandboxServer(db_path=tmp_path / "sandbox.sqlite3") as server:
         yield server
 

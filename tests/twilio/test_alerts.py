@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -19,17 +18,7 @@ from tests.twilio.conftest import requests_sent
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
 
-@pytest.fixture(scope="module")
-def _server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    with SandboxServer(db_path=tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3") as server:
-        yield server
-
-
-@pytest.fixture
-def sandbox(_server: SandboxServer) -> SandboxServer:
-    """One sandbox for the module, emptied for each test."""
-    _server.reset()
-    return _server
+pytestmark = pytest.mark.shared_sandbox  # one sandbox for the module, emptied for each test
 
 
 def seed(sandbox: SandboxServer, *rows: dict) -> list[str]:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import pytest
 
 from book.errors import CompileError, InputError, RemoteError
-from book.sandbox import SandboxServer
 from concepts import TwilioApiResponse
 from procedures import BOOK
 from tests.twilio.conftest import requests_sent
@@ -15,17 +13,7 @@ from tests.twilio.conftest import requests_sent
 MESSAGES = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
 
 
-@pytest.fixture(scope="module")
-def _module_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    with SandboxServer(db_path=tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3") as server:
-        yield server
-
-
-@pytest.fixture
-def sandbox(_module_sandbox: SandboxServer) -> SandboxServer:
-    """One sandbox for this module (starting one costs 0.2 s), emptied for each test."""
-    _module_sandbox.reset()
-    return _module_sandbox
+pytestmark = pytest.mark.shared_sandbox  # one sandbox for the module, emptied for each test
 
 
 def call(method: str, path: str, *lines: str) -> str:

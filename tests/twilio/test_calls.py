@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from book.errors import CompileError, InputError, NotFoundError, RemoteError
 from book.runtime import run
-from book.sandbox import SandboxServer
 from book.sandbox.call_store import CallStore
 from concepts import TwilioCall
 from procedures import BOOK
@@ -23,17 +21,7 @@ URL = '  the url is "http://demo.twilio.com/docs/voice.xml"\n'
 BASE = datetime(2022, 3, 1, tzinfo=timezone.utc)
 
 
-@pytest.fixture(scope="module")
-def _shared_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    """One sandbox for the module (starting and stopping one costs ~0.2 s); `sandbox` empties it per test."""
-    with SandboxServer(db_path=tmp_path_factory.mktemp("calls") / "sandbox.sqlite3") as server:
-        yield server
-
-
-@pytest.fixture
-def sandbox(_shared_sandbox: SandboxServer) -> SandboxServer:
-    _shared_sandbox.reset()
-    return _shared_sandbox
+pytestmark = pytest.mark.shared_sandbox  # one sandbox for the module, emptied for each test
 
 
 def make(to: str = "+18004446666", *lines: str) -> str:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from book.errors import CompileError, InputError, NotFoundError, RemoteError
-from book.sandbox import SandboxServer
 from concepts import File, TwilioMedia, TwilioSmsMessage
 from procedures import BOOK
 from tests.twilio.conftest import requests_sent
@@ -20,17 +18,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
 
 
-@pytest.fixture(scope="module")
-def _module_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    with SandboxServer(db_path=tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3") as server:
-        yield server
-
-
-@pytest.fixture
-def sandbox(_module_sandbox: SandboxServer) -> SandboxServer:
-    """One sandbox for this module (starting one costs 0.2 s), emptied for each test."""
-    _module_sandbox.reset()
-    return _module_sandbox
+pytestmark = pytest.mark.shared_sandbox  # one sandbox for the module, emptied for each test
 
 
 def message(*lines: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -30,17 +29,7 @@ DOWNLOAD = '''download a Twilio recording where
 '''
 
 
-@pytest.fixture(scope="module")
-def _server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    with SandboxServer(db_path=tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3") as server:
-        yield server
-
-
-@pytest.fixture
-def sandbox(_server: SandboxServer) -> SandboxServer:
-    """One sandbox for the module, emptied for each test (starting one per test costs ~0.2 s)."""
-    _server.reset()
-    return _server
+pytestmark = pytest.mark.shared_sandbox  # one sandbox for the module, emptied for each test
 
 
 @pytest.fixture
