@@ -118,8 +118,7 @@ def cursor_file(home: Path, watchable: Watchable, account_sid: str, filters: Map
     """The cursor of this watch: `<home>/triggers/<name>.json`, by default named after what it watches."""
     scope = {"watch": watchable.name, "account_sid": account_sid, "filters": {k: str(v) for k, v in filters.items()}}
     if name is None:
-        digest = hashlib.sha256(json.dumps(scope, sort_keys=True).encode()).hexdigest()[:10]
-        name = f"{watchable.name}-{digest}"
+        name = f"{watchable.name}-{_digest(scope)}"
     return CursorFile(home / "triggers" / f"{name}.json", scope)
 
 
@@ -130,8 +129,12 @@ def automation_cursor_file(home: Path, watchable: Watchable, account_sid: str, a
     automation watching the same list keeps its own cursor, and editing the line starts a new one.
     """
     scope = {"watch": watchable.name, "account_sid": account_sid, "automation": automation}
-    digest = hashlib.sha256(json.dumps(scope, sort_keys=True).encode()).hexdigest()[:10]
-    return CursorFile(home / "triggers" / f"automation-{watchable.name.replace(' ', '-')}-{digest}.json", scope)
+    return CursorFile(home / "triggers" / f"automation-{watchable.name.replace(' ', '-')}-{_digest(scope)}.json", scope)
+
+
+def _digest(scope: Mapping[str, Any]) -> str:
+    """A short name for what a cursor follows: the same scope, the same file."""
+    return hashlib.sha256(json.dumps(scope, sort_keys=True).encode()).hexdigest()[:10]
 
 
 class Watcher:
