@@ -36,8 +36,8 @@ from book import plan as p  # noqa: E402
 from book.interpreter import Session  # noqa: E402
 from book.output import jsonable  # noqa: E402
 from book.runtime import Automation  # noqa: E402
-from book.sandbox import SandboxServer, Store  # noqa: E402
-from book.sandbox.call_store import CallStore  # noqa: E402
+from sandbox import SandboxServer, Store  # noqa: E402
+from sandbox.call_store import CallStore  # noqa: E402
 from book.session import SandboxCredentials  # noqa: E402
 from procedures import BOOK  # noqa: E402
 

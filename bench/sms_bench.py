@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from book.http import BookHttpClient  # noqa: E402
+from procedures.http import BookHttpClient  # noqa: E402
 from book.interpreter import Session  # noqa: E402
 from book.runtime import Automation  # noqa: E402
-from book.sandbox import SandboxServer  # noqa: E402
+from sandbox import SandboxServer  # noqa: E402
 from book.session import SandboxCredentials  # noqa: E402
 from procedures import BOOK  # noqa: E402
 

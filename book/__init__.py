@@ -5,7 +5,7 @@
     result = automation.run(Session(clients))           # BookError on a failure at run time
 
 Importing `book` is cheap: each public name is imported from its module on first use, so the CLI's
-`--help` loads neither lark, nor pydantic, nor the twilio SDK.
+`--help` loads neither lark, nor pydantic, nor a service's SDK.
 """
 
 from __future__ import annotations

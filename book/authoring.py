@@ -1,25 +1,29 @@
 """The authoring API: a `Book` whose `procedure` decorator turns a documented function into English.
 
-    twilio = Book("Twilio", description="...")
+    acme = Book("Acme", description="...", app=App(program="acme-book", service="Acme"))
 
-    @twilio.procedure("to send an *SMS* message")
-    def send_sms_message(client, sender_number: PhoneNumber, recipient_number: PhoneNumber, message_body: str) -> str:
-        '''Send an SMS message using the Twilio API.
+    @acme.procedure("to send an *Acme* note")
+    def send_note(client, recipient: str, text: str) -> str:
+        '''Send a note to someone with the Acme API.
 
         Input Concepts:
-            the sender number: The Twilio phone number to send the message from
-            ...
+            the recipient: Who the note is for
+            the text: What it says
         Output Concepts:
-            answer: The SID of the sent message if successful, otherwise None.
+            answer: The ID of the note sent.
         Example 1:
-            Send an SMS message
-            >>> send an SMS message where
-            ...   the sender number is "+18004445555"
+            Send a note
+            >>> send an Acme note where
+            ...   the recipient is "ada"
+            ...   the text is "Hello!"
         '''
 
 Reserved parameters: `client` (the connection's client, made by the book's `client_factory`),
-`filter_expression` (FILTER-CAPABLE), `offset` and `limit` (page-capable). Every other parameter is an
-input concept, bound by name; its type and default come from the annotation and the signature.
+`pushed` (FILTER-CAPABLE: the `book.filters.Pushdown` of the conditions its API takes, declared with
+`pushable=`: field -> operators), `filter_expression` (the whole filter, for a procedure that wants it),
+`offset` and `limit` (page-capable). Every other parameter is an input concept, bound by name; its type
+and default come from the annotation and the signature. The runtime applies the whole filter to what a
+FILTER-CAPABLE procedure yields, so pushing a condition down only saves reading.
 """
 
 from __future__ import annotations
@@ -27,9 +31,12 @@ from __future__ import annotations
 import collections.abc
 import inspect
 import typing
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Callable
 
+from book.app import App
 from book.docstrings import parse_docstring
 from book.errors import AuthoringError, EnglishSyntaxError
 from book.naming import english, noun_key, param_name
@@ -37,25 +44,20 @@ from book.registry import InputConcept, OutputConcept, Procedure, Registry
 from grammar.ast import Call
 from grammar.signature import parse_signature
 
-RESERVED = {"client", "filter_expression", "offset", "limit"}
+RESERVED = {"client", "filter_expression", "pushed", "offset", "limit"}
 RESERVED_VERBS = {"the", "use", "convert", "get", "process", "a", "an", "some", "all"}
 READ_ONLY_VERBS = {"read", "list", "find", "download", "check", "look", "count", "watch", "search"}
-
-
-@dataclass(frozen=True)
-class ConnectionInfo:
-    """How a book connects: its methods (for the wizard and the docs)."""
-
-    methods: tuple[Any, ...] = ()
 
 
 class Book:
     """A named set of procedures and concepts, with how to connect and how to make a client.
 
+    `app` says who the book runs as (`book.app.App`: its command, its service, its home folder);
     `connection_methods` are the `book.connections.ConnectionMethod`s a user chooses from;
     `verify_connection(connection)` asks the service whether a connection's credentials work and returns a
     name to show for it (raising `AuthenticationError` when they are refused); `client_factory(connection)`
-    makes the client the procedures take.
+    makes the client the procedures take; `sandbox(home)`, if given, starts a local stand-in for the service
+    (a `book.session.LocalService`) that sessions fall back on when no connection is configured.
     """
 
     def __init__(
@@ -66,14 +68,19 @@ class Book:
         connection_methods: tuple[Any, ...] = (),
         verify_connection: Callable[[Any], str] | None = None,
         client_factory: Callable[[Any], Any] | None = None,
+        sandbox: Callable[[Path], Any] | None = None,
+        app: App | None = None,
         registry: Registry | None = None,
     ) -> None:
         self.name = name
+        self.app = app if app is not None else App(program=name.lower().replace(" ", "-"), service=name)
+        self.sandbox = sandbox
         self.description = description
         self.connection_methods = tuple(connection_methods)
         self.verify_connection = verify_connection
         self.client_factory = client_factory
         self.registry = registry if registry is not None else Registry()
+        self.registry.program = self.app.program
         self.concepts: dict[str, type] = {}
 
     def __repr__(self) -> str:
@@ -82,9 +89,7 @@ class Book:
     def all_concepts(self) -> dict[str, type]:
         """Concept name -> class: the book's concepts, and every concept a procedure takes or returns
         (or a concept's field holds), sorted by name."""
-        import typing
-
-        from concepts.base import Concept
+        from book.concept import Concept
 
         found: dict[str, type] = {}
 
@@ -111,14 +116,20 @@ class Book:
         self.concepts[cls.concept_name] = cls
         return cls
 
-    def procedure(self, phrase: str, *, mutating: bool | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Declare a procedure by its English phrase; the function's docstring is its documentation."""
+    def procedure(
+        self, phrase: str, *, mutating: bool | None = None, pushable: Mapping[str, Collection[str]] | None = None,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Declare a procedure by its English phrase; the function's docstring is its documentation.
+
+        `pushable` (a FILTER-CAPABLE read: field -> operators, like `{"sender_number": {"eq"}}`) says which
+        conditions its API applies itself; the compiler hands those to the procedure as `pushed`.
+        """
         signature = parse_signature(phrase)
         if signature.verb in RESERVED_VERBS:
             raise AuthoringError(f"the phrase {phrase!r} uses the verb {signature.verb!r}, which the English reserves; choose another verb")
 
         def register(function: Callable[..., Any]) -> Callable[..., Any]:
-            procedure = _build(self, signature, function, mutating)
+            procedure = _build(self, signature, function, mutating, pushable)
             _check_callable(procedure)
             self.registry.register(procedure)
             if isinstance(procedure.output.type, type) and getattr(procedure.output.type, "concept_name", ""):
@@ -181,7 +192,8 @@ def _output_type(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
-def _build(book: Book, signature: Any, function: Callable[..., Any], mutating: bool | None) -> Procedure:
+def _build(book: Book, signature: Any, function: Callable[..., Any], mutating: bool | None,
+           pushable: Mapping[str, Collection[str]] | None) -> Procedure:
     where = f"{_location(function)} ({signature.phrase!r})"
     doc = parse_docstring(function.__doc__)
     if not doc.summary:
@@ -221,10 +233,12 @@ def _build(book: Book, signature: Any, function: Callable[..., Any], mutating: b
     concept_name = getattr(out_type, "concept_name", "")
     output = OutputConcept(concept_name or out_name.lower(), out_description or doc.returns, out_type, plural)
 
-    filter_capable = "filter_expression" in params
+    takes_pushed, takes_expression = "pushed" in params, "filter_expression" in params
+    filter_capable = takes_pushed or takes_expression
     page_capable = "offset" in params and "limit" in params
     if filter_capable and not plural:
         raise AuthoringError(f"{where}: a FILTER-CAPABLE procedure must return a list or an iterator of concepts")
+    pushed = _pushable(where, pushable, out_type, takes_pushed)
     if mutating is None:
         mutating = signature.verb not in READ_ONLY_VERBS
     return Procedure(
@@ -241,4 +255,33 @@ def _build(book: Book, signature: Any, function: Callable[..., Any], mutating: b
         description=doc.description,
         examples=tuple(doc.examples),
         location=_location(function),
+        pushable=pushed,
+        takes_pushed=takes_pushed,
+        takes_expression=takes_expression,
     )
+
+
+_OPERATORS = frozenset({"eq", "ne", "gt", "ge", "lt", "le", "contains", "not_contains", "starts_with", "ends_with",
+                        "one_of"})
+
+
+def _pushable(where: str, pushable: Mapping[str, Collection[str]] | None, concept: Any,
+              takes_pushed: bool) -> Mapping[str, frozenset[str]]:
+    """The declared pushdown, checked: a `pushed` parameter to receive it, and real fields and operators."""
+    if not pushable:
+        return MappingProxyType({})
+    if not takes_pushed:
+        raise AuthoringError(f"{where}: pushable= is declared, but the function has no 'pushed' parameter to "
+                             "receive the conditions pushed down")
+    fields = getattr(concept, "model_fields", {})
+    out = {}
+    for name, ops in pushable.items():
+        if name not in fields:
+            raise AuthoringError(f"{where}: pushable= names {name!r}, which a {getattr(concept, 'concept_name', concept)} "
+                                 f"does not have; its fields are {', '.join(fields)}")
+        unknown = sorted(set(ops) - _OPERATORS)
+        if unknown:
+            raise AuthoringError(f"{where}: pushable= gives {name!r} unknown operators {', '.join(unknown)}; "
+                                 f"use {', '.join(sorted(_OPERATORS))}")
+        out[name] = frozenset(ops)
+    return MappingProxyType(out)

@@ -1,16 +1,24 @@
-"""`twilio-book`: run, check and list English automations; serve the sandbox; connect an account.
+"""The runtime's command line, for any book: run, check and list English automations; watch a list;
+connect an account; serve the book over MCP; generate its reference.
 
-Imports stay cheap: this module imports only the standard library at load time, so `--help` never
-loads the twilio SDK (nor pydantic); each command imports what it needs when it runs.
+    sys.exit(main(APP))          # the book's entry point: `APP` is its `book.app.App`
+
+The book adds its own commands with `App.commands` (a sandbox of its service, a webhook listener).
+Imports stay cheap: this module imports only the standard library at load time, and the book is loaded
+(`App.load_book`) only by a command that runs, so `--help` loads neither the book, nor lark, nor pydantic,
+nor a service's SDK.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from book.app import App
 
 EXIT_OK, EXIT_FAILURE, EXIT_LANGUAGE = 0, 1, 2
 
@@ -28,10 +36,49 @@ def read_source(path: str) -> tuple[str, str]:
         raise BookError(f"can't read the automation {path!r}: {err.strerror}; check the path") from None
 
 
-def _twilio_book():
-    from procedures import BOOK
+def add_connection_arguments(parser: argparse.ArgumentParser, app: App) -> None:
+    """`--connection NAME` and `--sandbox`, as every command that reaches the service takes them."""
+    parser.add_argument("--connection", "-c", metavar="NAME",
+                        help=f"a named connection (see '{app.program} connections list')")
+    parser.add_argument("--sandbox", action="store_true", help="use the local sandbox, even if a connection is configured")
 
-    return BOOK
+
+class DeferredParser(argparse.ArgumentParser):
+    """A subcommand's parser whose arguments are added on first use: when it parses, or formats its help.
+
+    `connect`'s flags come from the book's connection methods. Adding them only once `connect` is parsed keeps
+    the book (with lark and a service's SDK) out of building the CLI and out of `--help`, while
+    `connect --help` and its errors read exactly as if the flags had been there all along.
+    """
+
+    _add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+    @classmethod
+    def defer(cls, parser: argparse.ArgumentParser, add_arguments: Callable[[argparse.ArgumentParser], None]) -> None:
+        """Make `parser` call `add_arguments(parser)` on first use.
+
+        `add_parser` always makes a parser of the top-level parser's class, so the class is changed here.
+        """
+        parser.__class__ = cls
+        parser._add_arguments = add_arguments  # type: ignore[attr-defined]
+
+    def _complete(self) -> None:
+        if self._add_arguments is not None:
+            add, self._add_arguments = self._add_arguments, None
+            add(self)
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        self._complete()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self._complete()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self._complete()
+        return super().format_help()
+
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -39,27 +86,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     from book.runtime import Automation
     from book.session import open_session
 
+    app: App = args.app
     text, filename = read_source(args.file)
-    book = _twilio_book()
+    book = app.load_book()
     automation = Automation.compile(text, book.registry, filename)  # nothing runs before this passes
     writer = {"table": write_table, "json": write_json, "jsonl": write_jsonl}[args.output]
-    with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=notice) as session:
+    with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=app.say) as session:
         if args.once:
             session.watch_polls = 1
-        with stopping_gently(session.stop) if automation.plan.watches else nullcontext():
+        with stopping_gently(session.stop, app.say) if automation.plan.watches else nullcontext():
             # JSON lines stream: each item is written as its page arrives, in constant memory.
             result = automation.run(session, stream=args.output == "jsonl")
             writer(result.value, sys.stdout)
     failed = getattr(result.value, "failed", 0) if automation.plan.watches else 0
     if failed:
-        notice(f"the steps failed for {failed} of the {result.value.handed_on} new items (each is said above); "
-               "they are not run again")
+        app.say(f"the steps failed for {failed} of the {result.value.handed_on} new items (each is said above); "
+                "they are not run again")
         return EXIT_FAILURE
     return EXIT_OK
 
 
 @contextmanager
-def stopping_gently(stop: Any) -> Iterator[None]:
+def stopping_gently(stop: Any, say: Callable[[str], None]) -> Iterator[None]:
     """While a watch runs, Ctrl-C (or SIGTERM) sets `stop` (a `threading.Event`): the watch stops after the
     item in hand, so no item's steps are cut in half; a second Ctrl-C stops at once."""
     import signal
@@ -68,7 +116,7 @@ def stopping_gently(stop: Any) -> Iterator[None]:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        notice("stopping after the item in hand (Ctrl-C again to stop at once)")
+        say("stopping after the item in hand (Ctrl-C again to stop at once)")
 
     try:
         previous = {sig: signal.signal(sig, gently) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -86,7 +134,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from book.errors import BookError, LanguageError
     from book.runtime import check
 
-    book = _twilio_book()
+    book = args.app.load_book()
     language_errors = unreadable = False
     for path in args.files:
         try:
@@ -99,7 +147,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"{filename}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
         except BookError as err:  # an unreadable file: say so, and check the others
             unreadable = True
-            print(f"twilio-book: {err}", file=sys.stderr)
+            print(f"{args.app.program}: {err}", file=sys.stderr)
         else:
             print(f"{filename}: ok ({len(plan.steps)} statements, calls: "
                   f"{', '.join(p.english for p in plan.procedures) or 'none'})")
@@ -107,9 +155,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_procedures(args: argparse.Namespace) -> int:
-    from concepts.base import type_words
+    from book.concept import type_words
+    from book.docs import pushdown_words
 
-    book = _twilio_book()
+    book = args.app.load_book()
     for procedure in book.registry:
         marks = []
         if procedure.filter_capable:
@@ -124,47 +173,22 @@ def cmd_procedures(args: argparse.Namespace) -> int:
         out = procedure.output
         kind = f"list[{type_words(out.type)}]" if out.plural else type_words(out.type)
         print(f"    output {out.name} ({kind}){': ' + out.description if out.description else ''}")
+        if procedure.pushable:
+            print(f"    sent to {book.app.service}: {pushdown_words(procedure)}")
     return EXIT_OK
 
 
-def cmd_sandbox_serve(args: argparse.Namespace) -> int:
-    from book.sandbox import serve
-
-    serve(host=args.host, port=args.port)
-    return EXIT_OK
-
-
-def cmd_sandbox_reset(args: argparse.Namespace) -> int:
-    from book.sandbox import open_sandbox
-
-    sandbox = open_sandbox()
-    try:
-        sandbox.reset()
-        print(f"emptied the sandbox at {sandbox.store.path} (its account SID and token are kept)", file=sys.stderr)
-    finally:
-        sandbox.close()
-    return EXIT_OK
-
-
-def notice(message: str) -> None:
-    """A one-line notice on stderr (stdout stays for results)."""
-    print(f"twilio-book: {message}", file=sys.stderr, flush=True)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="twilio-book",
-        description="Use Twilio in plain English. With no connection configured, automations run on a local sandbox.",
-    )
+def build_parser(app: App) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=app.program, description=app.summary or None)
     parser.add_argument("--debug", action="store_true", help="show a traceback for internal errors")
+    parser.set_defaults(app=app)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run an English automation", description="Compile an automation, then run it.")
     run.add_argument("file", metavar="FILE|-", help="the automation file, or - for standard input")
     run.add_argument("--output", "-o", choices=("table", "json", "jsonl"), default="table",
                      help="how to print the last line's result (default: table)")
-    run.add_argument("--connection", "-c", metavar="NAME", help="a named connection (see 'twilio-book connections list')")
-    run.add_argument("--sandbox", action="store_true", help="use the local sandbox, even if a connection is configured")
+    add_connection_arguments(run, app)
     run.add_argument("--once", action="store_true",
                      help="a 'watch for new ...' line checks once, hands on what is new, and the run goes on "
                      "(for cron); without it a watch runs until Ctrl-C")
@@ -177,36 +201,24 @@ def build_parser() -> argparse.ArgumentParser:
     procs = sub.add_parser("procedures", help="list each procedure's phrase with its inputs and output")
     procs.set_defaults(func=cmd_procedures)
 
-    sandbox = sub.add_parser("sandbox", help="the local Twilio-compatible sandbox")
-    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION")
-    serve = sandbox_sub.add_parser("serve", help="run the sandbox in the foreground and print its URL and credentials")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=0, help="port (default: a free one)")
-    serve.set_defaults(func=cmd_sandbox_serve)
-    reset = sandbox_sub.add_parser("reset", help="empty the sandbox's data")
-    reset.set_defaults(func=cmd_sandbox_reset)
-    from book.triggers.cli import RECEIVE_HELP, add_sandbox_receive_arguments
-
-    add_sandbox_receive_arguments(sandbox_sub.add_parser("receive", help=RECEIVE_HELP, description=RECEIVE_HELP))
-    sandbox.set_defaults(func=lambda a: (sandbox.print_help(), EXIT_LANGUAGE)[1])
-
-    for extend in _extensions():
-        extend(sub)
+    for extend in (*_runtime_commands(), *app.commands):
+        extend(sub, app)
     return parser
 
 
-def _extensions() -> list[Callable[[Any], None]]:
+def _runtime_commands() -> list[Callable[[Any, App], None]]:
     """Commands that live in their own modules (imported lazily inside their handlers)."""
     from book.docs import add_docs_commands
     from book.mcp import add_mcp_commands
-    from book.triggers import add_trigger_commands
+    from book.watching.cli import add_watch_commands
     from book.wizard import add_connect_commands
 
-    return [add_connect_commands, add_docs_commands, add_mcp_commands, add_trigger_commands]
+    return [add_connect_commands, add_docs_commands, add_mcp_commands, add_watch_commands]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def main(app: App, argv: Sequence[str] | None = None) -> int:
+    """Run the command line of `app`'s book; the exit code: 0 ok, 1 a failure, 2 a mistake in the English."""
+    parser = build_parser(app)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -217,11 +229,11 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except BookError as err:
         where = getattr(err, "where", None)
-        print(f"twilio-book: {where}" if where else "twilio-book: error", file=sys.stderr)
+        print(f"{app.program}: {where}" if where else f"{app.program}: error", file=sys.stderr)
         print(str(err) if getattr(err, "exit_code", 1) == EXIT_LANGUAGE else f"  {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
-        print("twilio-book: interrupted", file=sys.stderr)
+        print(f"{app.program}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader went away (`| head`): not an error worth a word
         import os
@@ -231,10 +243,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # a bug in the book, not a user mistake
         if args.debug:
             raise
-        print(f"twilio-book: internal error: {type(err).__name__}: {err}\n"
+        print(f"{app.program}: internal error: {type(err).__name__}: {err}\n"
               "  this is a bug in the book; run again with --debug for a traceback and report it", file=sys.stderr)
         return EXIT_FAILURE
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

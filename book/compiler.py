@@ -1,7 +1,7 @@
 """Compile a parsed automation into a plan: look calls up, bind inputs by name, check types and fields.
 
-Problems are collected, not raised one by one, so `twilio-book check` reports every mistake at once.
-Facts are typed as the compiler goes (`the sms messages` is a list of twilio sms messages), so a
+Problems are collected, not raised one by one, so the `check` command reports every mistake at once.
+Facts are typed as the compiler goes (`the notes` is a list of notes), so a
 possessive like `the message's bdy` or a filter on a field the concept lacks fails here, naming the
 fields there are.
 """
@@ -18,12 +18,12 @@ from typing import Any
 
 from book import plan as p
 from book.errors import CompileError, Problem
-from book.filters import ORDER_OPERATORS, TEXT_OPERATORS, orderable
+from book.filters import ORDER_OPERATORS, TEXT_OPERATORS, orderable, split
 from book.naming import did_you_mean, english, normal, noun_key, param_name, singular
 from book.registry import Procedure, Registry
-from book.triggers.watch import WatchReport, watchable_for
+from book.watching.watch import WatchReport, watchable_for
 from book.values import CONVERSIONS, Invalid, allows_only, coerce, is_secret, shown
-from concepts.base import Concept, type_words
+from book.concept import Concept, type_words
 from grammar import ast
 
 _PLAIN = (str, int, float, bool, date, datetime)  # types without fields
@@ -233,11 +233,11 @@ class Compiler:
 
     def _watch(self, stmt: ast.Watch, scope: Scope) -> p.WatchStep | None:
         """`watch for new SMS messages whose ... as follows`: the list's read procedure, how to tell new
-        items (`book.triggers.watch`), the filter, how often to poll, and the body with the item bound."""
+        items (`book.watching.watch`), the filter, how often to poll, and the body with the item bound."""
         ok = True
         if not self.allow_watches:
             self._problem("a watch runs until it is stopped, so it can't be in an automation run for each event",
-                          stmt.pos, "run the watch on its own with 'twilio-book run FILE'; an automation given "
+                          stmt.pos, f"run the watch on its own with '{self.registry.program} run FILE'; an automation given "
                           "to 'watch --run' or 'listen --run' handles one item and ends")
             ok = False
         elif scope.items:
@@ -346,7 +346,8 @@ class Compiler:
         if procedure is None:
             said = f"{call.verb.text} {call.noun.text}"
             self._problem(f"I don't know how to {said!r}", call.pos,
-                          self.registry.suggest(call.verb.text, call.noun.text) or "run 'twilio-book procedures' to list what the book can do")
+                          self.registry.suggest(call.verb.text, call.noun.text)
+                          or f"run '{self.registry.program} procedures' to list what the book can do")
             return None
         ok = True
         output = procedure.output
@@ -385,7 +386,9 @@ class Compiler:
         scope.above, scope.has_above = static, True
         if not ok:
             return None
-        return p.CallStep(call.pos.line, self._text(call.pos), procedure, inputs, filter_t, singular_call, limit, tuple(sorted(binds)))
+        pushdown = split(p.conjuncts(filter_t), procedure.pushable) if filter_t is not None else ((), True)
+        return p.CallStep(call.pos.line, self._text(call.pos), procedure, inputs, filter_t, singular_call, limit,
+                          tuple(sorted(binds)), pushdown)
 
     def _inputs(self, call: ast.Call, procedure: Procedure, scope: Scope) -> tuple | None:
         given: dict[str, tuple[p.ValueExpr, Any]] = {}

@@ -3,7 +3,7 @@
 A `ConnectionMethod` is data: a title, a description and the `ConnectionField`s a user fills in. A book
 declares its methods (`Book(connection_methods=...)`); the wizard (`book.wizard`) and the environment
 lookup are driven by that data alone, so a book that declares another method gets it in
-`twilio-book connect` for free.
+`connect` for free.
 
 A `Connection` is one filled-in method. Its sensitive values are `SecretStr`s: no repr, str, JSON dump or
 error message ever shows them. `ConnectionStore` keeps connections in `<home>/connections.json`, written
@@ -11,7 +11,9 @@ atomically and readable only by its owner (mode 600), or puts the secrets in the
 is really available. `resolve_connection` picks the connection a run uses. Whether the credentials work is
 the book's to say (`Book(verify_connection=...)`), raising `AuthenticationError` when they are refused.
 
-This module imports neither a service's SDK nor `keyring` at import time, so `twilio-book --help` stays fast.
+The names it uses (its environment variables, the keyring's service, the command in its hints) come from
+the book's `App`. This module imports neither a service's SDK nor `keyring` at import time, so `--help`
+stays fast.
 """
 
 from __future__ import annotations
@@ -28,12 +30,15 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from book.app import App
 from book.errors import ConnectionError_
 
+
+def add_hint(app: App, name: str = "NAME") -> str:
+    """How to add a connection, in the book's own command."""
+    return f"add one with: {app.program} connect --name {name}"
+
 __all__ = [
-    "API_URL",
-    "API_URL_ENV",
-    "KEYRING_ENV",
     "AuthenticationError",
     "Connection",
     "ConnectionField",
@@ -41,6 +46,7 @@ __all__ = [
     "ConnectionStore",
     "ConnectionSummary",
     "SecretBackend",
+    "api_url_field",
     "check_api_url",
     "check_name",
     "connection_from_env",
@@ -49,9 +55,6 @@ __all__ = [
     "system_keyring",
 ]
 
-API_URL_ENV = "TWILIO_BOOK_API_URL"
-KEYRING_ENV = "TWILIO_BOOK_KEYRING"
-ADD_HINT = "add one with: twilio-book connect --name NAME"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
@@ -149,18 +152,24 @@ class ConnectionMethod:
         return Connection(name=name, method=self.key, values=self.validate(values), api_url=check_api_url(api_url))
 
 
-API_URL = ConnectionField(
-    name="api_url",
-    label="API URL",
-    description="The base URL of the Twilio API, for Twilio-compatible providers and testing "
-    "(leave it unset for https://api.twilio.com).",
-    type="text",
-    env=API_URL_ENV,
-    pattern=r"https?://[^\s/?#@]+(/[^\s?#]*)?",
-    shape_hint="an API URL is scheme, host and port, like https://api.example.com or http://127.0.0.1:8080 "
-    "(never with a user name or password in it)",
-    required=False,
-)
+_API_URL_PATTERN = r"https?://[^\s/?#@]+(/[^\s?#]*)?"
+_API_URL_SHAPE = ("an API URL is scheme, host and port, like https://api.example.com or http://127.0.0.1:8080 "
+                  "(never with a user name or password in it)")
+
+
+def api_url_field(app: App) -> ConnectionField:
+    """The API URL every connection may set: for compatible providers and testing."""
+    default = f" (leave it unset for {app.service_url})" if app.service_url else ""
+    return ConnectionField(
+        name="api_url",
+        label="API URL",
+        description=f"The base URL of the {app.service} API, for compatible providers and testing{default}.",
+        type="text",
+        env=app.env("API_URL"),
+        pattern=_API_URL_PATTERN,
+        shape_hint=_API_URL_SHAPE,
+        required=False,
+    )
 
 
 def check_name(name: str) -> str:
@@ -179,8 +188,12 @@ def check_api_url(value: str | None) -> str | None:
             "API URL must not contain a user name or password (the value is not shown); "
             "credentials belong in the connection's own fields"
         )
-    checked = API_URL.check(value)
-    return checked.rstrip("/") if checked else None
+    value = (value or "").strip()
+    if not value:
+        return None
+    if re.fullmatch(_API_URL_PATTERN, value) is None:
+        raise ConnectionError_(f"API URL is not valid ({_clip(value)!r}): {_API_URL_SHAPE}")
+    return value.rstrip("/")
 
 
 def method_for(key: str, methods: tuple[ConnectionMethod, ...]) -> ConnectionMethod:
@@ -202,36 +215,26 @@ class Connection(BaseModel):
     api_url: str | None = None
 
     @property
-    def account_sid(self) -> str:
-        return self._plain("account_sid")
+    def identity(self) -> str:
+        """What names the account this connection reaches: its method's first text field (never a secret)."""
+        return next((v for v in self.values.values() if isinstance(v, str)), "")
 
-    @property
-    def username(self) -> str:
-        """The SDK username: the API Key SID when the connection has one, else the Account SID."""
-        return self._plain("api_key_sid") if "api_key_sid" in self.values else self.account_sid
-
-    @property
-    def password(self) -> str:
-        """The SDK password: the connection's secret (Auth Token or API Key Secret), in plain text."""
-        for value in self.values.values():
-            if isinstance(value, SecretStr):
-                return value.get_secret_value()
-        raise ConnectionError_(f"connection {self.name!r} has no secret; {ADD_HINT}")
+    def value(self, field: str) -> str:
+        """The plain text of one field, a secret's included (for the client that sends it, never to show)."""
+        value = self.values.get(field)
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        if isinstance(value, str):
+            return value
+        raise ConnectionError_(f"connection {self.name!r} has no {field.replace('_', ' ')}")
 
     def secrets(self) -> list[str]:
         """Every secret in plain text, so a caller can scrub them out of foreign text."""
         return [v.get_secret_value() for v in self.values.values() if isinstance(v, SecretStr) and v.get_secret_value()]
 
-    def _plain(self, key: str) -> str:
-        value = self.values.get(key)
-        if isinstance(value, str):
-            return value
-        raise ConnectionError_(f"connection {self.name!r} has no {key.replace('_', ' ')}")
-
     def __str__(self) -> str:
-        sid = self.values.get("account_sid")
         where = f" at {self.api_url}" if self.api_url else ""
-        return f"connection {self.name!r} ({self.method}, account {sid}){where}"
+        return f"connection {self.name!r} ({self.method}, account {self.identity}){where}"
 
 
 @dataclass(frozen=True)
@@ -240,7 +243,8 @@ class ConnectionSummary:
 
     name: str
     method: str
-    account_sid: str | None
+    account: str | None
+    """What names the account (the method's first text field)."""
     api_url: str | None
     default: bool
     secrets_in: Literal["file", "keyring"]
@@ -256,12 +260,12 @@ class SecretBackend(Protocol):
     def delete_password(self, service_name: str, username: str) -> None: ...
 
 
-def system_keyring(env: Mapping[str, str] = os.environ) -> SecretBackend | None:
+def system_keyring(app: App, env: Mapping[str, str] = os.environ) -> SecretBackend | None:
     """The `keyring` module if it is installed and a real backend is active, else None.
 
-    `TWILIO_BOOK_KEYRING=0` turns it off. The fail and null backends (no keyring daemon, CI) don't count.
+    `<PREFIX>_KEYRING=0` turns it off. The fail and null backends (no keyring daemon, CI) don't count.
     """
-    if env.get(KEYRING_ENV, "").strip().lower() in ("0", "false", "no", "off"):
+    if env.get(app.env("KEYRING"), "").strip().lower() in ("0", "false", "no", "off"):
         return None
     try:
         import keyring
@@ -276,13 +280,14 @@ def system_keyring(env: Mapping[str, str] = os.environ) -> SecretBackend | None:
 
 
 _AUTO: Any = object()
-KEYRING_SERVICE = "twilio-book"
 
 
 class ConnectionStore:
     """Saved connections in `<home>/connections.json` (mode 600), secrets there or in the system keyring."""
 
-    def __init__(self, home: Path, *, keyring: SecretBackend | None = _AUTO) -> None:
+    def __init__(self, home: Path, *, keyring: SecretBackend | None = _AUTO, app: App = App()) -> None:
+        self.app = app
+        self.service = app.program  # the keyring's service name for this book's secrets
         self.home = Path(home)
         self.path = self.home / "connections.json"
         self._keyring = keyring
@@ -303,7 +308,7 @@ class ConnectionStore:
         except ValueError as e:
             raise ConnectionError_(
                 f"{self.path} is not a valid connections file ({_clip(str(e), 80)}); "
-                f"fix it, or remove it and {ADD_HINT}"
+                f"fix it, or remove it and {add_hint(self.app)}"
             ) from None
         data.setdefault("default", None)
         return data
@@ -335,7 +340,7 @@ class ConnectionStore:
             ConnectionSummary(
                 name=name,
                 method=entry.get("method", "?"),
-                account_sid=entry.get("values", {}).get("account_sid"),
+                account=next(iter(entry.get("values", {}).values()), None),
                 api_url=entry.get("api_url"),
                 default=name == data["default"],
                 secrets_in="keyring" if any(_is_marker(s) for s in entry.get("secrets", {}).values()) else "file",
@@ -363,10 +368,10 @@ class ConnectionStore:
             secrets[field] = value.get_secret_value()
             if backend is not None:
                 try:
-                    backend.set_password(KEYRING_SERVICE, f"{conn.name}/{field}", value.get_secret_value())
+                    backend.set_password(self.service, f"{conn.name}/{field}", value.get_secret_value())
                 except Exception:  # a locked or refusing keyring: the secret stays in the mode-600 file
                     continue
-                secrets[field] = {"keyring": KEYRING_SERVICE}
+                secrets[field] = {"keyring": self.service}
                 where = "keyring"
         data["connections"][conn.name] = {
             "method": conn.method,
@@ -423,7 +428,7 @@ class ConnectionStore:
 
     def _backend(self) -> SecretBackend | None:
         if self._keyring is _AUTO:
-            self._keyring = system_keyring()
+            self._keyring = system_keyring(self.app)
         return self._keyring
 
     def _read_secret(self, name: str, field: str, stored: Any) -> str:
@@ -433,14 +438,14 @@ class ConnectionStore:
         secret = None
         if backend is not None:
             try:
-                secret = backend.get_password(KEYRING_SERVICE, f"{name}/{field}")
+                secret = backend.get_password(self.service, f"{name}/{field}")
             except Exception:
                 secret = None
         if not secret:
             raise ConnectionError_(
                 f"the {field.replace('_', ' ')} of connection {name!r} is kept in the system keyring, "
                 f"which is not available now; unlock the keyring, or save it again with: "
-                f"twilio-book connect --name {name}"
+                f"{self.app.program} connect --name {name}"
             )
         return secret
 
@@ -448,14 +453,13 @@ class ConnectionStore:
         backend = self._backend() if fields else None
         for field in fields:
             try:
-                backend.delete_password(KEYRING_SERVICE, f"{name}/{field}")  # type: ignore[union-attr]
+                backend.delete_password(self.service, f"{name}/{field}")  # type: ignore[union-attr]
             except Exception:
                 pass  # already gone, or no keyring now: nothing more to forget
 
-    @staticmethod
-    def _unknown(name: str, known: builtins.list[str]) -> str:
+    def _unknown(self, name: str, known: builtins.list[str]) -> str:
         saved = f"saved connections: {', '.join(known)}" if known else "no connections are saved"
-        return f"no connection named {name!r} ({saved}); {ADD_HINT.replace('NAME', name)}"
+        return f"no connection named {name!r} ({saved}); {add_hint(self.app, name)}"
 
 
 def _create_private(folder: Path, prefix: str) -> tuple[int, str]:
@@ -486,6 +490,7 @@ def _clip(text: str, limit: int = 48) -> str:
 def resolve_connection(
     name: str | None = None,
     *,
+    app: App = App(),
     env: Mapping[str, str] = os.environ,
     store: ConnectionStore | None = None,
     methods: tuple[ConnectionMethod, ...] = (),
@@ -493,26 +498,27 @@ def resolve_connection(
     """The connection a run uses, or None (the caller then uses the local sandbox).
 
     In order: the saved connection `name`; the environment (the variables of every required field of one
-    of `methods`); the store's default. `TWILIO_BOOK_API_URL` overrides the API URL of whichever is chosen.
+    of `methods`); the store's default. `<PREFIX>_API_URL` (`app.env("API_URL")`) overrides the API URL of whichever is chosen.
     `methods` are the book's connection methods (`Book.connection_methods`); with none, the environment is
     not read.
     """
     if name is not None:
-        conn = _store(store).get(name)
+        conn = _store(store, app).get(name)
     else:
         conn = connection_from_env(env, methods)
         if conn is None:
-            st = _store(store)
+            st = _store(store, app)
             default = st.default_name
             conn = st.get(default) if default else None
     if conn is None:
         return None
-    override = env.get(API_URL_ENV)
+    override_env = app.env("API_URL")
+    override = env.get(override_env)
     if override:
         try:
             url = check_api_url(override)
         except ConnectionError_ as e:
-            raise ConnectionError_(f"{API_URL_ENV}: {e}") from None
+            raise ConnectionError_(f"{override_env}: {e}") from None
         conn = conn.model_copy(update={"api_url": url})
     return conn
 
@@ -549,9 +555,5 @@ def connection_from_env(env: Mapping[str, str], methods: tuple[ConnectionMethod,
     return method.connection("environment", {f.name: env.get(f.env) for f in method.fields})
 
 
-def _store(store: ConnectionStore | None) -> ConnectionStore:
-    if store is not None:
-        return store
-    from book.home import home_dir
-
-    return ConnectionStore(home_dir())
+def _store(store: ConnectionStore | None, app: App) -> ConnectionStore:
+    return store if store is not None else ConnectionStore(app.home(), app=app)

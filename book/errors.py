@@ -10,11 +10,11 @@ Every error a user can see is one of these; each says what was wrong, where, and
     ├── InputError                 a value given to a procedure is invalid; nothing was sent
     ├── ConnectionError_           no usable connection, or bad credentials in it
     ├── NotFoundError              a singular read found nothing
-    ├── RemoteError                the remote API (Twilio or the sandbox) refused a request
-    │   └── DeliveryUnknownError   a send may or may not have reached Twilio; it was not resent
+    ├── RemoteError                the remote API (the service or its sandbox) refused a request
+    │   └── DeliveryUnknownError   a send may or may not have reached the service; it was not resent
     └── SandboxError               the local sandbox could not start or was misused
 
-`LanguageError` carries a list of `Problem`s, so `twilio-book check` can report every one at once.
+`LanguageError` carries a list of `Problem`s, so the `check` command can report every one at once.
 """
 
 from __future__ import annotations
@@ -64,9 +64,6 @@ class LanguageError(BookError):
     def render(self) -> str:
         return "\n".join(p.render(self.filename) for p in self.problems)
 
-    def with_filename(self, filename: str) -> LanguageError:
-        return type(self)(self.problems, filename)
-
 
 class EnglishSyntaxError(LanguageError):
     """A line of English does not parse."""
@@ -93,7 +90,13 @@ class NotFoundError(BookError):
 
 
 class RemoteError(BookError):
-    """The remote API refused a request; carries its HTTP status, error code, message and more-info link."""
+    """The remote API refused a request; carries its HTTP status, error code, message and more-info link.
+
+    A book's subclass names its service (`service = "Acme"`: "(Acme error 21211, HTTP 400)"), so the
+    code reads as the service's own.
+    """
+
+    service = ""
 
     def __init__(
         self,
@@ -108,7 +111,7 @@ class RemoteError(BookError):
         self.more_info = more_info
         parts = [message]
         if code is not None:
-            parts.append(f"(Twilio error {code}")
+            parts.append(f"({self.service} error {code}" if self.service else f"(error {code}")
             parts[-1] += f", HTTP {status})" if status else ")"
         if more_info:
             parts.append(f"see {more_info}")
@@ -116,7 +119,7 @@ class RemoteError(BookError):
 
 
 class DeliveryUnknownError(RemoteError):
-    """A send timed out after the request went out: it may have reached Twilio, so it was not resent."""
+    """A send timed out after the request went out: it may have reached the service, so it was not resent."""
 
 
 class SandboxError(BookError):

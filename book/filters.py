@@ -1,20 +1,22 @@
 """Filter expressions with concrete values, as procedures receive them.
 
 The compiler turns `whose ...` clauses into a tree of `Condition`s joined by `AllOf`, `AnyOf` and `Not`.
-A FILTER-CAPABLE procedure asks `pushdown(capabilities)` which conditions its remote API can take and
-sends those; the runtime then applies the whole expression locally to the typed concepts, so every
-field can be filtered whatever the API supports, and a pushed condition is never trusted blindly.
+A FILTER-CAPABLE procedure declares what its remote API can take (`pushable=`: field -> operators); the
+compiler splits each call's filter into the conditions pushed down and the rest (`split`), the procedure
+receives the pushed ones (`Pushdown`) and sends them, and the runtime then applies the whole expression
+locally to the typed concepts, so every field can be filtered whatever the API supports, and a pushed
+condition is never trusted blindly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Union
 
 __all__ = ["Condition", "AllOf", "AnyOf", "Not", "FilterExpression", "Pushdown", "TEXT_OPERATORS",
-           "ORDER_OPERATORS", "orderable"]
+           "ORDER_OPERATORS", "NO_PUSHDOWN", "orderable", "split"]
 
 TEXT_OPERATORS = frozenset({"contains", "not_contains", "starts_with", "ends_with"})  # compare as text
 ORDER_OPERATORS = frozenset({"gt", "lt", "ge", "le"})  # need a type with an order
@@ -122,6 +124,22 @@ class Pushdown:
         return [c.value for c in self.conditions if c.field == field and c.op == op]
 
 
+NO_PUSHDOWN = Pushdown((), True)
+"""What a call without a filter pushes: nothing, and that is the whole filter."""
+
+
+def split(conjuncts: Sequence[Any], capabilities: Mapping[str, Collection[str]]) -> tuple[tuple[int, ...], bool]:
+    """Which of a filter's top-level `and` conditions the API can take, by index, and whether they are all.
+
+    A condition (anything with `field` and `op`: a `Condition`, or the compiler's template of one) is pushed
+    when `capabilities` lists its operator for its field. Only conjuncts can be pushed: an `or` or a `not`
+    is applied locally, as is everything else.
+    """
+    taken = tuple(i for i, node in enumerate(conjuncts)
+                  if getattr(node, "op", None) in capabilities.get(getattr(node, "field", None), ()))
+    return taken, len(taken) == len(conjuncts)
+
+
 @dataclass(frozen=True, slots=True)
 class FilterExpression:
     """The filter of one call, ready to push down and to apply locally."""
@@ -135,17 +153,10 @@ class FilterExpression:
         return self.root.items if isinstance(self.root, AllOf) else (self.root,)
 
     def pushdown(self, capabilities: Mapping[str, Collection[str]]) -> Pushdown:
-        """The top-level `and` conditions whose field and operator the API supports.
-
-        Only conjuncts can be pushed: an `or` or a `not` is applied locally (as is everything else).
-        """
-        pushed, complete = [], True
-        for node in self.conjuncts():
-            if isinstance(node, Condition) and node.op in capabilities.get(node.field, ()):
-                pushed.append(node)
-            else:
-                complete = False
-        return Pushdown(tuple(pushed), complete)
+        """The top-level `and` conditions whose field and operator the API supports (see `split`)."""
+        conjuncts = self.conjuncts()
+        taken, complete = split(conjuncts, capabilities)
+        return Pushdown(tuple(conjuncts[i] for i in taken), complete)  # type: ignore[misc]
 
     def fields(self) -> set[str]:
         out: set[str] = set()

@@ -20,7 +20,7 @@ from book import plan as p
 from book.errors import BookError, InputError, NotFoundError
 from book.naming import english, noun_key
 from book.values import Invalid, coerce, convert, describe, shown
-from concepts.base import type_words
+from book.concept import type_words
 
 ProgressFn = Callable[[str], None]
 
@@ -30,11 +30,13 @@ class Session:
     """What a run needs from outside: a client per book (made lazily), and where progress goes.
 
     A `watch for new ...` line polls until `stop` is set (between two items, never in the middle of
-    one), or `watch_polls` times when that is given (`twilio-book run --once`: 1); its cursors live
-    under `home` (default: the book's home folder).
+    one), or `watch_polls` times when that is given (`run --once`: 1); its cursors live under `home`
+    (`open_session` gives the book's home folder). `accounts` names the account each book's client
+    reaches (a connection's identity), which scopes a watch's cursor.
     """
 
     clients: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    accounts: dict[str, str] = field(default_factory=dict)
     progress: ProgressFn | None = None
     progress_every: int = 1000
     home: Path | None = None
@@ -46,7 +48,8 @@ class Session:
         if book not in self._made:
             factory = self.clients.get(book)
             if factory is None:
-                raise BookError(f"the {book} book has no connection in this session; connect one with 'twilio-book connect'")
+                raise BookError(f"the {book} book has no connection in this session; connect one with its "
+                                "'connect' command, or open the session with book.session.open_session")
             self._made[book] = factory()
         return self._made[book]
 
@@ -63,6 +66,10 @@ def _seconds(seconds: float) -> str:
             count = int(seconds // size)
             return f"{unit}" if count == 1 else f"{count} {unit}s"
     return f"{seconds:g} second" + ("" if seconds == 1 else "s")
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def _located(err: BookError, step: p.Step) -> BookError:
@@ -152,22 +159,23 @@ class Interpreter:
         """Poll for new items and run the body once per item, oldest first, until the session stops (or for
         `watch_polls` polls); a `WatchReport`.
 
-        The cursor is saved after each item's body has run (`book.triggers.watch`), so a restart goes on
+        The cursor is saved after each item's body has run (`book.watching.watch`), so a restart goes on
         where this one stopped, and it is locked while the watch runs, so a second run of the same watch
         is refused instead of handing every item on twice. A body that fails is reported and counted, and
         the watch goes on: the item was handed on, and running it again could repeat what its first steps
         did (send a message twice). A stop is taken between two items, never in the middle of one.
         """
-        from book.cli import notice
-        from book.home import home_dir
-        from book.triggers.watch import Watcher, WatchReport, automation_cursor_file
+        from book.watching.watch import Watcher, WatchReport, automation_cursor_file
 
         session = self.session
-        say = session.progress or notice
+        if session.home is None:
+            raise BookError("this session has no home folder to keep the watch's cursor in; open it with "
+                            "book.session.open_session, or give Session(home=...)")
+        say = session.progress or _stderr
         client = session.client(step.procedure.book)
         expression = self._filter(step.filter, env) if step.filter is not None else None
         watchable = step.watchable
-        cursor = automation_cursor_file(session.home or home_dir(), watchable, str(getattr(client, "account_sid", "")),
+        cursor = automation_cursor_file(session.home, watchable, session.accounts.get(step.procedure.book, ""),
                                         step.automation)
         watcher = Watcher(watchable, step.procedure, client, cursor, expression=expression, limit=step.limit)
         what, every = f"new {step.procedure.signature.noun}", _seconds(step.every)
@@ -213,14 +221,14 @@ class Interpreter:
             except Invalid as err:
                 raise InputError(f"the {english(param)} {shown(value, annotation)} is not valid: {err}; nothing was sent") from None
         expression = self._filter(step.filter, env) if step.filter is not None else None
-        if procedure.filter_capable:
-            kwargs["filter_expression"] = expression
-        if procedure.page_capable:
-            kwargs["offset"] = 0
-            kwargs["limit"] = 1 if step.singular else step.limit
-        if procedure.takes_client:
-            kwargs["client"] = self.session.client(procedure.book)
-        result = procedure.function(**kwargs)
+        pushed = None
+        if expression is not None and procedure.takes_pushed:  # as the compiler split it
+            conditions = expression.conjuncts()
+            taken, complete = step.pushdown
+            pushed = f.Pushdown(tuple(conditions[i] for i in taken), complete)  # type: ignore[misc]
+        client = self.session.client(procedure.book) if procedure.takes_client else None
+        result = procedure.read(client, expression, pushed=pushed, limit=1 if step.singular else step.limit,
+                                inputs=kwargs)
         if procedure.output.plural:
             result = self._collect(step, result, expression)
         for name in step.binds:

@@ -76,6 +76,19 @@ class CallStep(Step):
     singular: bool  # a/an: one object or "not found"
     limit: int | None
     binds: tuple[str, ...]  # fact names the result is also known by
+    # FILTER-CAPABLE: which top-level `and` conditions of `filter` go to the API (by index), and whether
+    # that is all of them (`book.filters.split` of the procedure's `pushable`)
+    pushdown: tuple[tuple[int, ...], bool] = ((), True)
+
+    @property
+    def pushed(self) -> tuple[ConditionT, ...]:
+        """The conditions this call pushes down to its API."""
+        return tuple(conjuncts(self.filter)[i] for i in self.pushdown[0]) if self.filter is not None else ()
+
+
+def conjuncts(template: FilterT) -> tuple[FilterT, ...]:
+    """The top-level `and` conditions of a filter template, in order (as `FilterExpression.conjuncts`)."""
+    return template.items if isinstance(template, BoolT) and template.kind == "all" else (template,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +125,7 @@ class WatchStep(Step):
     per new item, oldest first, with the item bound (`the message`); runs until stopped."""
 
     procedure: Procedure
-    watchable: Any  # book.triggers.watch.Watchable: the item's date and SID fields
+    watchable: Any  # book.watching.watch.Watchable: the item's date and SID fields
     filter: FilterT | None
     every: float  # seconds between polls
     limit: int | None  # at most this many new items per poll (the oldest; the rest come next poll)

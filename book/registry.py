@@ -6,7 +6,9 @@ compiler looks calls up after parsing, so adding a procedure never edits a gramm
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Callable
 
 from book.errors import AuthoringError
@@ -53,6 +55,10 @@ class Procedure:
     description: str
     examples: tuple[Any, ...]
     location: str
+    pushable: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    """FILTER-CAPABLE: field -> the operators its API applies itself (pushed down; the rest run locally)."""
+    takes_pushed: bool = False
+    takes_expression: bool = False
 
     @property
     def phrase(self) -> str:
@@ -76,14 +82,35 @@ class Procedure:
     def input(self, name: str) -> InputConcept | None:
         return next((i for i in self.inputs if i.name == name or i.param == name), None)
 
+    def read(self, client: Any, expression: Any = None, *, pushed: Any = None, offset: int = 0,
+             limit: int | None = None, inputs: Mapping[str, Any] | None = None) -> Any:
+        """Call the procedure with its reserved parameters filled in: the client, the filter (whole, and the
+        part pushed down: `pushed`, else split from `expression` by `pushable`), the page. What it returns,
+        unfiltered: the caller applies the whole expression to the items."""
+        from book.filters import NO_PUSHDOWN
+
+        kwargs: dict[str, Any] = dict(inputs or {})
+        if self.takes_expression:
+            kwargs["filter_expression"] = expression
+        if self.takes_pushed:
+            if pushed is None:
+                pushed = expression.pushdown(self.pushable) if expression is not None else NO_PUSHDOWN
+            kwargs["pushed"] = pushed
+        if self.page_capable:
+            kwargs["offset"], kwargs["limit"] = offset, limit
+        if self.takes_client:
+            kwargs["client"] = client
+        return self.function(**kwargs)
+
 
 @dataclass
 class Registry:
     """All procedures the compiler can call, keyed by verb and singular noun; and how the book's lists
-    are watched (`book.triggers.watch.Watchable`s, declared by the book: `watch for new ...`)."""
+    are watched (`book.watching.watch.Watchable`s, declared by the book: `watch for new ...`)."""
 
     procedures: dict[tuple[str, str], Procedure] = field(default_factory=dict)
     watchables: list[Any] = field(default_factory=list)
+    program: str = "book"  # the book's command, for hints (`PROGRAM procedures`)
 
     def register(self, procedure: Procedure) -> None:
         existing = self.procedures.get(procedure.key)

@@ -4,15 +4,20 @@
     automation = Automation.compile(text, registry)       # LanguageError with every problem
     result = automation.run(session)                     # BookError on a failure at run time
     result.value                                         # the last line's result
+
+A trigger (a watch, a webhook) compiles its automation with the facts it will bind (`compile_with_facts`:
+`the event`, `the message`) and runs it once per item (`run_automation`), reporting a failure instead of
+raising it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from book.compiler import compile_program
+from book.errors import BookError
 from book.interpreter import Interpreter, Session
 from book.plan import Plan
 from book.registry import Registry
@@ -59,3 +64,34 @@ def check(text: str, registry: Registry, filename: str | None = None) -> Plan:
 def run(text: str, registry: Registry, session: Session | None = None, filename: str | None = None) -> RunResult:
     """Compile and run English text; returns the last line's result and the facts."""
     return Automation.compile(text, registry, filename).run(session)
+
+
+def compile_with_facts(
+    text: str, registry: Registry, facts: Mapping[str, Any], filename: str | None = None
+) -> Automation:
+    """An automation compiled with `facts` (fact name -> concept class or type) bound before its first line.
+
+    Raises `LanguageError` (every problem, with line and column) like `Automation.compile`; a
+    `watch for new ...` line is one, since an automation run for each item must end.
+    """
+    return Automation.compile(text, registry, filename, facts, watches=False)
+
+
+def run_automation(
+    automation: Automation, session: Session | None, facts: Mapping[str, Any], what: str, report: Callable[[str], None]
+) -> bool:
+    """Run an automation for one item or event; a failure is reported (naming `what`), not raised.
+
+    A trigger has handed the item on once the automation started: running it again could repeat what
+    it already did (send a message twice), so a failure is said, and the trigger moves on.
+    """
+    try:
+        automation.run(session, facts=dict(facts))
+    except BookError as err:
+        where = getattr(err, "where", None)
+        report(f"the automation failed on the {what}" + (f" at {where}" if where else "") + f": {err}")
+    except Exception as err:  # a bug in a procedure: say so, keep going
+        report(f"the automation failed on the {what} with an internal error: {type(err).__name__}: {err}")
+    else:
+        return True
+    return False

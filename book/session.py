@@ -1,37 +1,36 @@
-"""Open a session for a book: find its connection, or fall back to the local sandbox.
+"""Open a session for a book: find its connection, or fall back to the book's local sandbox.
 
-The order is: `--sandbox`; a named connection; the environment (the variables of the book's connection
-methods); the default stored connection; else the sandbox, with a one-line notice. The sandbox is started
-only when a procedure first needs a client, and stopped when the session ends.
+The order is: `sandbox=True`; a named connection; the environment (the variables of the book's connection
+methods); the default stored connection; else the book's sandbox (`Book(sandbox=...)`, injected by the book:
+the runtime never imports one), with a one-line notice. The sandbox is started only when a procedure first
+needs a client, and stopped when the session ends.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from book.authoring import Book
+from book.errors import ConnectionError_
 from book.interpreter import Session
 
+__all__ = ["LocalService", "open_session"]
 
-@dataclass(frozen=True)
-class SandboxCredentials:
-    """The sandbox's own account, in the shape a client factory takes."""
 
-    account_sid: str
-    auth_token: str = field(repr=False)
-    api_url: str
+class LocalService(Protocol):
+    """A running stand-in for the book's service (a local emulator of it), as `Book(sandbox=...)` starts it."""
 
     @property
-    def username(self) -> str:
-        return self.account_sid
+    def url(self) -> str: ...
 
     @property
-    def password(self) -> str:
-        return self.auth_token
+    def connection(self) -> Any:
+        """What the book's `client_factory` takes to reach it (a `book.connections.Connection`)."""
+
+    def close(self) -> None: ...
 
 
 @contextmanager
@@ -43,28 +42,34 @@ def open_session(
     notice: Callable[[str], None] | None = None,
     home: Path | None = None,
 ) -> Iterator[Session]:
-    """A `Session` whose client for `book` comes from the resolved connection or the sandbox."""
+    """A `Session` whose client for `book` comes from the resolved connection or the book's sandbox."""
     from book.connections import resolve_connection
 
-    resolved = None if sandbox else resolve_connection(connection, methods=book.connection_methods)
-    servers: list[Any] = []
+    app = book.app
+    resolved = None if sandbox else resolve_connection(connection, app=app, methods=book.connection_methods)
+    started: list[LocalService] = []
+    session = Session(progress=notice, home=home or app.home())
 
     def make_client() -> Any:
         if book.client_factory is None:
             raise RuntimeError(f"the {book.name} book declares no client factory")
         if resolved is not None:
+            session.accounts[book.name] = resolved.identity
             return book.client_factory(resolved)
-        from book.sandbox import open_sandbox
-
-        server = open_sandbox(home).start()
-        servers.append(server)
+        if book.sandbox is None:
+            raise ConnectionError_(f"no connection is configured, and the {book.name} book has no sandbox to "
+                                   f"fall back on; add one with: {app.program} connect --name NAME")
+        service = book.sandbox(session.home)
+        started.append(service)
         if notice is not None:
             why = "as asked" if sandbox else "no connection is configured"
-            notice(f"using the local sandbox at {server.url} ({why}; 'twilio-book connect' adds a real account)")
-        return book.client_factory(SandboxCredentials(server.account_sid, server.auth_token, server.url))
+            notice(f"using the local sandbox at {service.url} ({why}; '{app.program} connect' adds a real account)")
+        session.accounts[book.name] = service.connection.identity
+        return book.client_factory(service.connection)
 
+    session.clients[book.name] = make_client
     try:
-        yield Session(clients={book.name: make_client}, progress=notice, home=home)
+        yield session
     finally:
-        for server in servers:
-            server.close()
+        for service in started:
+            service.close()

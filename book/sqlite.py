@@ -1,4 +1,4 @@
-"""SQLite, the way the book's stores (the sandbox, the listener's tokens and queue) use it."""
+"""SQLite, the way a book's stores (the listener's tokens and queue) use it."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from concepts.base import type_words
+from book.concept import type_words
 
 # The types `convert ... to a <type>` knows.
 CONVERSIONS: dict[str, Any] = {

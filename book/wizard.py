@@ -1,4 +1,4 @@
-"""`twilio-book connect` and `twilio-book connections ...`: add, check and manage connections.
+"""`connect` and `connections ...`: add, check and manage a book's connections.
 
 Everything here is driven by the book's data: the menu shows each of its `ConnectionMethod`s' title and
 description, the questions are its fields' labels and descriptions, the flags are its text fields
@@ -10,9 +10,9 @@ the book's `verify_connection`, and saves only once they work. Non-interactive (
 not a terminal): takes text values from flags or environment variables, secrets from environment variables
 or stdin, and never asks.
 
-`add_connect_commands(subparsers)` registers both commands on the book's CLI; `main()` runs them alone.
-The book is loaded only when one of them is parsed or run, so registering them loads neither it nor lark
-nor the SDK.
+`add_connect_commands(subparsers, app)` registers both commands on the book's CLI. The book is loaded
+(`app.load_book`) only when one of them is parsed or run, so registering them loads neither it nor lark
+nor a service's SDK.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TextIO
 
+from book.app import App
 from book.connections import (
-    API_URL,
-    API_URL_ENV,
     AuthenticationError,
     Connection,
     ConnectionField,
     ConnectionMethod,
     ConnectionStore,
+    api_url_field,
     check_api_url,
     check_name,
     method_for,
@@ -43,7 +43,7 @@ from book.errors import BookError, ConnectionError_
 if TYPE_CHECKING:
     from book.authoring import Book
 
-__all__ = ["add_connect_commands", "main", "run_wizard"]
+__all__ = ["add_connect_commands", "connect_from", "run_wizard"]
 
 TRIES = 3  # credential attempts before the wizard gives up
 _FIELD_TRIES = 10  # shape re-asks for one field before it gives up
@@ -65,6 +65,7 @@ def run_wizard(
     given: Mapping[str, str] | None = None,
     make_default: bool = False,
     tries: int = TRIES,
+    app: App = App(),
 ) -> Connection:
     """Ask for a connection, verify it (a book's `verify_connection`), save it; return it.
 
@@ -98,19 +99,19 @@ def run_wizard(
         previous = {k: v for k, v in values.items() if v is not None}
         conn = method.connection(name, values, api_url=api_url)
         try:
-            return _finish(conn, store, verify=verify, make_default=make_default, out=out)
+            return _finish(conn, store, verify=verify, make_default=make_default, out=out, app=app)
         except AuthenticationError as e:
             print(f"{e}: these credentials were not accepted.", file=out)  # the book's words, with its error code
             if attempt < tries:
                 print("Enter them again (press Enter to keep a value shown in [brackets]).", file=out)
     raise ConnectionError_(
         f"authentication failed {tries} times; nothing was saved. Copy the credentials from your account's "
-        f"console and run: twilio-book connect --name {name}"
+        f"console and run: {app.program} connect --name {name}"
     )
 
 
 def _finish(
-    conn: Connection, store: ConnectionStore, *, verify: Verify | None, make_default: bool, out: TextIO
+    conn: Connection, store: ConnectionStore, *, verify: Verify | None, make_default: bool, out: TextIO, app: App
 ) -> Connection:
     """Verify (unless `verify` is None), save, and say where, without a secret."""
     friendly = verify(conn) if verify is not None else None
@@ -121,7 +122,7 @@ def _finish(
         else f"saved to {store.path} (mode 600)"
     )
     if friendly is None:
-        print(f"Saved {conn.name} without checking it with Twilio (--no-verify); {saved}", file=out)
+        print(f"Saved {conn.name} without checking it with {app.service} (--no-verify); {saved}", file=out)
     else:
         print(f"Connected {conn.name} ({friendly}); {saved}", file=out)
     if store.default_name == conn.name:
@@ -206,6 +207,7 @@ def connect_from(
     api_url: str | None = None,
     make_default: bool = False,
     out: TextIO | None = None,
+    app: App = App(),
 ) -> Connection:
     """Connect without asking: text values from `text` (flags) or `env`; secrets from `secret_lines` (one
     call per sensitive field, e.g. stdin lines) or `env`. A missing value is an error naming how to give it.
@@ -246,7 +248,7 @@ def connect_from(
             )
             raise ConnectionError_(f"{f.label} is missing for {method.title.lower()}: {how}")
     conn = method.connection(name, values, api_url=api_url)
-    return _finish(conn, store, verify=verify, make_default=make_default, out=out)
+    return _finish(conn, store, verify=verify, make_default=make_default, out=out, app=app)
 
 
 def _flag(field_name: str) -> str:
@@ -267,66 +269,24 @@ class _RefuseSecret(argparse.Action):
         )
 
 
-class _DeferredParser(argparse.ArgumentParser):
-    """A subcommand's parser whose arguments are added on first use: when it parses, or formats its help.
-
-    `connect`'s flags come from the book's connection methods. Adding them only once `connect` is parsed keeps
-    the book (with lark and the SDK) out of building the CLI and out of `twilio-book --help`, while
-    `twilio-book connect --help` and its errors read exactly as if the flags had been there all along.
-    """
-
-    _add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
-
-    @classmethod
-    def defer(cls, parser: argparse.ArgumentParser, add_arguments: Callable[[argparse.ArgumentParser], None]) -> None:
-        """Make `parser` call `add_arguments(parser)` on first use.
-
-        `add_parser` always makes a parser of the top-level parser's class, so the class is changed here.
-        """
-        parser.__class__ = cls
-        parser._add_arguments = add_arguments  # type: ignore[attr-defined]
-
-    def _complete(self) -> None:
-        if self._add_arguments is not None:
-            add, self._add_arguments = self._add_arguments, None
-            add(self)
-
-    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
-        self._complete()
-        return super().parse_known_args(args, namespace)
-
-    def format_usage(self) -> str:
-        self._complete()
-        return super().format_usage()
-
-    def format_help(self) -> str:
-        self._complete()
-        return super().format_help()
-
-
-def _installed_book() -> Book:
-    """The book this installation serves (`procedures.BOOK`), imported when a command first needs it."""
-    from procedures import BOOK
-
-    return BOOK
-
-
-def add_connect_commands(subparsers: Any, load_book: Callable[[], Book] = _installed_book) -> None:
+def add_connect_commands(subparsers: Any, app: App) -> None:
     """Register `connect` and `connections {list,test,remove,default}` on an argparse subparsers object.
 
-    They manage the connections of `load_book()` (by default the installed book), called only once one of
-    them is parsed or run. Each command's `func(args)` returns an exit code: 0 ok, 1 a book error (printed,
-    no traceback).
+    They manage the connections of `app.load_book()`, loaded only once one of them is parsed or run. Each
+    command's `func(args)` returns an exit code: 0 ok, 1 a book error (printed, no traceback).
     """
+    from book.cli import DeferredParser
+
+    service = app.service
     connect = subparsers.add_parser(
         "connect",
-        help="add a connection to Twilio: asks, checks it with Twilio, saves it",
-        description="Add a connection to Twilio. In a terminal it asks for each value; with --secret-stdin, or "
+        help=f"add a connection to {service}: asks, checks it with {service}, saves it",
+        description=f"Add a connection to {service}. In a terminal it asks for each value; with --secret-stdin, or "
         "when stdin is not a terminal, it takes text values from flags or environment variables and "
         "secrets from environment variables or standard input. Secrets are never command-line arguments.",
     )
-    _DeferredParser.defer(connect, lambda parser: _add_connect_arguments(parser, load_book().connection_methods))
-    connect.set_defaults(func=partial(_guarded, _cmd_connect, load_book=load_book))
+    DeferredParser.defer(connect, lambda parser: _add_connect_arguments(parser, app))
+    connect.set_defaults(func=partial(_guarded, _cmd_connect))
 
     connections = subparsers.add_parser(
         "connections", help="list, test or remove saved connections, or choose the default"
@@ -335,9 +295,9 @@ def add_connect_commands(subparsers: Any, load_book: Callable[[], Book] = _insta
     sub.add_parser("list", help="the saved connections (never their secrets)").set_defaults(
         func=partial(_guarded, _cmd_list)
     )
-    test = sub.add_parser("test", help="check a connection's credentials with Twilio")
+    test = sub.add_parser("test", help=f"check a connection's credentials with {service}")
     test.add_argument("name", nargs="?", help="a saved connection (default: the one a run would use)")
-    test.set_defaults(func=partial(_guarded, _cmd_test, load_book=load_book))
+    test.set_defaults(func=partial(_guarded, _cmd_test))
     remove = sub.add_parser("remove", help="forget a saved connection")
     remove.add_argument("name")
     remove.set_defaults(func=partial(_guarded, _cmd_remove))
@@ -346,8 +306,10 @@ def add_connect_commands(subparsers: Any, load_book: Callable[[], Book] = _insta
     default.set_defaults(func=partial(_guarded, _cmd_default))
 
 
-def _add_connect_arguments(connect: argparse.ArgumentParser, methods: Sequence[ConnectionMethod]) -> None:
-    """`connect`'s arguments: a flag for each text field of `methods` (a refusal for each secret), and its own."""
+def _add_connect_arguments(connect: argparse.ArgumentParser, app: App) -> None:
+    """`connect`'s arguments: a flag for each text field of the book's methods (a refusal for each secret), and
+    its own."""
+    methods = app.load_book().connection_methods
     connect.add_argument("--name", help="the connection's name (default: ask, or 'default')")
     connect.add_argument(
         "--method",
@@ -369,26 +331,26 @@ def _add_connect_arguments(connect: argparse.ArgumentParser, methods: Sequence[C
     connect.add_argument(
         "--secret-stdin", action="store_true", help=f"read the secret ({sensitive}) from standard input, one per line"
     )
-    connect.add_argument("--api-url", help=f"{API_URL.description} Or set {API_URL_ENV}.")
-    connect.add_argument("--no-verify", action="store_true", help="save without checking the credentials with Twilio")
+    api_url = api_url_field(app)
+    connect.add_argument("--api-url", help=f"{api_url.description} Or set {api_url.env}.")
+    connect.add_argument("--no-verify", action="store_true",
+                         help=f"save without checking the credentials with {app.service}")
     connect.add_argument("--default", dest="make_default", action="store_true", help="make it the default connection")
 
 
-def _guarded(command: Callable[..., int], args: argparse.Namespace, **kwargs: Any) -> int:
+def _guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
-        return command(args, **kwargs)
+        return command(args)
     except BookError as e:
-        print(f"twilio-book: error: {e}", file=sys.stderr)
+        print(f"{args.app.program}: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("\ncancelled; nothing was saved", file=sys.stderr)
         return 130
 
 
-def _store() -> ConnectionStore:
-    from book.home import home_dir
-
-    return ConnectionStore(home_dir())
+def _store(app: App) -> ConnectionStore:
+    return ConnectionStore(app.home(), app=app)
 
 
 def _verifier(book: Book) -> Verify:
@@ -398,16 +360,17 @@ def _verifier(book: Book) -> Verify:
     return book.verify_connection
 
 
-def _cmd_connect(args: argparse.Namespace, *, load_book: Callable[[], Book]) -> int:
-    book = load_book()
+def _cmd_connect(args: argparse.Namespace) -> int:
+    app: App = args.app
+    book = app.load_book()
     methods = book.connection_methods
-    store = _store()
+    store = _store(app)
     text = {
         key.removeprefix("field_"): value
         for key, value in vars(args).items()
         if key.startswith("field_") and value is not None
     }
-    api_url = args.api_url or os.environ.get(API_URL_ENV) or None
+    api_url = args.api_url or os.environ.get(app.env("API_URL")) or None
     verify = None if args.no_verify else _verifier(book)
     if args.secret_stdin or not sys.stdin.isatty():
         connect_from(
@@ -421,6 +384,7 @@ def _cmd_connect(args: argparse.Namespace, *, load_book: Callable[[], Book]) -> 
             verify=verify,
             api_url=api_url,
             make_default=args.make_default,
+            app=app,
         )
         return 0
     # Flags narrow the menu (--api-key-sid means the API key method); --method names one outright.
@@ -434,18 +398,19 @@ def _cmd_connect(args: argparse.Namespace, *, load_book: Callable[[], Book]) -> 
         api_url=api_url,
         given=text,
         make_default=args.make_default,
+        app=app,
     )
     return 0
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    rows = _store().list()
+    rows = _store(args.app).list()
     if not rows:
-        print("no connections saved; add one with: twilio-book connect --name NAME")
+        print(f"no connections saved; add one with: {args.app.program} connect --name NAME")
         return 0
-    table = [("", "NAME", "METHOD", "ACCOUNT SID", "SECRET IN", "API URL")]
+    table = [("", "NAME", "METHOD", "ACCOUNT", "SECRET IN", "API URL")]
     table += [
-        ("*" if r.default else "", r.name, r.method, r.account_sid or "-", r.secrets_in, r.api_url or "")
+        ("*" if r.default else "", r.name, r.method, r.account or "-", r.secrets_in, r.api_url or "")
         for r in rows
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
@@ -455,39 +420,29 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_test(args: argparse.Namespace, *, load_book: Callable[[], Book]) -> int:
-    book = load_book()
-    conn = resolve_connection(args.name, store=_store(), methods=book.connection_methods)
+def _cmd_test(args: argparse.Namespace) -> int:
+    app: App = args.app
+    book = app.load_book()
+    conn = resolve_connection(args.name, app=app, store=_store(app), methods=book.connection_methods)
     if conn is None:
-        raise ConnectionError_("no connection to test: none is saved and no TWILIO_* variables are set; "
-                               "add one with: twilio-book connect --name NAME")
+        variables = ", ".join(dict.fromkeys(f.env for m in book.connection_methods for f in m.fields))
+        raise ConnectionError_(f"no connection to test: none is saved and none of {variables} is set; "
+                               f"add one with: {app.program} connect --name NAME")
     friendly = _verifier(book)(conn)
-    print(f"ok: {conn.name} reaches {conn.api_url or 'https://api.twilio.com'} as account {friendly!r}")
+    print(f"ok: {conn.name} reaches {app.where(conn.api_url)} as account {friendly!r}")
     return 0
 
 
 def _cmd_remove(args: argparse.Namespace) -> int:
-    store = _store()
+    store = _store(args.app)
     store.remove(args.name)
     print(f"removed {args.name}")
     if store.default_name is None and store.names():
-        print("there is no default connection now; choose one with: twilio-book connections default NAME")
+        print(f"there is no default connection now; choose one with: {args.app.program} connections default NAME")
     return 0
 
 
 def _cmd_default(args: argparse.Namespace) -> int:
-    _store().set_default(args.name)
+    _store(args.app).set_default(args.name)
     print(f"{args.name} is the default connection")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run `connect` or `connections ...` on their own (the book's CLI registers the same commands)."""
-    parser = argparse.ArgumentParser(prog="twilio-book", description="Manage the book's connections to Twilio.")
-    add_connect_commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concepts.alerts import TwilioAlert
 from concepts.api import TwilioApiResponse
-from concepts.base import Concept, type_words
+from book.concept import Concept, type_words
 from concepts.calls import TwilioCall
 from concepts.events import InboundCall, InboundSmsMessage, InboundWhatsappMessage, MessageStatusEvent
 from concepts.files import File

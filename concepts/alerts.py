@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from concepts.base import Concept
+from book.concept import Concept
 
 
 class TwilioAlert(Concept):

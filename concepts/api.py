@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 from pydantic import AfterValidator, BeforeValidator
 
-from concepts.base import Concept
+from book.concept import Concept
 
 ACCOUNT_SID = "{AccountSid}"
 """The placeholder of a path that stands for the connection's account SID."""

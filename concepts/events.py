@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from concepts.base import Concept
+from book.concept import Concept
 
 __all__ = [
     "GatheredInput",

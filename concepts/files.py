@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from concepts.base import Concept
+from book.concept import Concept
 
 
 class File(Concept):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from concepts.base import Concept
+from book.concept import Concept
 from concepts.messaging import sid_check
 
 MediaSid = Annotated[str, sid_check("ME", what="a media SID")]

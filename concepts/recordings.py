@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator
 
-from concepts.base import Concept
+from book.concept import Concept
 
 _SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
 

@@ -1,26 +1,31 @@
-"""The Twilio book's procedures. Importing this package registers them all on `BOOK`."""
+"""The Twilio book: its procedures, concepts, connection methods, HTTP client, webhooks and sandbox.
+
+    from procedures import BOOK        # every procedure registered (imports them on first use)
+    from procedures import APP         # who it runs as (`twilio-book`), cheap: builds the command line
+
+`BOOK` is imported on first use, so `twilio-book --help` (which needs only `APP`) loads no procedure,
+no lark and no twilio SDK.
+"""
 
 from __future__ import annotations
 
-from procedures import alerts  # noqa: F401  (registers the alert procedures)
-from procedures import api_call  # noqa: F401  (registers making an API call)
-from procedures import calls  # noqa: F401  (registers the phone call procedures)
-from procedures import messages  # noqa: F401  (registers the SMS procedures)
-from procedures import messaging  # noqa: F401  (registers sending with options, WhatsApp, deleting, media)
-from procedures import recordings  # noqa: F401  (registers the recording and transcription procedures)
-from procedures import _watching  # noqa: F401  (declares what 'watch' can follow)
-from procedures._book import BOOK
+import importlib
+from typing import TYPE_CHECKING, Any
 
-# What the triggers hand on ('twilio-book watch' / 'listen'): part of the book's vocabulary and its reference.
-from concepts.events import (  # noqa: E402
-    GatheredInput,
-    InboundCall,
-    InboundSmsMessage,
-    InboundWhatsappMessage,
-    MessageStatusEvent,
-)
+__all__ = ["APP", "BOOK"]
 
-for _event in (MessageStatusEvent, InboundSmsMessage, InboundWhatsappMessage, InboundCall, GatheredInput):
-    BOOK.concept(_event)
 
-__all__ = ["BOOK"]
+def __getattr__(name: str) -> Any:
+    if name == "BOOK":
+        value = importlib.import_module("procedures._registered").BOOK
+    elif name == "APP":
+        value = importlib.import_module("procedures._app").APP
+    else:
+        raise AttributeError(f"module 'procedures' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from procedures._app import APP
+    from procedures._registered import BOOK

@@ -1,9 +1,11 @@
-"""The Twilio book: its name, description, connection methods (and how to check one) and client."""
+"""The Twilio book: its name, description, connection methods (and how to check one), client and sandbox."""
 
 from __future__ import annotations
 
 from book.authoring import Book
+from procedures._app import APP
 from procedures._connection import TWILIO_METHODS, verify_connection
+from procedures._sandbox import start_sandbox
 from procedures._twilio import make_client
 
 BOOK = Book(
@@ -13,8 +15,10 @@ BOOK = Book(
         "This integration enables automated SMS sending, phone call management, communication workflows, and "
         "customer engagement automation. Enhance customer communication and automate messaging processes."
     ),
+    app=APP,
     connection_methods=TWILIO_METHODS,
     verify_connection=verify_connection,
     client_factory=make_client,
+    sandbox=start_sandbox,
 )
 procedure = BOOK.procedure

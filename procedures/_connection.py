@@ -83,16 +83,17 @@ def verify_connection(conn: Connection, http_client: Any = None) -> str:
     ConnectionError_ with the reason. No message contains a secret.
     """
     from twilio.base.exceptions import TwilioRestException
-    from twilio.rest import Client
+
+    from procedures._twilio import client_for
 
     if http_client is None:
-        from book.http import BookHttpClient
+        from procedures.http import BookHttpClient
 
         http_client = BookHttpClient(conn.api_url, max_attempts=3)  # a quick answer for the wizard
     where = conn.api_url or "https://api.twilio.com"
     try:
-        client = Client(conn.username, conn.password, account_sid=conn.account_sid, http_client=http_client)
-        account = client.api.v2010.accounts(conn.account_sid).fetch()
+        client = client_for(conn, http_client)
+        account = client.api.v2010.accounts(client.account_sid).fetch()
     except TwilioRestException as e:
         if e.code == 20003 or e.status == 401:
             what = "API Key SID and API Key Secret" if conn.method == API_KEY.key else "Account SID and Auth Token"
@@ -109,7 +110,7 @@ def verify_connection(conn: Connection, http_client: Any = None) -> str:
     except Exception as e:  # TwilioException, requests' and socket errors: the reason, never a traceback
         reason = f"{type(e).__name__}: {e}" if str(e).strip() else type(e).__name__
         raise ConnectionError_(f"could not reach {where} to verify {conn}: {_scrub(reason, conn)}") from None
-    return account.friendly_name or conn.account_sid
+    return account.friendly_name or conn.identity
 
 
 def _code(code: int | None, status: int | None) -> str:

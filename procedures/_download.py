@@ -17,7 +17,7 @@ from concepts import File
 if TYPE_CHECKING:
     from twilio.rest import Client
 
-    from book.http import BookHttpClient
+    from procedures.http import BookHttpClient
 
 
 def destination(path: str, default_name: str, *, overwrite: bool) -> Path:

@@ -7,39 +7,40 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Protocol
-
-from book.errors import RemoteError
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from twilio.rest import Client
 
-
-class Credentials(Protocol):
-    """What a client needs from a connection (a stored one, the environment's, or the sandbox's)."""
-
-    @property
-    def username(self) -> str: ...
-    @property
-    def password(self) -> str: ...
-    @property
-    def account_sid(self) -> str: ...
-    @property
-    def api_url(self) -> str | None: ...
+    from book.connections import Connection
+    from book.errors import RemoteError
 
 
-def make_client(credentials: Credentials) -> Client:
-    """A twilio `Client` whose every request goes through the book's one HTTP client."""
+def make_client(connection: Connection) -> Client:
+    """A twilio `Client` for a connection (a stored one, the environment's, or the sandbox's) whose every
+    request goes through the book's one HTTP client: the API Key SID is the user name when there is one,
+    else the Account SID; the password is the connection's secret."""
+    from procedures.http import BookHttpClient
+
+    return client_for(connection, BookHttpClient(connection.api_url))
+
+
+def credentials(connection: Connection) -> tuple[str, str, str]:
+    """`(username, password, account_sid)` as the SDK takes them: the API Key SID and its secret when the
+    connection has them, else the Account SID and the Auth Token."""
+    values = connection.values
+    account_sid = connection.value("account_sid")
+    username = connection.value("api_key_sid") if "api_key_sid" in values else account_sid
+    password = connection.value("api_key_secret" if "api_key_secret" in values else "auth_token")
+    return username, password, account_sid
+
+
+def client_for(connection: Connection, http_client: Any) -> Client:
+    """A twilio `Client` for `connection` sending through `http_client`."""
     from twilio.rest import Client
 
-    from book.http import BookHttpClient
-
-    return Client(
-        credentials.username,
-        credentials.password,
-        account_sid=credentials.account_sid,
-        http_client=BookHttpClient(credentials.api_url),
-    )
+    username, password, account_sid = credentials(connection)
+    return Client(username, password, account_sid=account_sid, http_client=http_client)
 
 
 @contextmanager
@@ -76,9 +77,11 @@ def _from_response(doing: str, err: Exception) -> RemoteError:
 
 
 def _remote(doing: str, message: str | None, status: Any, code: Any) -> RemoteError:
+    from procedures.http import TwilioError
+
     # The SDK keeps Twilio's code but not its more_info link, which is always the code's error page.
     more_info = f"https://www.twilio.com/docs/errors/{code}" if code else None
-    return RemoteError(f"Twilio refused to {doing}: {_clean(message) or 'the request was refused'}",
+    return TwilioError(f"Twilio refused to {doing}: {_clean(message) or 'the request was refused'}",
                        status=status, code=code, more_info=more_info)
 
 

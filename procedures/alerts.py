@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from book.errors import InputError
-from book.filters import FilterExpression, Pushdown
+from book.filters import NO_PUSHDOWN, Pushdown
 from concepts import TwilioAlert
 from procedures._book import procedure
 from procedures._twilio import twilio_errors
@@ -107,10 +107,10 @@ def _iso(instant: datetime) -> str:
     return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@procedure("to read some (*Twilio* alerts)")
+@procedure("to read some (*Twilio* alerts)", pushable=PUSHABLE)
 def read_twilio_alerts(
     client: Client,
-    filter_expression: FilterExpression | None = None,
+    pushed: Pushdown = NO_PUSHDOWN,
     offset: int = 0,
     limit: int | None = None,
 ) -> Iterator[TwilioAlert]:
@@ -142,7 +142,6 @@ def read_twilio_alerts(
 
         >>> read some Twilio alerts whose request url starts with "https://example.com/"
     """
-    pushed = filter_expression.pushdown(PUSHABLE) if filter_expression is not None else Pushdown((), True)
     params: dict[str, Any] = {}
     if (level := pushed.get("log_level")) is not None:
         if level not in LOG_LEVELS:

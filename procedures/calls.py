@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from book.errors import InputError, NotFoundError
-from book.filters import FilterExpression, Pushdown
+from book.filters import NO_PUSHDOWN, Pushdown
 from book.naming import english
 from concepts import TwilioCall
 from concepts.calls import (
@@ -87,10 +87,10 @@ def to_concept(call: Any) -> TwilioCall:
     )
 
 
-@procedure("to read some (*phone* calls)")
+@procedure("to read some (*phone* calls)", pushable=PUSHABLE)
 def read_phone_calls(
     client: Client,
-    filter_expression: FilterExpression | None = None,
+    pushed: Pushdown = NO_PUSHDOWN,
     offset: int = 0,
     limit: int | None = None,
 ) -> Iterator[TwilioCall]:
@@ -130,7 +130,6 @@ def read_phone_calls(
         ...   the url is "http://demo.twilio.com/docs/voice.xml"
         ... read a phone call whose sid is the twilio call's sid
     """
-    pushed = filter_expression.pushdown(PUSHABLE) if filter_expression is not None else Pushdown((), True)
     params: dict[str, Any] = {}
     for field, param in (("recipient_number", "to"), ("sender_number", "from_"),
                          ("parent_call_sid", "parent_call_sid"), ("status", "status")):

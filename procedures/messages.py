@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from book.filters import FilterExpression, Pushdown
+from book.filters import NO_PUSHDOWN, Pushdown
 from concepts import MessageBody, PhoneNumber, TwilioSmsMessage
 from procedures._book import procedure
 from procedures._reading import day_range, fetch_one, page_size, skip
@@ -45,10 +45,10 @@ def to_concept(message: Any) -> TwilioSmsMessage:
     )
 
 
-@procedure("to read some (*SMS* messages)")
+@procedure("to read some (*SMS* messages)", pushable=PUSHABLE)
 def read_sms_messages(
     client: Client,
-    filter_expression: FilterExpression | None = None,
+    pushed: Pushdown = NO_PUSHDOWN,
     offset: int = 0,
     limit: int | None = None,
 ) -> Iterator[TwilioSmsMessage]:
@@ -78,7 +78,6 @@ def read_sms_messages(
         ... the end date is "2022-03-05T00:00:00Z"
         ... read some SMS messages whose date sent is after the start date and whose date sent is before the end date
     """
-    pushed = filter_expression.pushdown(PUSHABLE) if filter_expression is not None else Pushdown((), True)
     sid = pushed.get("sid")
     with twilio_errors("read SMS messages"):
         if sid is not None:

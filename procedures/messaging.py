@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from book.errors import InputError
-from book.filters import FilterExpression, Pushdown
+from book.filters import NO_PUSHDOWN, Pushdown
 from concepts import File, MessageBody, PhoneNumber, TwilioSmsMessage
 from concepts.calls import ApplicationSid
 from concepts.media import MediaSid, TwilioMedia
@@ -240,11 +240,11 @@ MEDIA_PUSHABLE = {"sid": {"eq"}}
 """What the media list is asked for: a SID is fetched; the rest (a message has at most 10) is filtered here."""
 
 
-@procedure("to read some (*Twilio* media files)")
+@procedure("to read some (*Twilio* media files)", pushable=MEDIA_PUSHABLE)
 def read_media_files(
     client: Client,
     message_sid: MessageSid,
-    filter_expression: FilterExpression | None = None,
+    pushed: Pushdown = NO_PUSHDOWN,
 ) -> Iterator[TwilioMedia]:
     """Get the media files (images and other media) of a message.
 
@@ -267,7 +267,6 @@ def read_media_files(
         ... read some Twilio media files whose content type is "image/png" where
         ...   the message sid is the twilio message's sid
     """
-    pushed = filter_expression.pushdown(MEDIA_PUSHABLE) if filter_expression is not None else Pushdown((), True)
     sid = pushed.get("sid")
     with twilio_errors(f"read the media of the message {message_sid}"):
         if sid is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from book.errors import InputError
-from book.filters import FilterExpression, Pushdown
+from book.filters import NO_PUSHDOWN, Pushdown
 from concepts import AudioFormat, File, RecordingSid, TwilioRecording, TwilioTranscription
 from concepts.recordings import sid_problem
 from procedures._book import procedure
@@ -80,10 +80,10 @@ def _checked_sid(value: Any, prefix: str, what: str) -> str:
     return str(value)
 
 
-@procedure("to read some (*Twilio* recordings)")
+@procedure("to read some (*Twilio* recordings)", pushable=PUSHABLE)
 def read_twilio_recordings(
     client: Client,
-    filter_expression: FilterExpression | None = None,
+    pushed: Pushdown = NO_PUSHDOWN,
     offset: int = 0,
     limit: int | None = None,
 ) -> Iterator[TwilioRecording]:
@@ -112,7 +112,6 @@ def read_twilio_recordings(
 
         >>> read a Twilio recording whose sid is "RE557ce644e5ab84fa21cc21112e22c485"
     """
-    pushed = filter_expression.pushdown(PUSHABLE) if filter_expression is not None else Pushdown((), True)
     params: dict[str, Any] = {}
     if (call_sid := pushed.get("call_sid")) is not None:
         params["call_sid"] = _checked_sid(call_sid, "CA", "call")
@@ -131,10 +130,10 @@ def read_twilio_recordings(
             yield to_concept(recording)
 
 
-@procedure("to read some (*Twilio* transcriptions)")
+@procedure("to read some (*Twilio* transcriptions)", pushable=TRANSCRIPTION_PUSHABLE)
 def read_twilio_transcriptions(
     client: Client,
-    filter_expression: FilterExpression | None = None,
+    pushed: Pushdown = NO_PUSHDOWN,
     offset: int = 0,
     limit: int | None = None,
 ) -> Iterator[TwilioTranscription]:
@@ -157,8 +156,6 @@ def read_twilio_transcriptions(
 
         >>> read some Twilio transcriptions whose status is "completed" and whose transcription text contains "order"
     """
-    pushed = (filter_expression.pushdown(TRANSCRIPTION_PUSHABLE) if filter_expression is not None
-              else Pushdown((), True))
     recording_sid = pushed.get("recording_sid")
     if recording_sid is not None:
         recording_sid = _checked_sid(recording_sid, "RE", "recording")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["book", "grammar", "concepts", "procedures", "book.sandbox"]
+from tests import ROOT  # noqa: E402
+PACKAGES = ["book", "grammar", "concepts", "procedures", "sandbox"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

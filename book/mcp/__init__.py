@@ -7,7 +7,7 @@
     catalog(book.registry)        # the tools' names, descriptions and JSON Schemas, without the SDK
 
 Modules: `schemas` (tools from the registry), `calls` (arguments to a plan, bounded results), `resources`
-(reference pages, concept schemas), `server` (the SDK), `command` (`twilio-book mcp`).
+(reference pages, concept schemas), `server` (the SDK), `command` (the `mcp` command).
 
 Importing this package loads only `command` (the standard library): every other name is imported when
 it is first used, so the CLI can register `mcp` without loading pydantic or the SDK.
@@ -18,7 +18,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from book.mcp.command import add_mcp_commands, main
+from book.mcp.command import add_mcp_commands
 
 __all__ = [
     "Outcome",
@@ -30,7 +30,6 @@ __all__ = [
     "book_resources",
     "build_server",
     "catalog",
-    "main",
     "run_http",
     "run_stdio",
     "serve",

@@ -43,7 +43,7 @@ from book.output import jsonable, write_table
 from book.runtime import Automation, check
 from book.filters import orderable
 from book.values import Invalid, coerce, describe
-from concepts.base import Concept, type_words
+from book.concept import Concept, type_words
 
 if TYPE_CHECKING:
     from book.authoring import Book

@@ -1,28 +1,28 @@
-"""`twilio-book mcp`: serve the book to agents over the Model Context Protocol.
+"""`mcp`: serve the book to agents over the Model Context Protocol.
 
-    twilio-book mcp                               stdio: what an agent's client starts as a subprocess
-    twilio-book mcp --http --host H --port P      streamable HTTP at http://H:P/mcp
-        --sandbox | --connection NAME             where procedures go (default: as `twilio-book run`)
+    PROGRAM mcp                                   stdio: what an agent's client starts as a subprocess
+    PROGRAM mcp --http --host H --port P          streamable HTTP at http://H:P/mcp
+        --sandbox | --connection NAME             where procedures go (default: as `run`)
         --read-only                               serve only the procedures that change nothing
         --max-items N                             the most items one result holds (default 50)
 
-    python -m book.mcp ...                        the same, without the rest of the CLI
-
-Only the standard library is imported when the command is registered: the MCP SDK, the procedures and
-the twilio SDK are imported when it runs, so `twilio-book --help` stays fast.
+Only the standard library is imported when the command is registered: the MCP SDK, the book's procedures
+and its service's SDK are imported when it runs, so `--help` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from book.app import App
 
 DEFAULT_MAX_ITEMS = 50
 DEFAULT_PORT = 8000
 
 
-def add_mcp_commands(subparsers: Any) -> None:
+def add_mcp_commands(subparsers: Any, app: App) -> None:
     """Register `mcp` on an argparse subparsers object; its `func(args)` returns an exit code."""
     parser = subparsers.add_parser(
         "mcp",
@@ -31,16 +31,17 @@ def add_mcp_commands(subparsers: Any) -> None:
         "check_automation for English, and the reference pages and concept schemas as resources. Secrets "
         "stay in the server: no tool returns them.",
     )
-    add_arguments(parser)
+    add_arguments(parser, app)
     parser.set_defaults(func=cmd_mcp)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, app: App) -> None:
     parser.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     parser.add_argument("--host", help="with --http: the address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help=f"with --http: the port (default {DEFAULT_PORT})")
-    parser.add_argument("--connection", "-c", metavar="NAME", help="a named connection (see 'twilio-book connections list')")
-    parser.add_argument("--sandbox", action="store_true", help="use the local sandbox, even if a connection is configured")
+    from book.cli import add_connection_arguments
+
+    add_connection_arguments(parser, app)
     parser.add_argument("--read-only", action="store_true", help="serve only procedures that change nothing")
     parser.add_argument("--max-items", type=_positive, default=DEFAULT_MAX_ITEMS, metavar="N",
                         help=f"the most items one result holds; it says how many more there were (default {DEFAULT_MAX_ITEMS})")
@@ -50,29 +51,13 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     from book.errors import BookError
     from book.mcp.calls import ServeOptions
     from book.mcp.server import serve
-    from procedures import BOOK
 
     if not args.http and (args.host is not None or args.port is not None):
         raise BookError("--host and --port choose where HTTP is served: add --http, or leave them out for stdio")
     http = (args.host or "127.0.0.1", DEFAULT_PORT if args.port is None else args.port) if args.http else None
     options = ServeOptions(read_only=args.read_only, max_items=args.max_items)
-    serve(BOOK, connection=args.connection, sandbox=args.sandbox, options=options, http=http)
+    serve(args.app.load_book(), connection=args.connection, sandbox=args.sandbox, options=options, http=http)
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m book.mcp", description="Serve the Twilio book over MCP.")
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    from book.errors import BookError
-
-    try:
-        return cmd_mcp(args)
-    except BookError as err:
-        print(f"twilio-book mcp: {err}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        return 130
 
 
 def _positive(text: str) -> int:

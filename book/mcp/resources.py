@@ -1,8 +1,10 @@
 """What an agent can read besides the tools: the book's reference pages and each concept's JSON Schema.
 
-    twilio-book://reference/README.md                          the index of the generated reference
-    twilio-book://reference/procedures/send-an-sms-message.md  one page per procedure, one per concept
-    twilio-book://concepts/twilio-sms-message.json             a concept's JSON Schema
+    PROGRAM://reference/README.md                       the index of the generated reference
+    PROGRAM://reference/procedures/read-some-notes.md   one page per procedure, one per concept
+    PROGRAM://concepts/note.json                        a concept's JSON Schema
+
+(`PROGRAM` is the book's command, `book.app.program`.)
 
 Everything is generated from the registry when the server starts (`book.docs.generate_markdown`).
 """
@@ -14,13 +16,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from concepts.base import Concept
+from book.concept import Concept
 
 if TYPE_CHECKING:
     from book.authoring import Book
-
-SCHEME = "twilio-book"
-
 
 @dataclass(frozen=True)
 class ResourceDoc:
@@ -47,7 +46,7 @@ def _reference(book: Book) -> list[ResourceDoc]:
     for path, text in generate_markdown(book).items():
         title = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), path)
         out.append(ResourceDoc(
-            uri=f"{SCHEME}://reference/{path}",
+            uri=f"{book.app.program}://reference/{path}",
             name=path,
             title=title,
             description=f"The {book.name} book's reference: {title}" if path != "README.md"
@@ -63,7 +62,7 @@ def _schemas(book: Book) -> list[ResourceDoc]:
     for concept in concepts(book):
         slug = re.sub(r"[^a-z0-9]+", "-", concept.concept_name.lower()).strip("-")
         out.append(ResourceDoc(
-            uri=f"{SCHEME}://concepts/{slug}.json",
+            uri=f"{book.app.program}://concepts/{slug}.json",
             name=f"{slug}.json",
             title=f"{concept.concept_name} (JSON Schema)",
             description=f"The JSON Schema of a {concept.concept_name}: {concept.summary()}",

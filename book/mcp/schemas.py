@@ -22,7 +22,7 @@ from pydantic import TypeAdapter
 
 from book.errors import AuthoringError
 from book.registry import Procedure, Registry
-from concepts.base import Concept, type_words
+from book.concept import Concept, type_words
 
 RUN_AUTOMATION = "run_automation"
 CHECK_AUTOMATION = "check_automation"
@@ -109,6 +109,11 @@ def tool_description(procedure: Procedure, max_items: int) -> str:
             f"Returns at most {max_items} items per call (`limit`), and says how many more there are and the "
             f"`offset` to ask for them with{filtered}."
         )
+    if procedure.pushable:
+        from book.docs import pushdown_words
+
+        parts.append(f"Conditions the service applies itself (fastest; the rest are checked as the items arrive): "
+                     f"{pushdown_words(procedure)}.")
     if procedure.examples:
         lines = ["Examples, in the book's English:"]
         for example in procedure.examples:
@@ -146,6 +151,9 @@ def input_schema(procedure: Procedure, max_items: int = 50) -> dict[str, Any]:
     concept = output_concept(procedure)
     if procedure.filter_capable and concept is not None:
         extra["filter"] = filter_schema(concept)
+        if procedure.pushable:
+            pushed = "; ".join(f"{field} ({', '.join(sorted(ops))})" for field, ops in procedure.pushable.items())
+            extra["filter"]["description"] += f" Applied by the service itself, so fastest: {pushed}."
         defs[CONDITION] = condition_schema(concept)
     if procedure.output.plural:
         extra["limit"] = {

@@ -7,7 +7,7 @@
     run_stdio(server)                                                   # or run_http(server, host, port)
 
 The tools and resources are fixed when the server is built, from the registry. A tool call runs on a
-worker thread (procedures are synchronous: the twilio SDK blocks), so the server keeps answering.
+worker thread (procedures are synchronous: a service's SDK blocks), so the server keeps answering.
 """
 
 from __future__ import annotations
@@ -25,9 +25,6 @@ from mcp.server.stdio import stdio_server
 from book.mcp.calls import Outcome, ServeOptions, Toolbox
 from book.mcp.resources import ResourceDoc, book_resources
 from book.mcp.schemas import CHECK_AUTOMATION, ToolSpec
-
-SERVER_NAME = "twilio-book"
-
 
 def build_server(toolbox: Toolbox, resources: Mapping[str, ResourceDoc] | None = None) -> Server[Any]:
     """An MCP server whose tools are the toolbox's and whose resources are `resources` (by URI)."""
@@ -55,8 +52,8 @@ def build_server(toolbox: Toolbox, resources: Mapping[str, ResourceDoc] | None =
 
     schemas = {spec.name: spec.input_schema for spec in toolbox.tools}
     return Server(
-        SERVER_NAME,
-        version=_version(),
+        toolbox.book.app.program,
+        version=_version(toolbox.book.app.program),
         title=f"The {toolbox.book.name} book",
         instructions=_instructions(toolbox),
         get_tool_input_schema=schemas.get,
@@ -82,7 +79,7 @@ def run_http(server: Server[Any], host: str = "127.0.0.1", port: int = 8000) -> 
     import uvicorn
 
     app = server.streamable_http_app(host=host)
-    print(f"twilio-book: serving the book over MCP at http://{host}:{port}/mcp", file=sys.stderr, flush=True)
+    print(f"{server.name}: serving the book over MCP at http://{host}:{port}/mcp", file=sys.stderr, flush=True)
     uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
 
 
@@ -141,11 +138,11 @@ def _instructions(toolbox: Toolbox) -> str:
     return "\n".join(lines)
 
 
-def _version() -> str:
+def _version(distribution: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version("twilio-book")
+        return version(distribution)
     except PackageNotFoundError:
         return "0"
 
@@ -161,13 +158,9 @@ def serve(
     """Open the book's session (its connection, or the sandbox) and serve it until the client goes away."""
     from book.session import open_session
 
-    with open_session(book, connection=connection, sandbox=sandbox, notice=_notice) as session:
+    with open_session(book, connection=connection, sandbox=sandbox, notice=book.app.say) as session:
         server = build_server(Toolbox(book, session, options), book_resources(book))
         if http is None:
             run_stdio(server)
         else:
             run_http(server, *http)
-
-
-def _notice(message: str) -> None:
-    print(f"twilio-book: {message}", file=sys.stderr, flush=True)

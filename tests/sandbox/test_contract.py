@@ -18,11 +18,12 @@ from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_schema_validator import OAS30Validator
 
-from book.sandbox import ManualClock, SandboxServer
+from tests import ROOT
+from sandbox import ManualClock, SandboxServer
 
-from .conftest import RECIPIENT, SENDER
+from tests.conftest import RECIPIENT, SENDER
 
-SPEC_PATH = Path(__file__).parents[1] / "data" / "twilio-oai" / "twilio_api_v2010.json"
+SPEC_PATH = ROOT / "tests" / "data" / "twilio-oai" / "twilio_api_v2010.json"
 TWILIO = "https://api.twilio.com"
 
 TWILIO_ERROR = {
@@ -174,7 +175,7 @@ def valid_monitor(sandbox: SandboxServer, path: str, **params: str) -> Any:
 
 
 def test_recordings_and_transcriptions_match_the_spec(caller: Caller, sandbox: SandboxServer) -> None:
-    from book.sandbox.recordings import insert_recordings, insert_transcriptions
+    from sandbox.recordings import insert_recordings, insert_transcriptions
 
     first, _ = insert_recordings(sandbox.store, [{"call_sid": "CA" + "1" * 32}, {"conference_sid": "CF" + "2" * 32}])
     insert_recordings(sandbox.store, [{"status": "absent", "error_code": 13617}])
@@ -192,7 +193,7 @@ def test_recordings_and_transcriptions_match_the_spec(caller: Caller, sandbox: S
 
 
 def test_alerts_match_the_monitor_spec(sandbox: SandboxServer) -> None:
-    from book.sandbox.alerts import insert_alerts
+    from sandbox.alerts import insert_alerts
 
     (sid, *_) = insert_alerts(sandbox.store, [
         {"log_level": "warning", "request_method": "POST", "resource_sid": "CA" + "1" * 32, "api_version": "2010-04-01",
@@ -235,7 +236,7 @@ def test_create_fetch_and_list_calls_match_the_spec(caller: Caller, clock: Manua
 def test_a_page_of_calls_with_a_next_page_matches_the_spec(caller: Caller, sandbox: SandboxServer) -> None:
     from urllib.parse import parse_qsl
 
-    from book.sandbox.call_store import CallStore
+    from sandbox.call_store import CallStore
 
     parent, *_ = CallStore(sandbox.store).insert_calls([{"to": RECIPIENT, "status": "completed"}] * 3)
     CallStore(sandbox.store).insert_calls([{"to": "client:alice", "status": "busy", "parent_call_sid": parent}])

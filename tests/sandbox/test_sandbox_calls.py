@@ -12,12 +12,12 @@ import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from book.http import BookHttpClient
-from book.sandbox import ManualClock, SandboxServer, Store
-from book.sandbox.call_store import CallStore, price_for
-from book.sandbox.calls import formatted
+from procedures.http import BookHttpClient
+from sandbox import ManualClock, SandboxServer, Store
+from sandbox.call_store import CallStore, price_for
+from sandbox.calls import formatted
 
-from .conftest import RECIPIENT, SENDER, START
+from tests.conftest import RECIPIENT, SENDER, START
 
 SID = re.compile(r"^CA[0-9a-f]{32}$")
 URL = "http://demo.twilio.com/docs/voice.xml"
@@ -40,8 +40,8 @@ def raw(sandbox: SandboxServer, method: str, uri: str, **kwargs: Any) -> request
                             **kwargs)
 
 
-def test_create_returns_a_queued_call_with_twilio_fields(twilio_client: Client, sandbox: SandboxServer) -> None:
-    call = twilio_client.calls.create(to=RECIPIENT, from_=SENDER, url=URL)
+def test_create_returns_a_queued_call_with_twilio_fields(client: Client, sandbox: SandboxServer) -> None:
+    call = client.calls.create(to=RECIPIENT, from_=SENDER, url=URL)
 
     assert SID.match(call.sid)
     assert call.account_sid == sandbox.account_sid
@@ -57,14 +57,14 @@ def test_create_returns_a_queued_call_with_twilio_fields(twilio_client: Client, 
 
 
 def test_status_moves_from_queued_to_ringing_to_in_progress_to_completed(
-    twilio_client: Client, clock: ManualClock
+    client: Client, clock: ManualClock
 ) -> None:
-    sid = twilio_client.calls.create(to=RECIPIENT, from_=SENDER, twiml="<Response><Say>Hi</Say></Response>",
+    sid = client.calls.create(to=RECIPIENT, from_=SENDER, twiml="<Response><Say>Hi</Say></Response>",
                                      machine_detection="Enable").sid
     seen = []
     for step in (0.5, 1.0, 4.0, 30.0):
         clock.advance(step)
-        seen.append(twilio_client.calls(sid).fetch())
+        seen.append(client.calls(sid).fetch())
     assert [c.status for c in seen] == ["queued", "ringing", "in-progress", "completed"]
     assert seen[1].start_time == START + timedelta(seconds=1) and seen[1].end_time is None
     assert seen[1].answered_by is None and seen[2].answered_by == "human"
@@ -74,18 +74,18 @@ def test_status_moves_from_queued_to_ringing_to_in_progress_to_completed(
     assert done.date_updated == done.end_time
 
 
-def test_the_time_limit_cuts_the_call_short(twilio_client: Client, clock: ManualClock) -> None:
-    sid = twilio_client.calls.create(to=RECIPIENT, from_=SENDER, url=URL, time_limit=3).sid
+def test_the_time_limit_cuts_the_call_short(client: Client, clock: ManualClock) -> None:
+    sid = client.calls.create(to=RECIPIENT, from_=SENDER, url=URL, time_limit=3).sid
     clock.advance(60)
-    assert twilio_client.calls(sid).fetch().duration == "7"  # 4 s ringing, 3 s talking
+    assert client.calls(sid).fetch().duration == "7"  # 4 s ringing, 3 s talking
 
 
-def test_both_url_and_twiml_are_accepted_as_twilio_does(twilio_client: Client) -> None:
-    assert twilio_client.calls.create(to=RECIPIENT, from_=SENDER, url=URL, twiml="<Response/>").status == "queued"
+def test_both_url_and_twiml_are_accepted_as_twilio_does(client: Client) -> None:
+    assert client.calls.create(to=RECIPIENT, from_=SENDER, url=URL, twiml="<Response/>").status == "queued"
 
 
-def test_every_parameter_is_kept_but_the_sip_password(twilio_client: Client, sandbox: SandboxServer) -> None:
-    call = twilio_client.calls.create(
+def test_every_parameter_is_kept_but_the_sip_password(client: Client, sandbox: SandboxServer) -> None:
+    call = client.calls.create(
         to="sip:alice@example.com", from_=SENDER, url=URL, sip_auth_username="alice", sip_auth_password="s3cret!",
         status_callback="https://example.com/s", status_callback_event=["initiated", "answered"], record=True,
         recording_status_callback_event=["in-progress", "completed"],
@@ -125,9 +125,9 @@ def test_every_parameter_is_kept_but_the_sip_password(twilio_client: Client, san
         ({"to": RECIPIENT, "from_": "client:alice", "url": URL}, 21212),
     ],
 )
-def test_invalid_requests_are_refused_like_twilio(twilio_client: Client, fields: dict[str, Any], code: int) -> None:
+def test_invalid_requests_are_refused_like_twilio(client: Client, fields: dict[str, Any], code: int) -> None:
     with pytest.raises(TwilioRestException) as caught:
-        twilio_client.calls.create(**fields)
+        client.calls.create(**fields)
     assert (caught.value.status, caught.value.code) == (400, code)
 
 
@@ -136,23 +136,23 @@ def test_invalid_requests_are_refused_like_twilio(twilio_client: Client, fields:
     [("+15005550001", RECIPIENT, 21212), (SENDER, "+15005550001", 21217), (SENDER, "+15005550002", 21214),
      (SENDER, "+15005550003", 21215), (SENDER, "+15005550004", 21216)],
 )
-def test_magic_test_numbers(twilio_client: Client, sandbox: SandboxServer, sender: str, to: str, code: int) -> None:
+def test_magic_test_numbers(client: Client, sandbox: SandboxServer, sender: str, to: str, code: int) -> None:
     with pytest.raises(TwilioRestException) as caught:
-        twilio_client.calls.create(to=to, from_=sender, url=URL)
+        client.calls.create(to=to, from_=sender, url=URL)
     assert caught.value.code == code
     assert calls_of(sandbox).count_calls() == 0
 
 
-def test_clients_and_sip_addresses_can_be_called(twilio_client: Client) -> None:
-    assert twilio_client.calls.create(to="client:alice", from_="client:bob", url=URL).to == "client:alice"
-    assert twilio_client.calls.create(to="sip:bob@example.com", from_=SENDER, url=URL).status == "queued"
+def test_clients_and_sip_addresses_can_be_called(client: Client) -> None:
+    assert client.calls.create(to="client:alice", from_="client:bob", url=URL).to == "client:alice"
+    assert client.calls.create(to="sip:bob@example.com", from_=SENDER, url=URL).status == "queued"
 
 
-def test_fetch_and_delete(twilio_client: Client, sandbox: SandboxServer) -> None:
-    sid = twilio_client.calls.create(to=RECIPIENT, from_=SENDER, url=URL).sid
-    assert twilio_client.calls(sid).fetch().sid == sid
-    assert twilio_client.calls(sid).delete() is True
-    for action in (lambda: twilio_client.calls(sid).fetch(), lambda: twilio_client.calls(sid).delete()):
+def test_fetch_and_delete(client: Client, sandbox: SandboxServer) -> None:
+    sid = client.calls.create(to=RECIPIENT, from_=SENDER, url=URL).sid
+    assert client.calls(sid).fetch().sid == sid
+    assert client.calls(sid).delete() is True
+    for action in (lambda: client.calls(sid).fetch(), lambda: client.calls(sid).delete()):
         with pytest.raises(TwilioRestException) as caught:
             action()
         assert (caught.value.status, caught.value.code) == (404, 20404)
@@ -196,44 +196,44 @@ def calls_around_march_1(sandbox: SandboxServer, clock: ManualClock) -> dict[str
     ],
 )
 def test_time_and_status_filters(
-    twilio_client: Client, calls_around_march_1: dict[str, str], filters: dict[str, Any], expected: set[str]
+    client: Client, calls_around_march_1: dict[str, str], filters: dict[str, Any], expected: set[str]
 ) -> None:
     names = {sid: name for sid, name in calls_around_march_1.items()}
-    found = twilio_client.calls.list(**filters)
+    found = client.calls.list(**filters)
     assert {names.get(c.sid, c.status) for c in found} == expected
 
 
-def test_the_status_filter_follows_the_lifecycle(twilio_client: Client, clock: ManualClock) -> None:
-    sid = twilio_client.calls.create(to=RECIPIENT, from_=SENDER, url=URL).sid
-    assert [c.sid for c in twilio_client.calls.list(status="queued")] == [sid]
-    assert twilio_client.calls.list(start_time="2022-03-01") == []  # not dialed yet: no start time
+def test_the_status_filter_follows_the_lifecycle(client: Client, clock: ManualClock) -> None:
+    sid = client.calls.create(to=RECIPIENT, from_=SENDER, url=URL).sid
+    assert [c.sid for c in client.calls.list(status="queued")] == [sid]
+    assert client.calls.list(start_time="2022-03-01") == []  # not dialed yet: no start time
     clock.advance(2)
-    assert twilio_client.calls.list(status="queued") == []
-    assert [c.sid for c in twilio_client.calls.list(status="ringing", start_time="2022-03-01")] == [sid]
+    assert client.calls.list(status="queued") == []
+    assert [c.sid for c in client.calls.list(status="ringing", start_time="2022-03-01")] == [sid]
     clock.advance(60)
-    assert [c.sid for c in twilio_client.calls.list(status="completed", end_time="2022-03-01")] == [sid]
+    assert [c.sid for c in client.calls.list(status="completed", end_time="2022-03-01")] == [sid]
 
 
-def test_to_from_and_parent_call_filters(twilio_client: Client, sandbox: SandboxServer) -> None:
+def test_to_from_and_parent_call_filters(client: Client, sandbox: SandboxServer) -> None:
     (parent,) = calls_of(sandbox).insert_calls([{"to": RECIPIENT, "from": SENDER, "status": "completed"}])
     calls_of(sandbox).insert_calls([
         {"to": "client:alice", "from": RECIPIENT, "status": "completed", "parent_call_sid": parent},
         {"to": RECIPIENT, "from": "+15005550010", "status": "busy"},
     ])
-    assert len(twilio_client.calls.list(to=RECIPIENT)) == 2
-    assert len(twilio_client.calls.list(from_=SENDER)) == 1
-    assert [c.to for c in twilio_client.calls.list(parent_call_sid=parent)] == ["client:alice"]
+    assert len(client.calls.list(to=RECIPIENT)) == 2
+    assert len(client.calls.list(from_=SENDER)) == 1
+    assert [c.to for c in client.calls.list(parent_call_sid=parent)] == ["client:alice"]
 
 
 def test_stream_2500_of_5000_with_page_size_1000_takes_3_requests(
-    twilio_client: Client, sandbox: SandboxServer, http_client: BookHttpClient
+    client: Client, sandbox: SandboxServer, http_client: BookHttpClient
 ) -> None:
     sids = calls_of(sandbox).insert_calls(
         {"to": RECIPIENT, "status": "completed" if i % 2 == 0 else "busy", "start_time": START - timedelta(seconds=i)}
         for i in range(5000)
     )
     http_client.request_count = 0
-    found = list(twilio_client.calls.stream(status="completed", page_size=1000))
+    found = list(client.calls.stream(status="completed", page_size=1000))
     assert http_client.request_count == 3
     assert [c.sid for c in found] == sids[0::2]  # newest first
 

@@ -9,10 +9,10 @@ import pytest
 import requests
 from twilio.rest import Client
 
-from book.http import BookHttpClient
-from book.sandbox import ManualClock, SandboxServer
+from procedures.http import BookHttpClient
+from sandbox import ManualClock, SandboxServer
 
-from .conftest import RECIPIENT, SENDER, START
+from tests.conftest import RECIPIENT, SENDER, START
 
 OTHER_SENDER = "+15005550010"
 
@@ -44,12 +44,12 @@ def messages_uri(sandbox: SandboxServer) -> str:
 
 
 def test_stream_2500_of_5000_with_page_size_1000_takes_3_requests(
-    twilio_client: Client, sandbox: SandboxServer, http_client: BookHttpClient
+    client: Client, sandbox: SandboxServer, http_client: BookHttpClient
 ) -> None:
     sids = seed_many(sandbox)
     http_client.request_count = 0
 
-    found = list(twilio_client.messages.stream(from_=SENDER, page_size=1000))
+    found = list(client.messages.stream(from_=SENDER, page_size=1000))
 
     assert http_client.request_count == 3
     assert [m.sid for m in found] == sids[0::2]  # newest first, only the one sender
@@ -57,12 +57,12 @@ def test_stream_2500_of_5000_with_page_size_1000_takes_3_requests(
 
 
 def test_reading_20_of_5000_takes_1_request(
-    twilio_client: Client, sandbox: SandboxServer, http_client: BookHttpClient
+    client: Client, sandbox: SandboxServer, http_client: BookHttpClient
 ) -> None:
     sids = seed_many(sandbox)
     http_client.request_count = 0
 
-    found = twilio_client.messages.list(limit=20, page_size=20)
+    found = client.messages.list(limit=20, page_size=20)
 
     assert http_client.request_count == 1
     assert [m.sid for m in found] == sids[:20]
@@ -87,10 +87,10 @@ def test_envelope_links_work_and_the_last_page_has_no_next(sandbox: SandboxServe
     assert [m["sid"] for m in back["messages"]] == sids[2:4]
 
 
-def test_paging_survives_deleting_the_row_a_page_ended_on(sandbox: SandboxServer, twilio_client: Client) -> None:
+def test_paging_survives_deleting_the_row_a_page_ended_on(sandbox: SandboxServer, client: Client) -> None:
     sids = seed_many(sandbox, 5)
     first = raw_get(sandbox, messages_uri(sandbox), PageSize=2).json()
-    twilio_client.messages(sids[1]).delete()
+    client.messages(sids[1]).delete()
 
     second = raw_get(sandbox, first["next_page_uri"]).json()
 
@@ -122,7 +122,7 @@ def test_bad_list_parameters_are_400(sandbox: SandboxServer, params: dict[str, s
     assert response.json()["code"] == code
 
 
-def test_to_and_from_filters(twilio_client: Client, sandbox: SandboxServer) -> None:
+def test_to_and_from_filters(client: Client, sandbox: SandboxServer) -> None:
     sandbox.store.insert_messages(
         [
             {"to": RECIPIENT, "from_": SENDER, "status": "delivered"},
@@ -130,9 +130,9 @@ def test_to_and_from_filters(twilio_client: Client, sandbox: SandboxServer) -> N
             {"to": RECIPIENT, "from_": OTHER_SENDER, "status": "delivered"},
         ]
     )
-    assert len(twilio_client.messages.list(to=RECIPIENT)) == 2
-    assert len(twilio_client.messages.list(from_=SENDER)) == 2
-    assert len(twilio_client.messages.list(to=RECIPIENT, from_=SENDER)) == 1
+    assert len(client.messages.list(to=RECIPIENT)) == 2
+    assert len(client.messages.list(from_=SENDER)) == 2
+    assert len(client.messages.list(to=RECIPIENT, from_=SENDER)) == 1
 
 
 @pytest.fixture
@@ -172,15 +172,15 @@ def bodies(messages: list[Any]) -> set[str]:
     ],
 )
 def test_date_sent_filters(
-    twilio_client: Client, sent_around_march_1: dict[str, str], filters: dict[str, Any], expected: set[str]
+    client: Client, sent_around_march_1: dict[str, str], filters: dict[str, Any], expected: set[str]
 ) -> None:
-    assert bodies(twilio_client.messages.list(**filters)) == expected
+    assert bodies(client.messages.list(**filters)) == expected
 
 
 def test_unsent_messages_have_no_date_sent_and_never_match_date_filters(
-    twilio_client: Client, sandbox: SandboxServer, clock: ManualClock
+    client: Client, sandbox: SandboxServer, clock: ManualClock
 ) -> None:
-    twilio_client.messages.create(to=RECIPIENT, from_=SENDER, body="just queued")
-    assert twilio_client.messages.list(date_sent="2022-03-01") == []
+    client.messages.create(to=RECIPIENT, from_=SENDER, body="just queued")
+    assert client.messages.list(date_sent="2022-03-01") == []
     clock.advance(1)
-    assert bodies(twilio_client.messages.list(date_sent="2022-03-01")) == {"just queued"}
+    assert bodies(client.messages.list(date_sent="2022-03-01")) == {"just queued"}

@@ -11,10 +11,10 @@ import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from book.sandbox import ManualClock, SandboxServer
-from book.sandbox.media import gif, jpeg, png
+from sandbox import ManualClock, SandboxServer
+from sandbox.media import gif, jpeg, png
 
-from .conftest import RECIPIENT, SENDER, START
+from tests.conftest import RECIPIENT, SENDER, START
 
 SERVICE = "MG9752274e9e519418a7406176694466fa"
 TEMPLATE = "HXb5b62575e6e4ff6129ad7c8efe1f983e"
@@ -33,21 +33,21 @@ def file_of(sandbox: SandboxServer, uri: str) -> requests.Response:
     return response
 
 
-def test_one_media_resource_per_url_with_the_type_of_its_extension(twilio_client: Client, sandbox: SandboxServer) -> None:
-    sid = send_media(twilio_client)
-    media = twilio_client.messages(sid).media.list()
+def test_one_media_resource_per_url_with_the_type_of_its_extension(client: Client, sandbox: SandboxServer) -> None:
+    sid = send_media(client)
+    media = client.messages(sid).media.list()
     assert [m.content_type for m in media] == ["image/png", "image/jpeg", "image/gif", "text/plain",
                                                 "application/octet-stream"]
     assert all(m.parent_sid == sid and m.account_sid == sandbox.account_sid and m.date_created == START for m in media)
     assert len({m.sid for m in media}) == 5 and all(m.sid.startswith("ME") and len(m.sid) == 34 for m in media)
-    assert [m.sid for m in twilio_client.messages(sid).media.list()] == [m.sid for m in media]  # stable
-    fetched = twilio_client.messages(sid).media(media[1].sid).fetch()
+    assert [m.sid for m in client.messages(sid).media.list()] == [m.sid for m in media]  # stable
+    fetched = client.messages(sid).media(media[1].sid).fetch()
     assert (fetched.sid, fetched.content_type) == (media[1].sid, "image/jpeg")
 
 
-def test_the_files_are_real_images_and_text(twilio_client: Client, sandbox: SandboxServer) -> None:
-    sid = send_media(twilio_client)
-    media = twilio_client.messages(sid).media.list()
+def test_the_files_are_real_images_and_text(client: Client, sandbox: SandboxServer) -> None:
+    sid = send_media(client)
+    media = client.messages(sid).media.list()
     files = [file_of(sandbox, m.uri) for m in media]
     assert [f.headers["Content-Type"].split(";")[0] for f in files] == [m.content_type for m in media]
     png_file, jpeg_file, gif_file, text_file, other = (f.content for f in files)
@@ -89,33 +89,33 @@ def test_the_gif_palette_holds_the_colour() -> None:
     assert gif(1, 2, 3)[13:16] == bytes((1, 2, 3))
 
 
-def test_a_deleted_media_stays_deleted_and_goes_with_its_message(twilio_client: Client, sandbox: SandboxServer) -> None:
-    sid = send_media(twilio_client)
-    first, *rest = twilio_client.messages(sid).media.list()
-    assert twilio_client.messages(sid).media(first.sid).delete() is True
-    assert [m.sid for m in twilio_client.messages(sid).media.list()] == [m.sid for m in rest]
+def test_a_deleted_media_stays_deleted_and_goes_with_its_message(client: Client, sandbox: SandboxServer) -> None:
+    sid = send_media(client)
+    first, *rest = client.messages(sid).media.list()
+    assert client.messages(sid).media(first.sid).delete() is True
+    assert [m.sid for m in client.messages(sid).media.list()] == [m.sid for m in rest]
     with pytest.raises(TwilioRestException) as caught:
-        twilio_client.messages(sid).media(first.sid).fetch()
+        client.messages(sid).media(first.sid).fetch()
     assert caught.value.status == 404
-    assert twilio_client.messages(sid).fetch().num_media == "5"  # what was sent
-    twilio_client.messages(sid).delete()
+    assert client.messages(sid).fetch().num_media == "5"  # what was sent
+    client.messages(sid).delete()
     with pytest.raises(TwilioException, match="Unable to fetch page") as failed:  # the SDK's error for a list
-        twilio_client.messages(sid).media.list()
+        client.messages(sid).media.list()
     assert failed.value.args[1].status_code == 404
 
 
-def test_the_media_list_pages_and_filters_by_date_created(twilio_client: Client, clock: ManualClock) -> None:
-    sid = send_media(twilio_client)
-    media = twilio_client.messages(sid).media
+def test_the_media_list_pages_and_filters_by_date_created(client: Client, clock: ManualClock) -> None:
+    sid = send_media(client)
+    media = client.messages(sid).media
     assert len(media.list(page_size=2)) == 5  # three pages, followed by their next_page_uri
     assert len(media.list(date_created=START.date())) == 5
     assert media.list(date_created_after=START + timedelta(seconds=1)) == []
     assert len(media.list(date_created_before=START)) == 5
 
 
-def test_seeded_messages_have_their_media(twilio_client: Client, sandbox: SandboxServer) -> None:
+def test_seeded_messages_have_their_media(client: Client, sandbox: SandboxServer) -> None:
     sid = sandbox.store.insert_messages([{"to": RECIPIENT, "direction": "inbound", "media_urls": ["https://x.example/in.jpg"]}])[0]
-    assert [m.content_type for m in twilio_client.messages(sid).media.list()] == ["image/jpeg"]
+    assert [m.content_type for m in client.messages(sid).media.list()] == ["image/jpeg"]
 
 
 # -- Create Message options ------------------------------------------------------------------------
@@ -143,24 +143,24 @@ def create(client: Client, **options: object) -> object:
     ({"schedule_type": "fixed", "messaging_service_sid": SERVICE, "send_at": "2022-04-06T15:00:01Z"}, 35114),
     ({"schedule_type": "later", "messaging_service_sid": SERVICE, "send_at": "2022-03-01T16:00:00Z"}, 20001),
 ])
-def test_create_options_are_checked_as_twilio_does(twilio_client: Client, options: dict, code: int) -> None:
+def test_create_options_are_checked_as_twilio_does(client: Client, options: dict, code: int) -> None:
     with pytest.raises(TwilioRestException) as caught:
-        create(twilio_client, **options)
+        create(client, **options)
     assert (caught.value.status, caught.value.code) == (400, code)
 
 
-def test_a_scheduled_message_waits_for_its_time(twilio_client: Client, clock: ManualClock) -> None:
-    message = create(twilio_client, messaging_service_sid=SERVICE, schedule_type="fixed", send_at="2022-03-01T16:00:00Z")
+def test_a_scheduled_message_waits_for_its_time(client: Client, clock: ManualClock) -> None:
+    message = create(client, messaging_service_sid=SERVICE, schedule_type="fixed", send_at="2022-03-01T16:00:00Z")
     assert message.status == "scheduled"
     clock.advance(3599)
-    assert twilio_client.messages(message.sid).fetch().status == "scheduled"
+    assert client.messages(message.sid).fetch().status == "scheduled"
     clock.advance(10)
-    assert twilio_client.messages(message.sid).fetch().status == "delivered"
+    assert client.messages(message.sid).fetch().status == "delivered"
 
 
-def test_a_content_template_renders_a_body(twilio_client: Client) -> None:
-    message = twilio_client.messages.create(to=f"whatsapp:{RECIPIENT}", from_=f"whatsapp:{SENDER}",
+def test_a_content_template_renders_a_body(client: Client) -> None:
+    message = client.messages.create(to=f"whatsapp:{RECIPIENT}", from_=f"whatsapp:{SENDER}",
                                             content_sid=TEMPLATE, content_variables='{"1": "12/1", "2": 3}')
     assert message.body == f"Content template {TEMPLATE} with {{{{1}}}}=12/1, {{{{2}}}}=3"
-    plain = twilio_client.messages.create(to=f"whatsapp:{RECIPIENT}", from_=f"whatsapp:{SENDER}", content_sid=TEMPLATE)
+    plain = client.messages.create(to=f"whatsapp:{RECIPIENT}", from_=f"whatsapp:{SENDER}", content_sid=TEMPLATE)
     assert plain.body == f"Content template {TEMPLATE}"

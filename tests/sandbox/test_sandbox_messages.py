@@ -9,15 +9,15 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from book.sandbox import ManualClock, SandboxServer
+from sandbox import ManualClock, SandboxServer
 
-from .conftest import RECIPIENT, SENDER, START
+from tests.conftest import RECIPIENT, SENDER, START
 
 SID = re.compile(r"^SM[0-9a-f]{32}$")
 
 
-def test_create_returns_a_queued_message_with_twilio_fields(twilio_client: Client, sandbox: SandboxServer) -> None:
-    message = twilio_client.messages.create(to=RECIPIENT, from_=SENDER, body="Hello from the book")
+def test_create_returns_a_queued_message_with_twilio_fields(client: Client, sandbox: SandboxServer) -> None:
+    message = client.messages.create(to=RECIPIENT, from_=SENDER, body="Hello from the book")
 
     assert SID.match(message.sid)
     assert message.account_sid == sandbox.account_sid
@@ -34,41 +34,41 @@ def test_create_returns_a_queued_message_with_twilio_fields(twilio_client: Clien
     assert message.subresource_uris["media"] == message.uri.replace(".json", "/Media.json")
 
 
-def test_status_moves_from_queued_to_sent_to_delivered(twilio_client: Client, clock: ManualClock) -> None:
-    sid = twilio_client.messages.create(to=RECIPIENT, from_=SENDER, body="tick").sid
+def test_status_moves_from_queued_to_sent_to_delivered(client: Client, clock: ManualClock) -> None:
+    sid = client.messages.create(to=RECIPIENT, from_=SENDER, body="tick").sid
 
     clock.advance(0.1)
-    assert twilio_client.messages(sid).fetch().status == "queued"
+    assert client.messages(sid).fetch().status == "queued"
 
     clock.advance(0.2)
-    sent = twilio_client.messages(sid).fetch()
+    sent = client.messages(sid).fetch()
     assert sent.status == "sent"
     assert sent.date_sent == START  # RFC 2822 has whole seconds; it was sent 0.2 s after 15:00:00
     assert sent.price == "-0.00790"
 
     clock.advance(1.0)
-    assert twilio_client.messages(sid).fetch().status == "delivered"
+    assert client.messages(sid).fetch().status == "delivered"
 
 
-def test_segments_and_price_follow_the_encoding(twilio_client: Client, clock: ManualClock) -> None:
-    gsm = twilio_client.messages.create(to=RECIPIENT, from_=SENDER, body="a" * 161)
-    ucs2 = twilio_client.messages.create(to=RECIPIENT, from_=SENDER, body="é€😀" + "ü" * 67)  # emoji: UCS-2
-    single_ucs2 = twilio_client.messages.create(to=RECIPIENT, from_=SENDER, body="ß" * 160)  # ß is GSM-7
+def test_segments_and_price_follow_the_encoding(client: Client, clock: ManualClock) -> None:
+    gsm = client.messages.create(to=RECIPIENT, from_=SENDER, body="a" * 161)
+    ucs2 = client.messages.create(to=RECIPIENT, from_=SENDER, body="é€😀" + "ü" * 67)  # emoji: UCS-2
+    single_ucs2 = client.messages.create(to=RECIPIENT, from_=SENDER, body="ß" * 160)  # ß is GSM-7
     clock.advance(5)
 
     assert (gsm.num_segments, ucs2.num_segments, single_ucs2.num_segments) == ("2", "2", "1")
-    assert twilio_client.messages(gsm.sid).fetch().price == "-0.01580"
+    assert client.messages(gsm.sid).fetch().price == "-0.01580"
 
 
-def test_smart_encoding_replaces_look_alike_characters(twilio_client: Client) -> None:
-    message = twilio_client.messages.create(
+def test_smart_encoding_replaces_look_alike_characters(client: Client) -> None:
+    message = client.messages.create(
         to=RECIPIENT, from_=SENDER, body="“Quoted” — and it’s fine…", smart_encoded=True
     )
     assert message.body == "\"Quoted\" - and it's fine..."
 
 
-def test_media_makes_an_mms(twilio_client: Client) -> None:
-    message = twilio_client.messages.create(
+def test_media_makes_an_mms(client: Client) -> None:
+    message = client.messages.create(
         to=RECIPIENT, from_=SENDER, media_url=["https://example.com/a.png", "https://example.com/b.png"]
     )
     assert message.sid.startswith("MM")
@@ -76,48 +76,48 @@ def test_media_makes_an_mms(twilio_client: Client) -> None:
     assert message.body == ""
 
 
-def test_messaging_service_without_from_is_accepted(twilio_client: Client) -> None:
+def test_messaging_service_without_from_is_accepted(client: Client) -> None:
     service = "MG" + "a" * 32
-    message = twilio_client.messages.create(to=RECIPIENT, messaging_service_sid=service, body="via service")
+    message = client.messages.create(to=RECIPIENT, messaging_service_sid=service, body="via service")
     assert message.status == "accepted"
     assert message.messaging_service_sid == service
     assert message.from_ is None
 
 
-def test_a_message_accepted_by_a_messaging_service_is_queued_then_sent(twilio_client: Client, clock: ManualClock) -> None:
-    sid = twilio_client.messages.create(to=RECIPIENT, messaging_service_sid="MG" + "a" * 32, body="via service").sid
+def test_a_message_accepted_by_a_messaging_service_is_queued_then_sent(client: Client, clock: ManualClock) -> None:
+    sid = client.messages.create(to=RECIPIENT, messaging_service_sid="MG" + "a" * 32, body="via service").sid
     clock.advance(0.1)
-    assert twilio_client.messages(sid).fetch().status == "queued"
+    assert client.messages(sid).fetch().status == "queued"
     clock.advance(0.2)
-    assert twilio_client.messages(sid).fetch().status == "sent"
+    assert client.messages(sid).fetch().status == "sent"
 
 
-def test_fetch_and_delete(twilio_client: Client, sandbox: SandboxServer) -> None:
-    sid = twilio_client.messages.create(to=RECIPIENT, from_=SENDER, body="bye").sid
-    assert twilio_client.messages(sid).fetch().body == "bye"
+def test_fetch_and_delete(client: Client, sandbox: SandboxServer) -> None:
+    sid = client.messages.create(to=RECIPIENT, from_=SENDER, body="bye").sid
+    assert client.messages(sid).fetch().body == "bye"
 
-    assert twilio_client.messages(sid).delete() is True
+    assert client.messages(sid).delete() is True
 
     with pytest.raises(TwilioRestException) as caught:
-        twilio_client.messages(sid).fetch()
+        client.messages(sid).fetch()
     assert (caught.value.status, caught.value.code) == (404, 20404)
     assert sandbox.store.count_messages() == 0
 
 
-def test_deleting_an_unknown_message_is_a_404(twilio_client: Client) -> None:
+def test_deleting_an_unknown_message_is_a_404(client: Client) -> None:
     with pytest.raises(TwilioRestException) as caught:
-        twilio_client.messages("SM" + "0" * 32).delete()
+        client.messages("SM" + "0" * 32).delete()
     assert (caught.value.status, caught.value.code) == (404, 20404)
 
 
-def test_redacting_the_body(twilio_client: Client) -> None:
-    sid = twilio_client.messages.create(to=RECIPIENT, from_=SENDER, body="secret code 1234").sid
-    assert twilio_client.messages(sid).update(body="").body == ""
-    assert twilio_client.messages(sid).fetch().body == ""
+def test_redacting_the_body(client: Client) -> None:
+    sid = client.messages.create(to=RECIPIENT, from_=SENDER, body="secret code 1234").sid
+    assert client.messages(sid).update(body="").body == ""
+    assert client.messages(sid).fetch().body == ""
 
 
-def test_scheduled_message_can_be_canceled(twilio_client: Client, clock: ManualClock) -> None:
-    message = twilio_client.messages.create(
+def test_scheduled_message_can_be_canceled(client: Client, clock: ManualClock) -> None:
+    message = client.messages.create(
         to=RECIPIENT,
         messaging_service_sid="MG" + "b" * 32,
         body="later",
@@ -126,16 +126,16 @@ def test_scheduled_message_can_be_canceled(twilio_client: Client, clock: ManualC
     )
     assert message.status == "scheduled"
 
-    assert twilio_client.messages(message.sid).update(status="canceled").status == "canceled"
+    assert client.messages(message.sid).update(status="canceled").status == "canceled"
     clock.advance(7200)
-    assert twilio_client.messages(message.sid).fetch().status == "canceled"
+    assert client.messages(message.sid).fetch().status == "canceled"
 
 
-def test_a_delivered_message_cannot_be_canceled(twilio_client: Client, clock: ManualClock) -> None:
-    sid = twilio_client.messages.create(to=RECIPIENT, from_=SENDER, body="done").sid
+def test_a_delivered_message_cannot_be_canceled(client: Client, clock: ManualClock) -> None:
+    sid = client.messages.create(to=RECIPIENT, from_=SENDER, body="done").sid
     clock.advance(5)
     with pytest.raises(TwilioRestException) as caught:
-        twilio_client.messages(sid).update(status="canceled")
+        client.messages(sid).update(status="canceled")
     assert caught.value.status == 400
     assert "delivered" in caught.value.msg
 
@@ -152,9 +152,9 @@ def test_a_delivered_message_cannot_be_canceled(twilio_client: Client, clock: Ma
         ({"to": SENDER, "from_": SENDER, "body": "hi"}, 21266),
     ],
 )
-def test_invalid_requests_are_refused_like_twilio(twilio_client: Client, fields: dict[str, str], code: int) -> None:
+def test_invalid_requests_are_refused_like_twilio(client: Client, fields: dict[str, str], code: int) -> None:
     with pytest.raises(TwilioRestException) as caught:
-        twilio_client.messages.create(**fields)
+        client.messages.create(**fields)
     assert (caught.value.status, caught.value.code) == (400, code)
 
 
@@ -172,21 +172,21 @@ def test_invalid_requests_are_refused_like_twilio(twilio_client: Client, fields:
     ],
 )
 def test_magic_test_numbers(
-    twilio_client: Client, sandbox: SandboxServer, to: str, sender: str, code: int, wording: str
+    client: Client, sandbox: SandboxServer, to: str, sender: str, code: int, wording: str
 ) -> None:
     with pytest.raises(TwilioRestException) as caught:
-        twilio_client.messages.create(to=to, from_=sender, body="magic")
+        client.messages.create(to=to, from_=sender, body="magic")
     assert (caught.value.status, caught.value.code) == (400, code)
     assert wording in caught.value.msg
     assert sandbox.store.count_messages() == 0
 
 
-def test_the_passing_magic_number_sends(twilio_client: Client) -> None:
-    assert twilio_client.messages.create(to=RECIPIENT, from_="+15005550006", body="ok").status == "queued"
+def test_the_passing_magic_number_sends(client: Client) -> None:
+    assert client.messages.create(to=RECIPIENT, from_="+15005550006", body="ok").status == "queued"
 
 
-def test_create_stores_every_given_parameter(twilio_client: Client, sandbox: SandboxServer) -> None:
-    message = twilio_client.messages.create(
+def test_create_stores_every_given_parameter(client: Client, sandbox: SandboxServer) -> None:
+    message = client.messages.create(
         to=RECIPIENT, from_=SENDER, body="with callback", status_callback="https://example.com/cb", validity_period=60
     )
     stored = sandbox.store.get_message(message.sid)

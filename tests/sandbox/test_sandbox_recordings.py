@@ -11,13 +11,13 @@ import pytest
 import requests
 from twilio.rest import Client
 
-from book.http import BookHttpClient
-from book.sandbox import ManualClock, SandboxServer, Store
-from book.sandbox.alerts import insert_alerts
-from book.sandbox.audio import MAX_SECONDS, SAMPLE_RATE
-from book.sandbox.recordings import insert_recordings, insert_transcriptions
+from procedures.http import BookHttpClient
+from sandbox import ManualClock, SandboxServer, Store
+from sandbox.alerts import insert_alerts
+from sandbox.audio import MAX_SECONDS, SAMPLE_RATE
+from sandbox.recordings import insert_recordings, insert_transcriptions
 
-from .conftest import START
+from tests.conftest import START
 
 CALL = "CA" + "1" * 32
 CONFERENCE = "CF" + "2" * 32
@@ -112,11 +112,11 @@ def test_date_created_filters_take_whole_gmt_days_inclusive(sandbox: SandboxServ
     assert get(sandbox, path, DateCreated="soon").json()["code"] == 20001
 
 
-def test_the_sdk_pages_through_recordings(sandbox: SandboxServer, twilio_client: Client,
+def test_the_sdk_pages_through_recordings(sandbox: SandboxServer, client: Client,
                                          http_client: BookHttpClient) -> None:
     sids = insert_recordings(sandbox.store, ({"date_created": START - timedelta(seconds=i)} for i in range(7)))
     http_client.request_count = 0
-    assert [r.sid for r in twilio_client.recordings.stream(page_size=3)] == sids
+    assert [r.sid for r in client.recordings.stream(page_size=3)] == sids
     assert http_client.request_count == 3
 
 
@@ -149,16 +149,16 @@ def test_only_the_account_in_the_path_may_list(sandbox: SandboxServer) -> None:
 
 # -- transcriptions ----------------------------------------------------------------------------------
 
-def test_transcriptions_of_a_recording_and_of_the_account(sandbox: SandboxServer, twilio_client: Client) -> None:
+def test_transcriptions_of_a_recording_and_of_the_account(sandbox: SandboxServer, client: Client) -> None:
     first, second = insert_recordings(sandbox.store, [{"duration": 90}, {}])
     (of_first,) = insert_transcriptions(sandbox.store, [{"recording_sid": first, "transcription_text": "hello"}])
     (of_second,) = insert_transcriptions(sandbox.store, [{"recording_sid": second, "status": "failed"}])
 
-    listed = twilio_client.recordings(first).transcriptions.list()
+    listed = client.recordings(first).transcriptions.list()
     assert [(t.sid, t.transcription_text, t.duration, float(t.price)) for t in listed] == [(of_first, "hello", "90", -0.1)]
-    assert {t.sid for t in twilio_client.transcriptions.list()} == {of_first, of_second}
-    assert twilio_client.transcriptions(of_second).fetch().price is None
-    assert twilio_client.recordings(first).transcriptions(of_first).fetch().recording_sid == first
+    assert {t.sid for t in client.transcriptions.list()} == {of_first, of_second}
+    assert client.transcriptions(of_second).fetch().price is None
+    assert client.recordings(first).transcriptions(of_first).fetch().recording_sid == first
     missing = get(sandbox, f"{base(sandbox)}/Recordings/RE{'0' * 32}/Transcriptions.json")
     assert missing.status_code == 404
 
@@ -166,7 +166,7 @@ def test_transcriptions_of_a_recording_and_of_the_account(sandbox: SandboxServer
 # -- alerts ------------------------------------------------------------------------------------------
 
 def test_alerts_page_with_absolute_monitor_urls_the_sdk_follows(
-    sandbox: SandboxServer, twilio_client: Client, http_client: BookHttpClient
+    sandbox: SandboxServer, client: Client, http_client: BookHttpClient
 ) -> None:
     sids = insert_alerts(sandbox.store, ({"date_created": START - timedelta(minutes=i)} for i in range(5)))
     body = get(sandbox, "/v1/Alerts", PageSize=2, LogLevel="error").json()
@@ -178,17 +178,17 @@ def test_alerts_page_with_absolute_monitor_urls_the_sdk_follows(
     assert [a["sid"] for a in body["alerts"] + second["alerts"]] == sids[:4]
 
     http_client.request_count = 0
-    assert [a.sid for a in twilio_client.monitor.v1.alerts.stream(page_size=2)] == sids
+    assert [a.sid for a in client.monitor.v1.alerts.stream(page_size=2)] == sids
     assert http_client.request_count == 3
 
 
-def test_alert_filters_and_details(sandbox: SandboxServer, twilio_client: Client) -> None:
+def test_alert_filters_and_details(sandbox: SandboxServer, client: Client) -> None:
     error, warning, old_warning = insert_alerts(sandbox.store, [
         {"log_level": "error", "request_variables": "To=%2B15558675310", "date_created": START},
         {"log_level": "warning", "date_created": START - timedelta(days=2)},
         {"log_level": "warning", "date_created": START - timedelta(days=3, hours=1)},
     ])
-    alerts = twilio_client.monitor.v1.alerts
+    alerts = client.monitor.v1.alerts
     assert [a.sid for a in alerts.list(log_level="warning")] == [warning, old_warning]
     assert [a.sid for a in alerts.list(start_date="2022-02-27")] == [error, warning]
     assert [a.sid for a in alerts.list(end_date="2022-02-27")] == [warning, old_warning]  # a date: the whole day

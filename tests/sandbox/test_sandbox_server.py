@@ -14,12 +14,12 @@ import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-import book.sandbox
-from book.errors import SandboxError
-from book.http import BookHttpClient
-from book.sandbox import SandboxServer, open_sandbox, sandbox_db_path
+import sandbox
+from sandbox.errors import SandboxError
+from procedures.http import BookHttpClient
+from sandbox import SandboxServer, open_sandbox, sandbox_db_path
 
-from .conftest import RECIPIENT, SENDER
+from tests.conftest import RECIPIENT, SENDER
 
 AC = re.compile(r"^AC[0-9a-f]{32}$")
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
@@ -36,8 +36,8 @@ def test_credentials_look_like_twilio_ones(sandbox: SandboxServer) -> None:
     assert sandbox.auth_token not in repr(sandbox)
 
 
-def test_fetch_account(twilio_client: Client, sandbox: SandboxServer) -> None:
-    account = twilio_client.api.account.fetch()
+def test_fetch_account(client: Client, sandbox: SandboxServer) -> None:
+    account = client.api.account.fetch()
     assert account.sid == account.owner_account_sid == sandbox.account_sid
     assert (account.status, account.type) == ("active", "Full")
     assert account.subresource_uris["messages"] == f"/2010-04-01/Accounts/{sandbox.account_sid}/Messages.json"
@@ -102,13 +102,13 @@ def test_data_and_credentials_persist_across_servers(db_path: Path) -> None:
         assert client_for(second, *credentials).messages(sid).fetch().body == "kept"
 
 
-def test_reset_empties_data_but_keeps_credentials(sandbox: SandboxServer, twilio_client: Client) -> None:
+def test_reset_empties_data_but_keeps_credentials(sandbox: SandboxServer, client: Client) -> None:
     credentials = (sandbox.account_sid, sandbox.auth_token)
-    twilio_client.messages.create(to=RECIPIENT, from_=SENDER, body="gone soon")
+    client.messages.create(to=RECIPIENT, from_=SENDER, body="gone soon")
 
     sandbox.reset()
 
-    assert twilio_client.messages.list() == []
+    assert client.messages.list() == []
     assert (sandbox.account_sid, sandbox.auth_token) == credentials
 
 
@@ -139,7 +139,7 @@ def test_url_before_start_is_a_sandbox_error(tmp_path: Path) -> None:
 
 def test_serve_prints_url_and_credentials_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-c", f"from pathlib import Path; from book.sandbox import serve; serve(home=Path({str(tmp_path)!r}))"],
+        [sys.executable, "-c", f"from pathlib import Path; from sandbox import serve; serve(home=Path({str(tmp_path)!r}))"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -160,9 +160,9 @@ def test_serve_prints_url_and_credentials_and_stops_on_ctrl_c(tmp_path: Path) ->
 
 
 def test_public_surface_is_exported() -> None:
-    for name in book.sandbox.__all__:
-        assert hasattr(book.sandbox, name), name
-    assert {"SandboxServer", "Store", "create_app", "open_sandbox", "serve", "ManualClock"} <= set(book.sandbox.__all__)
+    for name in sandbox.__all__:
+        assert hasattr(sandbox, name), name
+    assert {"SandboxServer", "Store", "create_app", "open_sandbox", "serve", "ManualClock"} <= set(sandbox.__all__)
 
 
 def test_a_file_that_is_not_a_database_is_a_sandbox_error(tmp_path: Path) -> None:

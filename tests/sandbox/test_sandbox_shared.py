@@ -7,16 +7,16 @@ from datetime import datetime, timezone
 
 import pytest
 
-from book.sandbox import ManualClock, Store
-from book.sandbox.alerts import v1_envelope
-from book.sandbox.api_errors import ApiError
-from book.sandbox.call_store import CALLS, CallStore
-from book.sandbox.clock import DAY_US, datetime_to_us, span_us
-from book.sandbox.filters import Where, date_range
-from book.sandbox.paging import Cursor, PageLinks, PageRequest, envelope
-from book.sandbox.recordings import RECORDINGS, insert_recordings
-from book.sandbox.seeding import check_choice, check_keys, check_sid, seed_us
-from book.sandbox.store import MESSAGES
+from sandbox import ManualClock, Store
+from sandbox.alerts import v1_envelope
+from sandbox.api_errors import ApiError
+from sandbox.call_store import CALLS, CallStore
+from sandbox.clock import DAY_US, datetime_to_us, span_us
+from sandbox.filters import Where, date_range
+from sandbox.paging import Cursor, PageLinks, PageRequest, envelope
+from sandbox.recordings import RECORDINGS, insert_recordings
+from sandbox.seeding import check_choice, check_keys, check_sid, seed_us
+from sandbox.store import MESSAGES
 
 START = datetime(2022, 3, 1, 15, 0, 0, tzinfo=timezone.utc)
 DAY = datetime_to_us(datetime(2022, 3, 1, tzinfo=timezone.utc))

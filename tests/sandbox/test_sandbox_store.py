@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from book.sandbox import ManualClock, Store
-from book.sandbox.ids import is_sid, new_sid
-from book.sandbox.sms import count_segments, price_for
+from sandbox import ManualClock, Store
+from sandbox.ids import is_sid, new_sid
+from sandbox.sms import count_segments, price_for
 
 START = datetime(2022, 3, 1, 15, 0, 0, tzinfo=timezone.utc)
 

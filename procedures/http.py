@@ -1,0 +1,425 @@
+"""The HTTP client the book gives the `twilio` SDK: safe retries, host pinning, an optional sandbox URL.
+
+    client = twilio.rest.Client(sid, token, http_client=BookHttpClient())            # real Twilio
+    client = twilio.rest.Client(sid, token, http_client=BookHttpClient(sandbox.url)) # the sandbox
+
+What it adds to the SDK's `TwilioHttpClient`:
+
+- Credentials go only to `twilio.com` and its subdomains; any other host is refused before sending.
+  With `base_url`, every Twilio URL (api., monitor., absolute next-page links...) is sent to
+  `base_url` instead, keeping path and query.
+- Reads (GET, HEAD, OPTIONS) are retried on HTTP 429 and 503 (honouring Retry-After, capped) and on
+  connection failures and timeouts, with capped, fully jittered exponential backoff.
+- Writes (POST, DELETE) are retried only when the request provably never reached the server (the
+  connection could not be opened) or on HTTP 429. If the connection fails after the request went
+  out, `DeliveryUnknownError` is raised and nothing is resent: a message is never sent twice.
+- `request_count` counts every attempt (and every redirect followed), so benchmarks can report
+  requests per read.
+- `download` streams a file (a recording's audio, a message's media) to a path with the same pinning
+  and read retries; the file appears only once it is complete.
+
+The Authorization header and the auth token never appear in a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import random as _random
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+import requests
+from requests import Request
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+from book.errors import ConnectionError_, DeliveryUnknownError, RemoteError
+
+
+class TwilioError(RemoteError):
+    """Twilio (or the sandbox) refused a request: its HTTP status, Twilio error code, message and link."""
+
+    service = "Twilio"
+
+BACKOFF_BASE = 0.5
+"""Seconds: the first retry waits up to this long; each later one up to twice the previous."""
+BACKOFF_CAP = 8.0
+"""Seconds: no backoff wait is longer than this."""
+RETRY_AFTER_CAP = 30.0
+"""Seconds: the longest Retry-After the client will honour."""
+
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+_READ_RETRY_STATUSES = frozenset({429, 503})
+_WRITE_RETRY_STATUSES = frozenset({429})
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """A finished download: the file written, its size in bytes, and its content type as Twilio gave it."""
+
+    path: Path
+    size: int
+    content_type: str
+
+
+def is_twilio_host(host: str) -> bool:
+    """Whether `host` is twilio.com or one of its subdomains."""
+    host = host.lower().rstrip(".")
+    return host == "twilio.com" or host.endswith(".twilio.com")
+
+
+class BookHttpClient(TwilioHttpClient):
+    """The SDK's HTTP client with host pinning, an optional base URL (the sandbox) and safe retries."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        timeout: float = 30.0,
+        max_attempts: int = 5,
+        sleep: Callable[[float], None] = time.sleep,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
+        super().__init__(pool_connections=True, timeout=timeout)
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
+        self.base_url = base_url
+        self._base = _parse_base_url(base_url) if base_url else None
+        self.max_attempts = max_attempts
+        self._sleep = sleep
+        self._random = random
+        self._count_lock = threading.Lock()
+        self.request_count = 0
+        if self._base is not None and self.session is not None and (self._base.hostname or "") in _LOOPBACK:
+            # A local sandbox is never reached through a proxy from the environment.
+            self.session.trust_env = False
+
+    def __repr__(self) -> str:
+        return f"BookHttpClient(base_url={self.base_url!r}, max_attempts={self.max_attempts})"
+
+    def target_url(self, url: str) -> str:
+        """Where a Twilio URL is actually sent: itself, or the same path and query under `base_url`.
+
+        Raises RemoteError for a host that is not Twilio's, so credentials never go elsewhere.
+        """
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if not is_twilio_host(host):
+            raise RemoteError(
+                f"Refused to send a request to {host or url!r}: the book sends credentials only to Twilio "
+                "(twilio.com and its subdomains). This is a bug in the caller; nothing was sent."
+            )
+        if self._base is None:
+            if parts.scheme != "https":
+                raise RemoteError(f"Refused to send a request to {host} over {parts.scheme}: Twilio needs https.")
+            return url
+        path = self._base.path.rstrip("/") + parts.path
+        return urlunsplit((self._base.scheme, self._base.netloc, path, parts.query, ""))
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        """Send one API request (retrying as the module docstring describes) and return the response."""
+        kwargs: dict[str, Any] = {
+            "method": method.upper(),
+            "url": self.target_url(url),
+            "params": params,
+            "headers": headers,
+            "auth": auth,
+            "hooks": self.request_hooks,
+        }
+        if headers and headers.get("Content-Type") in ("application/json", "application/scim+json"):
+            kwargs["json"] = data
+        else:
+            kwargs["data"] = data
+        self.log_request(kwargs)
+        self._test_only_last_response = None
+
+        def receive(response: requests.Response) -> Response:
+            self.log_response(response.status_code, response)
+            self._test_only_last_response = Response(int(response.status_code), response.text, response.headers)
+            return self._test_only_last_response
+
+        return self._exchange(kwargs, timeout=timeout, allow_redirects=allow_redirects, stream=False, receive=receive)
+
+    def download(
+        self,
+        url: str,
+        destination: Path,
+        *,
+        auth: tuple[str, str] | None,
+        overwrite: bool = False,
+        what: str | None = None,
+        chunk_size: int = 64 * 1024,
+    ) -> DownloadResult:
+        """GET a Twilio file (a recording's audio, a message's media) into `destination`, retried like any read.
+
+        The body streams into a temporary file beside `destination` that is renamed into place only
+        once it is complete: a failed download leaves neither half a file nor the temporary one. A body
+        that breaks off midway is fetched again from the start. Redirects are followed, and a redirect to
+        another host (Twilio's media storage) gets no credentials.
+
+        Raises FileExistsError if `destination` exists (checked before sending, and again when the file
+        is placed) unless `overwrite`; RemoteError for a host that is not Twilio's (nothing is sent), for
+        an HTTP error (with Twilio's code, message and more-info link; `what`, like "the recording RE...",
+        names the file in the message) and for a connection that keeps failing; OSError if the folder of
+        `destination` cannot be written.
+        """
+        destination = Path(destination)
+        if not overwrite and os.path.lexists(destination):
+            raise FileExistsError(errno.EEXIST, "the file already exists; nothing was downloaded", str(destination))
+        target = self.target_url(url)
+        kwargs: dict[str, Any] = {
+            "method": "GET", "url": target, "params": None, "headers": None, "auth": auth, "hooks": self.request_hooks
+        }
+        if what is None:
+            parts = urlsplit(target)
+            what = parts.netloc + parts.path
+        descriptor, name = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
+        os.close(descriptor)
+        temporary = Path(name)
+
+        def receive(response: requests.Response) -> DownloadResult:
+            with response:
+                self.log_response(response.status_code, response)
+                if response.status_code >= 400:
+                    raise _refused(response, what)
+                size = 0
+                with temporary.open("wb") as out:  # truncates what an earlier, broken attempt wrote
+                    for chunk in response.iter_content(chunk_size):
+                        out.write(chunk)
+                        size += len(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+            content_type = response.headers.get("Content-Type") or "application/octet-stream"
+            return DownloadResult(destination, size, content_type.split(";")[0].strip())
+
+        self.log_request(kwargs)
+        try:
+            result = self._exchange(kwargs, timeout=None, allow_redirects=True, stream=True, receive=receive)
+            _place(temporary, destination, overwrite)
+        finally:
+            with suppress(FileNotFoundError):
+                temporary.unlink()
+        return result
+
+    def _exchange(
+        self,
+        kwargs: dict[str, Any],
+        *,
+        timeout: float | None,
+        allow_redirects: bool,
+        stream: bool,
+        receive: Callable[[requests.Response], _T],
+    ) -> _T:
+        """Send the request `kwargs` describe, retrying as the module docstring says; return `receive(answer)`.
+
+        `receive` runs inside the retry loop, so a read whose body breaks off while it is read is tried again.
+        """
+        if timeout is None:
+            timeout = self.timeout
+        elif timeout <= 0:
+            raise ValueError(timeout)
+        method = kwargs["method"]
+        session = self.session or requests.Session()
+        prepared = session.prepare_request(Request(**kwargs))
+        settings = session.merge_environment_settings(prepared.url, self.proxy, stream, None, None)
+        where = _describe(method, kwargs["url"])
+        retry_statuses = _READ_RETRY_STATUSES if method in _READS else _WRITE_RETRY_STATUSES
+
+        for attempt in range(1, self.max_attempts + 1):
+            last = attempt == self.max_attempts
+            self._count(1)
+            try:
+                response = session.send(prepared, allow_redirects=allow_redirects, timeout=timeout, **settings)
+                self._count(len(response.history))
+                if response.status_code not in retry_statuses:
+                    return receive(response)
+            except requests.exceptions.RequestException as exc:
+                self._handle_failure(exc, method, where, attempt, last)
+                continue
+            with response:  # 429 or 503: only its headers (and, at the end, its error code) are needed
+                if last:
+                    raise _gave_up(response, where, attempt)
+                delay = _retry_after(response)
+            self._sleep(delay if delay is not None else self.backoff(attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    def _count(self, requests_sent: int) -> None:
+        with self._count_lock:
+            self.request_count += requests_sent
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before retry number `attempt` (1-based): full jitter, capped."""
+        return self._random() * min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+
+    def _handle_failure(
+        self, exc: requests.exceptions.RequestException, method: str, where: str, attempt: int, last: bool
+    ) -> None:
+        """Sleep before a retry if this failure allows one; otherwise raise the right book error."""
+        reason = _reason(exc)
+        if isinstance(exc, requests.exceptions.SSLError) or not _is_transient(exc):
+            raise RemoteError(
+                f"Could not talk to {where}: {reason}. Check the connection's URL and your network; nothing was resent."
+            ) from None
+        if method not in _READS and not _never_reached_server(exc):
+            raise DeliveryUnknownError(_delivery_unknown_message(method, where, reason)) from None
+        if last:
+            raise RemoteError(
+                f"Could not reach {where} after {attempt} attempts ({reason}). "
+                "Check your network connection (for the sandbox: that it is running) and try again."
+            ) from None
+        self._sleep(self.backoff(attempt))
+
+
+def _parse_base_url(base_url: str) -> SplitResult:
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConnectionError_(
+            f"The base URL {base_url!r} is not usable: give scheme, host and port only, "
+            "like http://127.0.0.1:8765 for a sandbox."
+        )
+    if parts.username or parts.password:
+        raise ConnectionError_("The base URL must not contain a user name or password; credentials are sent separately.")
+    return parts
+
+
+def _describe(method: str, url: str) -> str:
+    """`POST api.twilio.com/2010-04-01/...` without query string (and so without any secret)."""
+    parts = urlsplit(url)
+    return f"{method} {parts.netloc}{parts.path}"
+
+
+def _is_transient(exc: requests.exceptions.RequestException) -> bool:
+    return isinstance(
+        exc,
+        (requests.exceptions.ConnectionError, requests.exceptions.Timeout, requests.exceptions.ChunkedEncodingError),
+    )
+
+
+def _never_reached_server(exc: requests.exceptions.RequestException) -> bool:
+    """True only when the connection was never opened, so the server cannot have seen the request."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ProxyError) or not isinstance(exc, requests.exceptions.ConnectionError):
+        return False
+    cause: object = exc.args[0] if exc.args else None
+    if isinstance(cause, MaxRetryError):
+        cause = cause.reason
+    # NewConnectionError covers refused connections and failed DNS lookups (NameResolutionError).
+    return isinstance(cause, (NewConnectionError, ConnectTimeoutError))
+
+
+def _reason(exc: requests.exceptions.RequestException) -> str:
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "timed out while connecting"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return "timed out waiting for the response"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "the TLS handshake failed"
+    if _never_reached_server(exc):
+        return "could not connect"
+    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError)):
+        return "the connection was closed before a complete response arrived"
+    return type(exc).__name__
+
+
+def _delivery_unknown_message(method: str, where: str, reason: str) -> str:
+    if method == "DELETE":
+        check = "Read it again to see whether it still exists before deleting again."
+    else:
+        check = (
+            "Check whether it was created before retrying, e.g. with `read SMS messages` "
+            "(or `read an SMS message whose sid is ...` if you know its SID)."
+        )
+    return f"{where} may have reached Twilio: {reason} after the request was sent. It was not resent. {check}"
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """The Retry-After header in seconds (number or HTTP date), capped; None if absent or unreadable."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), RETRY_AFTER_CAP)
+
+
+def _gave_up(response: requests.Response, where: str, attempts: int) -> RemoteError:
+    code, _, more_info = _twilio_error(response)
+    what = "is limiting the request rate" if response.status_code == 429 else "is unavailable"
+    return TwilioError(
+        f"{where} {what} (HTTP {response.status_code}) and still was after {attempts} attempts; "
+        "wait a minute and try again.",
+        status=response.status_code,
+        code=code,
+        more_info=more_info,
+    )
+
+
+def _refused(response: requests.Response, what: str) -> RemoteError:
+    code, message, more_info = _twilio_error(response)
+    return TwilioError(
+        f"Twilio refused to download {what}: {message or f'HTTP {response.status_code}'}",
+        status=response.status_code,
+        code=code,
+        more_info=more_info,
+    )
+
+
+def _twilio_error(response: requests.Response) -> tuple[int | None, str | None, str | None]:
+    """The code, message and more-info link of a Twilio JSON error body; None for each one missing."""
+    try:
+        body = response.json()  # a streamed body is read here, and may break off
+    except (ValueError, requests.exceptions.RequestException):
+        return None, None, None
+    if not isinstance(body, dict):
+        return None, None, None
+    code, message, more_info = body.get("code"), body.get("message"), body.get("more_info")
+    return (
+        code if isinstance(code, int) else None,
+        (message.strip() or None) if isinstance(message, str) else None,
+        more_info if isinstance(more_info, str) else None,
+    )
+
+
+def _place(temporary: Path, destination: Path, overwrite: bool) -> None:
+    """Move a finished download into place; without `overwrite`, never over a file that appeared meanwhile."""
+    if overwrite:
+        os.replace(temporary, destination)
+        return
+    appeared = FileExistsError(errno.EEXIST, "the file appeared while downloading; it was kept", str(destination))
+    try:
+        os.link(temporary, destination)  # atomic, and fails if the destination exists
+    except FileExistsError:
+        raise appeared from None
+    except OSError:  # a file system without hard links
+        if os.path.lexists(destination):
+            raise appeared from None
+        os.replace(temporary, destination)

@@ -1,0 +1,622 @@
+"""The webhook listener: a Starlette app Twilio posts to, and a uvicorn server running it.
+
+    POST /twilio/message-status   a message's status callback       -> twilio message status event
+    POST /twilio/sms              an inbound SMS (or MMS) message   -> twilio inbound sms message
+    POST /twilio/whatsapp         an inbound WhatsApp message       -> twilio inbound whatsapp message
+    POST /twilio/voice            an inbound call                   -> twilio inbound call, answered with TwiML
+    POST /twilio/gather           what a caller keyed in or said    -> twilio gathered input, answered with TwiML
+
+(GET works too, for a webhook configured with the GET method, and each path with a trailing slash.)
+Every request must carry a valid `X-Twilio-Signature` for the URL Twilio called (see
+`procedures.webhooks.signature`); a missing or wrong one gets 403 and is never handed on. A delivery is
+handed on at most once per `I-Twilio-Idempotency-Token` (see `procedures.webhooks.idempotency`); hand-offs
+run one at a time, in the order they arrive, before the answer; the automation run a delivery calls
+for is queued on disk with its token, in one transaction, before the answer too.
+
+A call's `<Gather>` posts what the caller keyed in or said to its `action` URL, by default the URL
+whose TwiML held it. So the listener gives every `<Gather>` without an action its own gather
+endpoint; a request to the voice endpoint carrying `Digits` or `SpeechResult` is gathered input too,
+never a new call.
+
+Handing on is injected (`hand_on(endpoint_name, event)`, returning the automation run to queue, if
+any); `Handoff` prints the event as a JSON line and asks for the automation, if any, to be queued
+with `the event` (and `the message`, `the call` or `the input`) bound: one worker runs the queued
+automations one at a time, in the order the events came, while the listener has already answered
+(Twilio waits about 15 s for a call's TwiML). The queue is a table next to the tokens, so a listener
+that stops (or dies) loses nothing: the next one on the same home with the same automation runs what
+was never started, and reports, without running it again, a run that was cut short. A run that waited
+longer than the store's `max_age` (a day by default) is reported, never run: too late to act on by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import json
+import socket
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, TextIO
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from book.errors import BookError, LanguageError
+from book.interpreter import Session
+from book.output import jsonable
+from book.registry import Registry
+from book.runtime import Automation
+from book.runtime import compile_with_facts, run_automation
+from procedures.webhooks.idempotency import EXPIRED, QUEUED, TOKEN_HEADER, Entry, Queued, SeenTokens
+from procedures.webhooks.signature import SIGNATURE_HEADER, Params, SignatureCheck
+from procedures.webhooks.twiml import Answers
+from concepts.events import (
+    GatheredInput,
+    InboundCall,
+    InboundSmsMessage,
+    InboundWhatsappMessage,
+    MessageStatusEvent,
+    WebhookEvent,
+    call_event_from_webhook,
+    inbound_message_from_webhook,
+)
+
+HandOn = Callable[[str, WebhookEvent], Queued | None]
+"""Hands an event on; returns the automation run to queue with the delivery's token, or None."""
+Report = Callable[[str], None]
+_START_TIMEOUT = 10.0
+IDLE = 1.0
+"""Seconds a worker waits at most before it looks again for runs that listeners which stopped left."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of event: its short name (for `--on`), its concept, and the fact it is also bound as."""
+
+    name: str
+    concept: type[WebhookEvent]
+    fact: str
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind("message-status", MessageStatusEvent, "message"),
+    Kind("sms", InboundSmsMessage, "message"),
+    Kind("whatsapp", InboundWhatsappMessage, "message"),
+    Kind("call", InboundCall, "call"),
+    Kind("gather", GatheredInput, "input"),
+)
+_KIND_OF = {kind.concept: kind for kind in KINDS}
+_KIND_NAMED = {kind.name: kind for kind in KINDS}
+
+
+def facts_for(event: WebhookEvent) -> dict[str, Any]:
+    """The facts an automation sees: `the event`, and `the message`, `the call` or `the input`."""
+    return {"event": event, _KIND_OF[type(event)].fact: event}
+
+
+Answer = Callable[[Answers, WebhookEvent, str], Response]
+"""How an endpoint answers: from the answers, the event and the gather endpoint's URL as Twilio calls it."""
+
+
+def _no_content(answers: Answers, event: WebhookEvent, gather_url: str) -> Response:
+    return Response(status_code=204)
+
+
+def _message_twiml(answers: Answers, event: WebhookEvent, gather_url: str) -> Response:
+    return Response(answers.message(getattr(event, "recipient_number", "")).twiml(), media_type="text/xml")
+
+
+def _call_twiml(answers: Answers, event: WebhookEvent, gather_url: str) -> Response:
+    answer = answers.call(getattr(event, "recipient_number", ""))
+    return Response(answer.twiml(gather_action=gather_url), media_type="text/xml")
+
+
+def _gathered_twiml(answers: Answers, event: WebhookEvent, gather_url: str) -> Response:
+    answer = answers.gathered(getattr(event, "recipient_number", ""))
+    return Response(answer.twiml(gather_action=gather_url), media_type="text/xml")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One webhook URL: where it is, what it is for, how its parameters become an event, how it answers."""
+
+    name: str
+    path: str
+    title: str
+    parse: Callable[[Params], WebhookEvent]
+    answer: Answer
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("message-status", "/twilio/message-status", "message status callbacks (a message's StatusCallback)",
+             MessageStatusEvent.from_webhook, _no_content),
+    Endpoint("sms", "/twilio/sms", "inbound SMS (a number's 'A message comes in' webhook)",
+             inbound_message_from_webhook, _message_twiml),
+    Endpoint("whatsapp", "/twilio/whatsapp", "inbound WhatsApp (a WhatsApp sender's webhook)",
+             InboundWhatsappMessage.from_webhook, _message_twiml),
+    Endpoint("voice", "/twilio/voice", "inbound calls (a number's 'A call comes in' webhook)",
+             call_event_from_webhook, _call_twiml),
+    Endpoint("gather", "/twilio/gather", "gathered keys or speech (where a call's <Gather> posts; set for you)",
+             GatheredInput.from_webhook, _gathered_twiml),
+)
+_BY_NAME = {e.name: e for e in ENDPOINTS}
+_ENDPOINT_OF: dict[type[WebhookEvent], Endpoint] = {GatheredInput: _BY_NAME["gather"]}
+"""Events handled as another endpoint's, wherever they arrive: gathered input posted to the voice URL."""
+
+
+def endpoint_urls(base_url: str) -> dict[str, str]:
+    """Each endpoint's full URL on `base_url` (the public URL when there is one)."""
+    return {e.name: base_url.rstrip("/") + e.path for e in ENDPOINTS}
+
+
+def _gather_url(called: str, path: str) -> str:
+    """The gather endpoint's URL next to `path` in the URL Twilio `called` (same scheme, host and prefix)."""
+    parts = urlsplit(called)
+    prefix = parts.path.rstrip("/")
+    prefix = prefix[: -len(path)] if prefix.endswith(path) else prefix
+    return urlunsplit((parts.scheme, parts.netloc, prefix + _BY_NAME["gather"].path, "", ""))
+
+
+def stderr_report(message: str) -> None:
+    print(f"twilio-book: {message}", file=sys.stderr, flush=True)
+
+
+def create_listener_app(
+    check: SignatureCheck,
+    hand_on: HandOn,
+    *,
+    answers: Answers | None = None,
+    seen: SeenTokens | None = None,
+    report: Report = stderr_report,
+) -> Starlette:
+    """The listener as an ASGI app: signed requests only, each delivery handed on once, answered with TwiML.
+
+    The tokens are recorded in `seen`, by default the store a `Handoff` queues its runs in (each run is
+    queued with its delivery's token, in one transaction), else one in memory.
+    """
+    answers = answers or Answers()
+    own = getattr(hand_on, "seen", None)
+    if seen is not None and own is not None and own is not seen:
+        raise ValueError("the handoff queues its runs in another store than the listener's tokens: give both one")
+    seen = seen if seen is not None else own if own is not None else SeenTokens()
+    one_at_a_time = asyncio.Lock()
+
+    def route(endpoint: Endpoint) -> Callable[[Request], Any]:
+        async def receive(request: Request) -> Response:
+            pairs = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+            signed = Params.of(pairs if request.method == "POST" else [])  # a GET is signed by its URL alone
+            if not check.valid(str(request.url), signed, request.headers.get(SIGNATURE_HEADER)):
+                report(f"refused a request to {endpoint.path} from {_client(request)}: the {SIGNATURE_HEADER} is "
+                       "missing or wrong (403); check the auth token and, behind a proxy, --public-url")
+                return PlainTextResponse(f"Forbidden: the {SIGNATURE_HEADER} is missing or wrong.\n", status_code=403)
+            fields = signed if request.method == "POST" else Params.of(parse_qsl(request.url.query, keep_blank_values=True))
+            try:
+                event = endpoint.parse(fields)
+            except ValidationError as err:
+                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+                report(f"refused a signed request to {endpoint.path} that Twilio would not send: {problems} (400)")
+                return PlainTextResponse(f"Bad Request: {problems}\n", status_code=400)
+            handler = _ENDPOINT_OF.get(type(event), endpoint)
+            token = request.headers.get(TOKEN_HEADER)
+
+            def hand_on_now() -> Queued | None:
+                try:
+                    return hand_on(handler.name, event)
+                except Exception as err:
+                    raise _NotHandedOn from err
+
+            async with one_at_a_time:
+                try:  # off the event loop (the store may wait for another process's write lock); the check, the
+                    # hand-on and the token with the run it calls for are one transaction: once, even across processes
+                    await run_in_threadpool(seen.hand_on_once, token, hand_on_now)
+                except _NotHandedOn as failed:  # not handed on: not recorded, so Twilio's retry brings it again
+                    err = failed.__cause__
+                    report(f"could not hand on a request to {endpoint.path}: {type(err).__name__}: {err} (500)")
+                    return PlainTextResponse("Internal Server Error: the event was not handed on.\n", status_code=500)
+                except Exception as err:
+                    report(f"could not record a request to {endpoint.path} in {seen.path or 'memory'}: "
+                           f"{type(err).__name__}: {err} (500); Twilio retries it (its JSON line is printed "
+                           "again); if this goes on, check that the disk has room and the file can be written")
+                    return PlainTextResponse("Internal Server Error: the event was not recorded.\n", status_code=500)
+            called = check.url_called(str(request.url))
+            return handler.answer(answers, event, _gather_url(called, endpoint.path))
+
+        return receive
+
+    async def index(request: Request) -> Response:
+        lines = [f"{e.path}  {e.title}" for e in ENDPOINTS]
+        return PlainTextResponse("twilio-book listener\n" + "\n".join(lines) + "\n")
+
+    routes = [Route("/", index, methods=["GET"])]
+    for endpoint in ENDPOINTS:  # with and without a trailing slash: a redirect would change the URL signed
+        receive = route(endpoint)
+        routes += [Route(endpoint.path, receive, methods=["GET", "POST"], name=endpoint.name),
+                   Route(endpoint.path + "/", receive, methods=["GET", "POST"])]
+    return Starlette(routes=routes)
+
+
+class _NotHandedOn(Exception):
+    """`hand_on` failed (its error is the cause): nothing was recorded."""
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client is not None else "an unknown address"
+
+
+# -- handing on -------------------------------------------------------------------------------------
+
+
+def compile_for_kinds(
+    text: str, registry: Registry, kinds: Sequence[Kind] = KINDS, filename: str | None = None
+) -> tuple[dict[type[WebhookEvent], Automation], dict[str, LanguageError]]:
+    """The automation compiled for each kind it can run on (its facts typed as that kind's concept).
+
+    Returns the automations by concept, and the problems for each kind it does not compile for.
+    """
+    automations: dict[type[WebhookEvent], Automation] = {}
+    problems: dict[str, LanguageError] = {}
+    for kind in kinds:
+        try:
+            automations[kind.concept] = compile_with_facts(
+                text, registry, {"event": kind.concept, kind.fact: kind.concept}, filename
+            )
+        except LanguageError as err:
+            problems[kind.name] = err
+    return automations, problems
+
+
+class Handoff:
+    """Hands an event on: a JSON line on `out` at once, then the automation for its kind, if any, queued.
+
+    A failure to write the line propagates (the delivery is not recorded, so Twilio's retry brings it
+    again). Otherwise the call returns the run to queue (`Queued`), which the listener records in
+    `seen` with the delivery's token, in one transaction, before it answers. The queued runs are
+    taken by one worker thread, one at a time, in the order their events were handed on, so a slow
+    automation never holds up the listener's answers; each is marked started before its automation
+    runs and deleted when it ends, whatever the outcome: a failure inside one is reported, and the
+    delivery counts as handed on.
+
+    The queue outlives the process (with a `seen` on a file): on start, and every `idle` seconds,
+    the runs that listeners which stopped (or died) left never started are taken over by this one if
+    they are for the same automation (`name`, the --run file; required with `automations`) and a kind
+    it runs, and run in arrival order; a run that was started and never finished is reported once and
+    never run again (it may already have sent a message). A run that waited longer than `seen.max_age`
+    since its event arrived (a day by default), left by a listener that stopped or held up behind a slow
+    one, is never run: it is reported once, for a person to act on (an automatic reply a day late would
+    confuse more than help).
+    `wait()` waits for this handoff's runs to end; `close()` too, then stops the worker, leaving whatever
+    has not started for the next listener.
+    """
+
+    def __init__(
+        self,
+        out: TextIO = sys.stdout,
+        *,
+        automations: Mapping[type[WebhookEvent], Automation] | None = None,
+        session: Session | None = None,
+        report: Report = stderr_report,
+        seen: SeenTokens | None = None,
+        name: str | None = None,
+        idle: float = IDLE,
+    ) -> None:
+        self.out = out
+        self.automations = dict(automations or {})
+        if self.automations and not name:
+            raise ValueError("a Handoff with automations needs their name (name=..., e.g. the --run file's full "
+                             "path): its queued runs are taken over only by a handoff with the same name")
+        self.session = session
+        self.report = report
+        self._own_seen = seen is None  # created here: closed by `close`
+        self.seen = seen if seen is not None else SeenTokens()
+        self.name = name or ""
+        self.idle = idle
+        self._kinds = [_KIND_OF[concept].name for concept in self.automations if concept in _KIND_OF]
+        self._gate = threading.Lock()
+        self._stopped = False
+        self._left = False
+        self.owner = self.seen.join()
+        self._recover(starting=True)
+        self._worker: threading.Thread | None = None
+        if self.automations:
+            self._worker = threading.Thread(target=self._work, name="twilio-book-automations", daemon=True)
+            self._worker.start()
+
+    def __call__(self, endpoint: str, event: WebhookEvent) -> Queued | None:
+        line = {"trigger": endpoint, "type": event.concept_name, "event": jsonable(event)}
+        self.out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self.out.flush()
+        if type(event) not in self.automations:
+            return None
+        return Queued(kind=_KIND_OF[type(event)].name, event=event.model_dump_json(), label=_label(event),
+                      automation=self.name, owner=self.owner)
+
+    # -- the worker ---------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        look_again = time.monotonic() + self.idle
+        while True:
+            generation = self.seen.generation
+            try:
+                if time.monotonic() >= look_again:
+                    look_again = time.monotonic() + self.idle
+                    with self._gate:  # never for an owner that has left: it would take runs and never run them
+                        if self._stopped:
+                            return
+                        self._recover()
+                with self._gate:
+                    if self._stopped:
+                        return
+                    entry = self.seen.claim(self.owner)
+                if entry is not None and entry.state == EXPIRED:
+                    self._report_too_old(entry)
+                    continue
+                if entry is not None:
+                    self._run(entry)
+                    continue
+            except sqlite3.ProgrammingError:  # the store was closed under it: the listener is gone
+                return
+            except Exception as err:  # e.g. the database stayed locked by another process: try again
+                self.report(f"the queue of automation runs in {self.seen.path or 'memory'} could not be read "
+                            f"({type(err).__name__}: {err}); trying again in {self.idle:g} s")
+                look_again = time.monotonic() + self.idle
+            self.seen.wait_for_change(generation, max(0.0, look_again - time.monotonic()))
+
+    def _run(self, entry: Entry) -> None:
+        try:
+            kind = _KIND_NAMED.get(entry.kind)
+            automation = self.automations.get(kind.concept) if kind is not None else None
+            try:
+                event = kind.concept.model_validate_json(entry.event) if kind is not None else None
+            except ValidationError as err:
+                event, why = None, f"{err.error_count()} field(s) no longer fit the event: {err.errors()[0]['msg']}"
+            else:
+                why = f"it is a {entry.kind!r} event, which this listener does not run"
+            if event is None or automation is None:
+                self.report(f"the {entry.label} ({_received(entry)}) was queued for the automation {entry.automation} "
+                            f"and can't be run: {why}; it is dropped: check the event and act on it by hand")
+                return
+            what = f"{event.concept_name} {getattr(event, 'sid', '')}".strip()
+            run_automation(automation, self.session, facts_for(event), what, self.report)
+        finally:
+            self.seen.finish(self.owner, entry.id)
+
+    def _recover(self, starting: bool = False) -> None:
+        """Take over what listeners that stopped left; report the runs they cut short, and those left waiting."""
+        found = self.seen.recover(self.owner, self.name, self._kinds)
+        for entry in found.interrupted:
+            self.report(f"the automation {entry.automation} was cut short on the {entry.label} ({_received(entry)}"
+                        f"{_token(entry)}): the listener running it stopped before it finished. It is not run again, "
+                        "as it may already have sent messages or made calls: check what it did for this event")
+        for entry in found.expired:
+            self._report_too_old(entry)
+        if found.adopted:
+            self.report(f"running the automation on {found.adopted} event(s) that a listener which stopped had queued "
+                        "and not started, in the order they came")
+        waiting = self.seen.entries(ownerless=True, state=QUEUED) if starting else found.waiting
+        if waiting:
+            counts: dict[tuple[str, str], int] = {}
+            for entry in waiting:
+                counts[entry.automation, entry.kind] = counts.get((entry.automation, entry.kind), 0) + 1
+            which = "; ".join(f"{n} {kind} event(s) for the automation {automation}"
+                              for (automation, kind), n in counts.items())
+            self.report(f"{len(waiting)} event(s) queued by a listener that stopped wait for their automation ({which}); "
+                        "they run, in the order they came, when a listener with that automation for their kind "
+                        "starts on this home ('twilio-book listen --run FILE') within "
+                        f"{_duration(self.seen.max_age)} of their arrival; later, they are reported, not run")
+
+    def _report_too_old(self, entry: Entry) -> None:
+        self.report(f"the {entry.label} ({_received(entry)}{_token(entry)}), a {entry.kind} event queued for the "
+                    f"automation {entry.automation}, waited more than {_duration(self.seen.max_age)} for a listener "
+                    "to run it: it is too old to run automatically (a reply now would come far too late), so it is "
+                    "never run. Check the event and act on it by hand if it still needs it")
+
+    # -- waiting and closing ------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """How many of this handoff's automation runs are queued or running."""
+        return self.seen.pending(self.owner)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until every run this handoff queued or took over has ended (at most `timeout` s); whether they all have."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            generation = self.seen.generation
+            if self.pending == 0:
+                return True
+            left = self.idle if deadline is None else min(self.idle, deadline - time.monotonic())
+            if left <= 0:
+                return False
+            self.seen.wait_for_change(generation, left)
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Let the queued runs end (at most `timeout` s), then stop the worker; whether they all ended.
+
+        What has not started is left in the queue for the next listener with this automation; a run
+        still going when `close` gives up counts as cut short (the next listener reports it). A store
+        the handoff created (no `seen` given) is closed.
+        """
+        done = self.wait(timeout)
+        with self._gate:
+            self._stopped = True
+            if self._left:
+                return done
+            self._left = True
+        self.seen.leave(self.owner)  # wakes the worker, which stops
+        if done and self._worker is not None:
+            self._worker.join(timeout=_START_TIMEOUT)
+        if self._own_seen:
+            self.seen.close()
+        return done
+
+
+def _label(event: WebhookEvent) -> str:
+    """How a person finds the event: its kind, SID, and who it was from and to."""
+    parts = [event.concept_name, getattr(event, "sid", "")]
+    for word, field in (("from", "sender_number"), ("to", "recipient_number")):
+        if getattr(event, field, None):
+            parts.append(f"{word} {getattr(event, field)}")
+    return " ".join(part for part in parts if part)
+
+
+def _received(entry: Entry) -> str:
+    return "received " + datetime.fromtimestamp(entry.queued_at, timezone.utc).isoformat(timespec="seconds")
+
+
+def _token(entry: Entry) -> str:
+    return f", delivery token {entry.token}" if entry.token else ""
+
+
+def _duration(seconds: float) -> str:
+    """`seconds` for a person: 24 h, 1.5 h, 5 min, 0.5 s."""
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{round(seconds / size, 1):g} {unit}"
+    return f"{round(seconds, 3):g} s"
+
+
+# -- the server -------------------------------------------------------------------------------------
+
+
+def reach_hint(address: str) -> str | None:
+    """Why Twilio can't call a listener bound to `address` as it stands, and what to do; None if it may."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return None
+    if ip.is_unspecified:
+        return ("listening on every address of this machine; the URLs above use its loopback address, for the "
+                "sandbox and this machine only: for Twilio, give the public URL that reaches this machine (a "
+                "tunnel's, or its own public address and port) with --public-url, and paste those URLs")
+    if ip.is_loopback:
+        return "Twilio can't reach a loopback address: behind a tunnel, give its URL with --public-url"
+    if ip.is_private or ip.is_link_local:
+        return (f"Twilio can't reach the private address {ip}: behind a tunnel or a proxy, give its public URL "
+                "with --public-url")
+    return None
+
+
+class ListenerServer:
+    """Runs an ASGI app with uvicorn in a background thread (`port=0`: any free port); a context manager.
+
+    `host` may be a name or an address; an unspecified one (0.0.0.0, ::) listens on every address,
+    and the local URL then uses the loopback address, the one certain to reach it.
+    """
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0, public_url: str | None = None) -> None:
+        self.app = app
+        self.host = host
+        self.public_url = public_url
+        self._requested_port = port
+        self._port: int | None = None
+        self._address: str | None = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> str:
+        """The address the listener is bound to (e.g. 127.0.0.1, or 0.0.0.0 for every one); only while running."""
+        if self._address is None:
+            raise BookError("the listener is not running")
+        return self._address
+
+    @property
+    def url(self) -> str:
+        """The local base URL, e.g. `http://127.0.0.1:8080`; only while running."""
+        if self._port is None or self._address is None:
+            raise BookError("the listener is not running")
+        host = self.host
+        try:
+            ip = ipaddress.ip_address(self._address.split("%", 1)[0])
+        except ValueError:
+            ip = None
+        if ip is not None and ip.is_unspecified:
+            host = "::1" if ip.version == 6 else "127.0.0.1"
+        elif not host:
+            host = self._address
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self._port}"
+
+    @property
+    def endpoints(self) -> dict[str, str]:
+        """Each endpoint's full URL as Twilio should call it (on the public URL when there is one)."""
+        return endpoint_urls(self.public_url or self.url)
+
+    def start(self) -> ListenerServer:
+        import uvicorn
+
+        sock = _bind(self.host, self._requested_port)
+        self._address, self._port = sock.getsockname()[:2]
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name="twilio-book-listener", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.close()
+                raise BookError(f"the listener did not start within {_START_TIMEOUT:.0f} s")
+            time.sleep(0.005)
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=_START_TIMEOUT)
+        self._server = self._thread = None
+        self._port = self._address = None
+
+    def __enter__(self) -> ListenerServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to `host` and `port`; `BookError` saying which of them is wrong, and what to do."""
+    if not 0 <= port <= 65535:
+        raise BookError(f"the port {port} is not a port number; choose one from 1 to 65535, or 0 for any free one")
+    try:
+        found = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as err:
+        why = err.strerror if isinstance(err, OSError) and err.strerror else str(err) or type(err).__name__
+        raise BookError(f"the listener can't listen on the host {host!r}: it is not an address of this machine, "
+                        f"nor a name it can resolve ({why}); give one like 127.0.0.1, or 0.0.0.0 for every "
+                        "address") from None
+    family, kind, proto, _, address = min(found, key=lambda info: info[0] != socket.AF_INET)  # IPv4 first
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as err:
+        sock.close()
+        where = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
+        if err.errno == errno.EADDRINUSE:
+            what = f"the port {port} is in use there; choose another --port, or 0 for any free one"
+        elif err.errno == errno.EACCES:
+            what = "not allowed to use that port (below 1024 it takes privileges); choose another --port, or 0"
+        elif err.errno == errno.EADDRNOTAVAIL:
+            what = (f"{host!r} is not an address of this machine; give one of its own, 127.0.0.1, "
+                    "or 0.0.0.0 for every address")
+        else:
+            what = f"{err.strerror or err}; check --host and --port"
+        raise BookError(f"the listener could not listen on {where}: {what}") from None
+    return sock

@@ -1,0 +1,16 @@
+"""Fixtures for the connection tests: a file-only store in the test's private home."""
+
+from __future__ import annotations
+
+from procedures import APP
+
+from pathlib import Path
+
+import pytest
+
+from book.connections import ConnectionStore
+
+
+@pytest.fixture
+def store(home: Path) -> ConnectionStore:
+    return ConnectionStore(home, app=APP, keyring=None)
