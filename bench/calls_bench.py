@@ -31,15 +31,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from book import filters as f  # noqa: E402
-from book import plan as p  # noqa: E402
-from book.interpreter import Session  # noqa: E402
-from book.output import jsonable  # noqa: E402
-from book.runtime import Automation  # noqa: E402
-from sandbox import SandboxServer, Store  # noqa: E402
-from sandbox.call_store import CallStore  # noqa: E402
-from book.session import SandboxCredentials  # noqa: E402
-from procedures import BOOK  # noqa: E402
+from book import filters as f
+from book import plan as p
+from book.interpreter import Session
+from book.output import jsonable
+from book.runtime import Automation
+from book.session import SandboxCredentials
+from procedures import BOOK
+from sandbox import SandboxServer, Store
+from sandbox.call_store import CallStore
 
 READ = 'read some phone calls whose status is "completed" and whose start time is after "2022-03-01T12:00:00Z"'
 SINCE = datetime(2022, 3, 1, 12, tzinfo=timezone.utc)

@@ -24,19 +24,19 @@ import gc
 import random
 import sys
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lark import Lark  # noqa: E402
+from lark import Lark
 
-from book.authoring import Book  # noqa: E402
-from book.compiler import compile_program  # noqa: E402
-from book.filters import FilterExpression  # noqa: E402
-from concepts import Concept  # noqa: E402
-from grammar import parser as english  # noqa: E402
+from book.authoring import Book
+from book.compiler import compile_program
+from book.filters import FilterExpression
+from concepts import Concept
+from grammar import parser as english
 
 # -- a bench-local book ------------------------------------------------------------------------------
 

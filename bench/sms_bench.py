@@ -17,12 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from procedures.http import BookHttpClient  # noqa: E402
-from book.interpreter import Session  # noqa: E402
-from book.runtime import Automation  # noqa: E402
-from sandbox import SandboxServer  # noqa: E402
-from book.session import SandboxCredentials  # noqa: E402
-from procedures import BOOK  # noqa: E402
+from book.interpreter import Session
+from book.runtime import Automation
+from book.session import SandboxCredentials
+from procedures import BOOK
+from procedures.http import BookHttpClient
+from sandbox import SandboxServer
 
 SEND = '''send an SMS message where
   the sender number is "+15005550006"

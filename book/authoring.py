@@ -31,10 +31,10 @@ from __future__ import annotations
 import collections.abc
 import inspect
 import typing
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable
+from typing import Any
 
 from book.app import App
 from book.docstrings import parse_docstring
@@ -176,7 +176,7 @@ def _annotations(function: Callable[..., Any], where: str) -> dict[str, Any]:
             continue
         if isinstance(annotation, str):
             try:
-                annotation = eval(annotation, function.__globals__, {})  # noqa: S307 - the author's own annotation
+                annotation = eval(annotation, function.__globals__, {})
             except Exception as err:
                 raise AuthoringError(f"{where}: the annotation of {name!r} ({annotation!r}) does not evaluate: {err}") from None
         out[name] = annotation

@@ -13,72 +13,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
+
+from book.arguments import add_connection_arguments, read_source, stopping_gently
 
 if TYPE_CHECKING:
     from book.app import App
 
 EXIT_OK, EXIT_FAILURE, EXIT_LANGUAGE = 0, 1, 2
-
-
-def read_source(path: str) -> tuple[str, str]:
-    """An automation's text and the name to report it by; `-` is standard input."""
-    if path == "-":
-        return sys.stdin.read(), "<stdin>"
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read(), path
-    except OSError as err:
-        from book.errors import BookError
-
-        raise BookError(f"can't read the automation {path!r}: {err.strerror}; check the path") from None
-
-
-def add_connection_arguments(parser: argparse.ArgumentParser, app: App) -> None:
-    """`--connection NAME` and `--sandbox`, as every command that reaches the service takes them."""
-    parser.add_argument("--connection", "-c", metavar="NAME",
-                        help=f"a named connection (see '{app.program} connections list')")
-    parser.add_argument("--sandbox", action="store_true", help="use the local sandbox, even if a connection is configured")
-
-
-class DeferredParser(argparse.ArgumentParser):
-    """A subcommand's parser whose arguments are added on first use: when it parses, or formats its help.
-
-    `connect`'s flags come from the book's connection methods. Adding them only once `connect` is parsed keeps
-    the book (with lark and a service's SDK) out of building the CLI and out of `--help`, while
-    `connect --help` and its errors read exactly as if the flags had been there all along.
-    """
-
-    _add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
-
-    @classmethod
-    def defer(cls, parser: argparse.ArgumentParser, add_arguments: Callable[[argparse.ArgumentParser], None]) -> None:
-        """Make `parser` call `add_arguments(parser)` on first use.
-
-        `add_parser` always makes a parser of the top-level parser's class, so the class is changed here.
-        """
-        parser.__class__ = cls
-        parser._add_arguments = add_arguments  # type: ignore[attr-defined]
-
-    def _complete(self) -> None:
-        if self._add_arguments is not None:
-            add, self._add_arguments = self._add_arguments, None
-            add(self)
-
-    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:  # type: ignore[override]
-        self._complete()
-        return super().parse_known_args(args, namespace)
-
-    def format_usage(self) -> str:
-        self._complete()
-        return super().format_usage()
-
-    def format_help(self) -> str:
-        self._complete()
-        return super().format_help()
-
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -104,30 +48,6 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "they are not run again")
         return EXIT_FAILURE
     return EXIT_OK
-
-
-@contextmanager
-def stopping_gently(stop: Any, say: Callable[[str], None]) -> Iterator[None]:
-    """While a watch runs, Ctrl-C (or SIGTERM) sets `stop` (a `threading.Event`): the watch stops after the
-    item in hand, so no item's steps are cut in half; a second Ctrl-C stops at once."""
-    import signal
-
-    def gently(signum: int, frame: Any) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        say("stopping after the item in hand (Ctrl-C again to stop at once)")
-
-    try:
-        previous = {sig: signal.signal(sig, gently) for sig in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:  # not the main thread: signals stay as they are
-        yield
-        return
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -210,7 +130,7 @@ def _runtime_commands() -> list[Callable[[Any, App], None]]:
     """Commands that live in their own modules (imported lazily inside their handlers)."""
     from book.docs import add_docs_commands
     from book.mcp import add_mcp_commands
-    from book.watching.cli import add_watch_commands
+    from book.watch_command import add_watch_commands
     from book.wizard import add_connect_commands
 
     return [add_connect_commands, add_docs_commands, add_mcp_commands, add_watch_commands]

@@ -17,13 +17,13 @@ from datetime import date, datetime
 from typing import Any
 
 from book import plan as p
+from book.concept import Concept, type_words
 from book.errors import CompileError, Problem
 from book.filters import ORDER_OPERATORS, TEXT_OPERATORS, orderable, split
 from book.naming import did_you_mean, english, normal, noun_key, param_name, singular
 from book.registry import Procedure, Registry
-from book.watching.watch import WatchReport, watchable_for
 from book.values import CONVERSIONS, Invalid, allows_only, coerce, is_secret, shown
-from book.concept import Concept, type_words
+from book.watching.watch import WatchReport, watchable_for
 from grammar import ast
 
 _PLAIN = (str, int, float, bool, date, datetime)  # types without fields

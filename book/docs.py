@@ -27,8 +27,8 @@ from book.naming import english
 
 if TYPE_CHECKING:
     from book.authoring import Book
-    from book.registry import Procedure
     from book.concept import Concept
+    from book.registry import Procedure
 
 __all__ = ["marker", "pushdown_words", "add_docs_commands", "export_json", "generate_files", "generate_markdown", "out_of_date", "write_docs"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any, Union
+from typing import Any
 
 __all__ = ["Condition", "AllOf", "AnyOf", "Not", "FilterExpression", "Pushdown", "TEXT_OPERATORS",
            "ORDER_OPERATORS", "NO_PUSHDOWN", "orderable", "split"]
@@ -106,7 +106,7 @@ class Not:
         return not self.item.test(item)
 
 
-Node = Union[Condition, AllOf, AnyOf, Not]
+Node = Condition | AllOf | AnyOf | Not
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,16 +11,17 @@ from __future__ import annotations
 import itertools
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from book import filters as f
 from book import plan as p
+from book.concept import type_words
 from book.errors import BookError, InputError, NotFoundError
 from book.naming import english, noun_key
 from book.values import Invalid, coerce, convert, describe, shown
-from book.concept import type_words
 
 ProgressFn = Callable[[str], None]
 

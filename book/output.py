@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import IO, Any, Iterable
+from typing import IO, Any
 
 from pydantic import BaseModel, SecretStr
 
@@ -69,7 +70,7 @@ def write_table(value: Any, out: IO[str]) -> None:
     columns = [c for c in rows[0] if any(r.get(c) not in (None, "") for r in rows)]
     cells = [[_cell(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(c.replace("_", " ")), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    out.write("  ".join(c.replace("_", " ").ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
+    out.write("  ".join(c.replace("_", " ").ljust(w) for c, w in zip(columns, widths, strict=False)).rstrip() + "\n")
     for row in cells:
-        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() + "\n")
     out.write(f"({len(rows)} {'row' if len(rows) == 1 else 'rows'})\n")

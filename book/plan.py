@@ -7,7 +7,7 @@ it likes, without looking at the English again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from book.registry import Procedure
 
@@ -36,7 +36,7 @@ class FieldOf:
     english: str
 
 
-ValueExpr = Union[Const, AboveRef, Fact, FieldOf]
+ValueExpr = Const | AboveRef | Fact | FieldOf
 
 
 # -- filters with value expressions (filled in at run time) ----------------------------------------
@@ -56,7 +56,7 @@ class BoolT:
     items: tuple[FilterT, ...]
 
 
-FilterT = Union[ConditionT, BoolT]
+FilterT = ConditionT | BoolT
 
 
 # -- steps ---------------------------------------------------------------------------------------
@@ -134,7 +134,7 @@ class WatchStep(Step):
     automation: str  # names this watch for its cursor: the automation file and the watch line
 
 
-AnyStep = Union[CallStep, SetStep, ConvertStep, GetStep, ForEachStep, WatchStep]
+AnyStep = CallStep | SetStep | ConvertStep | GetStep | ForEachStep | WatchStep
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,10 @@ compiler looks calls up after parsing, so adding a procedure never edits a gramm
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable
+from typing import Any
 
 from book.errors import AuthoringError
 from book.naming import did_you_mean, noun_key

@@ -57,7 +57,7 @@ def run_wizard(
     *,
     name: str | None = None,
     method_key: str | None = None,
-    input: Callable[[str], str] = input,  # noqa: A002 - the builtin it stands in for
+    input: Callable[[str], str] = input,
     getpass: Callable[[str], str] = _getpass.getpass,
     out: TextIO | None = None,
     verify: Verify | None,
@@ -133,7 +133,7 @@ def _finish(
 class _Asker:
     """The questions, each re-asked until its answer has the right shape."""
 
-    def __init__(self, input: Callable[[str], str], getpass: Callable[[str], str], out: TextIO) -> None:  # noqa: A002
+    def __init__(self, input: Callable[[str], str], getpass: Callable[[str], str], out: TextIO) -> None:
         self._input, self._getpass, self.out = input, getpass, out
 
     def line(self, prompt: str, *, hidden: bool = False) -> str:
@@ -275,7 +275,7 @@ def add_connect_commands(subparsers: Any, app: App) -> None:
     They manage the connections of `app.load_book()`, loaded only once one of them is parsed or run. Each
     command's `func(args)` returns an exit code: 0 ok, 1 a book error (printed, no traceback).
     """
-    from book.cli import DeferredParser
+    from book.arguments import DeferredParser
 
     service = app.service
     connect = subparsers.add_parser(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from book.concept import Concept, type_words
 from concepts.alerts import TwilioAlert
 from concepts.api import TwilioApiResponse
-from book.concept import Concept, type_words
 from concepts.calls import TwilioCall
 from concepts.events import InboundCall, InboundSmsMessage, InboundWhatsappMessage, MessageStatusEvent
 from concepts.files import File

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Union
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +71,7 @@ class Possessive:
         return self.owner.pos
 
 
-Value = Union[Literal, Above, FactRef, Possessive]
+Value = Literal | Above | FactRef | Possessive
 
 
 # -- filters -------------------------------------------------------------------------------------
@@ -104,7 +103,7 @@ class Not:
     item: FilterNode
 
 
-FilterNode = Union[Comparison, And, Or, Not]
+FilterNode = Comparison | And | Or | Not
 
 
 # -- statements ----------------------------------------------------------------------------------
@@ -219,7 +218,7 @@ class Watch:
     pos: Pos
 
 
-Statement = Union[Call, Assign, Use, Convert, Get, ForEach, Watch]
+Statement = Call | Assign | Use | Convert | Get | ForEach | Watch
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ class _BookIndenter(Indenter):
     DEDENT_type = "_DEDENT"
     tab_len = 4
 
-    def handle_NL(self, token: Token):  # noqa: N802 (lark's name)
+    def handle_NL(self, token: Token):
         if self.paren_level > 0:
             return
         yield token

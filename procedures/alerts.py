@@ -10,8 +10,8 @@ from book.errors import InputError
 from book.filters import NO_PUSHDOWN, Pushdown
 from concepts import TwilioAlert
 from procedures._book import procedure
-from procedures._twilio import twilio_errors
 from procedures._reading import fetch_one, page_size, skip
+from procedures._twilio import twilio_errors
 
 if TYPE_CHECKING:
     from twilio.rest import Client

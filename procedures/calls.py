@@ -12,8 +12,8 @@ from book.naming import english
 from concepts import TwilioCall
 from concepts.calls import (
     ApplicationSid,
-    CallEvents,
     CallerId,
+    CallEvents,
     CallRecipient,
     CallSender,
     CallSid,

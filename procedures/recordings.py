@@ -189,7 +189,7 @@ def download_twilio_recording(
     client: Client,
     recording_sid: RecordingSid,
     path: str,
-    format: AudioFormat | None = None,  # noqa: A002 - the reference calls this input "Format"
+    format: AudioFormat | None = None,
     overwrite: bool = False,
 ) -> File:
     """Download a recording's media file to this computer, as WAV or MP3.
@@ -226,7 +226,7 @@ def download_twilio_recording(
     """
     suffix = Path(path).suffix.lower().lstrip(".")
     if format is None:
-        format = "mp3" if suffix == "mp3" else "wav"  # noqa: A001
+        format = "mp3" if suffix == "mp3" else "wav"
     elif suffix in ("wav", "mp3") and suffix != format:
         raise InputError(f"the path {path!r} ends in .{suffix} but the format is {format!r}; make them agree; "
                          "nothing was downloaded")

@@ -17,10 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sandbox import accounts, messages
-from sandbox import alerts, recordings
-from sandbox import media
-from sandbox import calls
+from sandbox import accounts, alerts, calls, media, messages, recordings
 from sandbox.api_errors import ApiError, authenticate, method_not_allowed, not_found
 from sandbox.store import Store
 

@@ -32,12 +32,12 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 from sandbox.clock import us_to_datetime
+from sandbox.errors import SandboxError
 from sandbox.ids import new_sid
 from sandbox.overrides import ConnectionOverrides, split_overrides
 from sandbox.records import MessageRecord
 from sandbox.resource import API_VERSION
 from sandbox.store import Store, register_tables
-from sandbox.errors import SandboxError
 
 log = logging.getLogger(__name__)
 

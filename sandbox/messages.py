@@ -178,8 +178,9 @@ def check_options(form: dict[str, list[str]], media_urls: list[str]) -> None:
         raise invalid_parameter("StatusCallback", callback, "is not an http or https URL")
     if (application := first(form, "ApplicationSid")) and not _SID_OF["AP"].match(application):
         raise invalid_parameter("ApplicationSid", application, "is not an Application SID (AP and 32 hex digits)")
-    if (validity := first(form, "ValidityPeriod")) is not None:
-        if not validity.isdigit() or not 1 <= int(validity) <= MAX_VALIDITY_PERIOD:
+    if (validity := first(form, "ValidityPeriod")) is not None and (
+        not validity.isdigit() or not 1 <= int(validity) <= MAX_VALIDITY_PERIOD
+    ):
             raise invalid_parameter("ValidityPeriod", validity,
                                     f"must be a whole number from 1 to {MAX_VALIDITY_PERIOD}")
     if (price := first(form, "MaxPrice")) is not None:

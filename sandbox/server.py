@@ -12,9 +12,9 @@ from typing import TextIO
 
 import uvicorn
 
-from sandbox.errors import SandboxError
 from sandbox.app import create_app
 from sandbox.clock import Clock
+from sandbox.errors import SandboxError
 from sandbox.status_queue import StatusDispatcher
 from sandbox.store import Store
 

@@ -41,9 +41,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sandbox.errors import SandboxError
 from sandbox.callbacks import Post, deliver, post_form, status_params
 from sandbox.clock import US, to_us
+from sandbox.errors import SandboxError
 from sandbox.records import MessageRecord
 from sandbox.store import Store, register_tables
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from sandbox.errors import SandboxError
 from sandbox.clock import Clock, to_us
+from sandbox.errors import SandboxError
 from sandbox.filters import Where
 from sandbox.ids import new_secret, new_sid
 from sandbox.paging import PageRequest

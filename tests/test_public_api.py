@@ -5,11 +5,11 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests import ROOT  # noqa: E402
+from tests import ROOT
+
 PACKAGES = ["book", "grammar", "concepts", "procedures", "sandbox"]
 
 
@@ -25,7 +25,7 @@ def test_every_package_names_its_public_surface(name):
 @pytest.mark.parametrize("name", PACKAGES)
 def test_star_import_gives_exactly_the_public_surface(name):
     namespace: dict = {}
-    exec(f"from {name} import *", namespace)  # noqa: S102
+    exec(f"from {name} import *", namespace)
     namespace.pop("__builtins__")
     assert sorted(namespace) == sorted(importlib.import_module(name).__all__)
 

@@ -22,11 +22,12 @@ import io
 import logging
 import threading
 from collections.abc import Mapping
-
 from typing import TYPE_CHECKING, Any
 
 from book import plan as p
+from book.concept import Concept, type_words
 from book.errors import BookError, InputError, LanguageError
+from book.filters import orderable
 from book.interpreter import Interpreter, Session
 from book.mcp.schemas import (
     CHECK_AUTOMATION,
@@ -41,9 +42,7 @@ from book.mcp.schemas import (
 from book.naming import did_you_mean, english
 from book.output import jsonable, write_table
 from book.runtime import Automation, check
-from book.filters import orderable
 from book.values import Invalid, coerce, describe
-from book.concept import Concept, type_words
 
 if TYPE_CHECKING:
     from book.authoring import Book

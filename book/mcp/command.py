@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser, app: App) -> None:
     parser.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     parser.add_argument("--host", help="with --http: the address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help=f"with --http: the port (default {DEFAULT_PORT})")
-    from book.cli import add_connection_arguments
+    from book.arguments import add_connection_arguments
 
     add_connection_arguments(parser, app)
     parser.add_argument("--read-only", action="store_true", help="serve only procedures that change nothing")

@@ -12,17 +12,16 @@ pydantic and the book's own modules are imported: the MCP SDK never is.
 
 from __future__ import annotations
 
-from book.filters import ORDER_OPERATORS, TEXT_OPERATORS
-
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter
 
-from book.errors import AuthoringError
-from book.registry import Procedure, Registry
 from book.concept import Concept, type_words
+from book.errors import AuthoringError
+from book.filters import ORDER_OPERATORS, TEXT_OPERATORS
+from book.registry import Procedure, Registry
 
 RUN_AUTOMATION = "run_automation"
 CHECK_AUTOMATION = "check_automation"

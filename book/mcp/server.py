@@ -26,6 +26,7 @@ from book.mcp.calls import Outcome, ServeOptions, Toolbox
 from book.mcp.resources import ResourceDoc, book_resources
 from book.mcp.schemas import CHECK_AUTOMATION, ToolSpec
 
+
 def build_server(toolbox: Toolbox, resources: Mapping[str, ResourceDoc] | None = None) -> Server[Any]:
     """An MCP server whose tools are the toolbox's and whose resources are `resources` (by URI)."""
     tools = [_tool(spec) for spec in toolbox.tools]

@@ -17,7 +17,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from book.cli import add_connection_arguments, read_source
+from book.arguments import add_connection_arguments, read_source
 
 if TYPE_CHECKING:
     from book.app import App
@@ -113,8 +113,15 @@ def cmd_listen(args: argparse.Namespace) -> int:
     from book.errors import BookError
     from book.session import open_session
     from procedures.webhooks.idempotency import SeenTokens
-    from procedures.webhooks.listen import (ENDPOINTS, KINDS, Handoff, ListenerServer, compile_for_kinds,
-                                            create_listener_app, reach_hint)
+    from procedures.webhooks.listen import (
+        ENDPOINTS,
+        KINDS,
+        Handoff,
+        ListenerServer,
+        compile_for_kinds,
+        create_listener_app,
+        reach_hint,
+    )
     from procedures.webhooks.signature import SignatureCheck, check_public_url
     from procedures.webhooks.twiml import check_listened_number
 

@@ -56,11 +56,7 @@ from book.errors import BookError, LanguageError
 from book.interpreter import Session
 from book.output import jsonable
 from book.registry import Registry
-from book.runtime import Automation
-from book.runtime import compile_with_facts, run_automation
-from procedures.webhooks.idempotency import EXPIRED, QUEUED, TOKEN_HEADER, Entry, Queued, SeenTokens
-from procedures.webhooks.signature import SIGNATURE_HEADER, Params, SignatureCheck
-from procedures.webhooks.twiml import Answers
+from book.runtime import Automation, compile_with_facts, run_automation
 from concepts.events import (
     GatheredInput,
     InboundCall,
@@ -71,6 +67,9 @@ from concepts.events import (
     call_event_from_webhook,
     inbound_message_from_webhook,
 )
+from procedures.webhooks.idempotency import EXPIRED, QUEUED, TOKEN_HEADER, Entry, Queued, SeenTokens
+from procedures.webhooks.signature import SIGNATURE_HEADER, Params, SignatureCheck
+from procedures.webhooks.twiml import Answers
 
 HandOn = Callable[[str, WebhookEvent], Queued | None]
 """Hands an event on; returns the automation run to queue with the delivery's token, or None."""

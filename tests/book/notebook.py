@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Iterator
 
 from book.authoring import Book
 from book.filters import FilterExpression

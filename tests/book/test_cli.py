@@ -6,17 +6,14 @@ before it opens a session.
 
 from __future__ import annotations
 
-
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests import ROOT  # noqa: E402
-from tests.processes import book_command  # noqa: E402
+from tests import ROOT
+from tests.processes import book_command
 
 
 @pytest.fixture

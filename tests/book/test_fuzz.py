@@ -114,7 +114,7 @@ def test_the_seeds_run():
         store = Store()
         store.add("groceries", "milk", 3)
         plan = compile_program(parse(seed), BOOK.registry)
-        Interpreter(Session({"Notes": lambda: store})).run(plan)
+        Interpreter(Session({"Notes": lambda store=store: store})).run(plan)
 
 
 @FUZZ

@@ -8,9 +8,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr
 
 from book.authoring import Book
-from book.errors import CompileError, InputError
 from book.concept import type_words
-
+from book.errors import CompileError, InputError
 from book.interpreter import Session
 from book.runtime import Automation, run
 from tests.book.notebook import make_book

@@ -8,11 +8,11 @@ import pytest
 
 from book.errors import InputError, NotFoundError
 from book.filters import Condition, Pushdown
-from sandbox import SandboxServer
-from sandbox.alerts import insert_alerts
 from concepts import TwilioAlert
 from procedures import BOOK
 from procedures.alerts import alert_window, check_retention
+from sandbox import SandboxServer
+from sandbox.alerts import insert_alerts
 from tests.conftest import requests_sent
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from book.errors import CompileError, InputError, RemoteError

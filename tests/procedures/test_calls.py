@@ -8,9 +8,9 @@ import pytest
 
 from book.errors import CompileError, InputError, NotFoundError, RemoteError
 from book.runtime import run
-from sandbox.call_store import CallStore
 from concepts import TwilioCall
 from procedures import BOOK
+from sandbox.call_store import CallStore
 from tests.conftest import requests_sent
 
 CALL = '''make a phone call where

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests import ROOT  # noqa: E402
-from tests.processes import book_command as book  # noqa: E402
+from tests import ROOT
+from tests.processes import book_command as book
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.auto"))
 

@@ -15,8 +15,8 @@ import pytest
 
 from book.connections import AuthenticationError
 from procedures._connection import ACCOUNT_SID_AND_AUTH_TOKEN, verify_connection
+from tests import ROOT
 
-from tests import ROOT  # noqa: E402
 WRONG = "0123456789abcdef" * 2
 
 
@@ -34,7 +34,7 @@ def book(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.Co
 
 
 def test_verify_connection_against_the_sandbox(sandbox: Any) -> None:
-    def conn(token: str):  # noqa: ANN202
+    def conn(token: str):
         values = {"account_sid": sandbox.account_sid, "auth_token": token}
         return ACCOUNT_SID_AND_AUTH_TOKEN.connection("sb", values, api_url=sandbox.url)
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from book.docs import generate_markdown, out_of_date
 from book.runtime import check
 from procedures import BOOK
-
-from tests import ROOT  # noqa: E402
+from tests import ROOT
 
 DOCS = ROOT / "docs"
 REGENERATE = "regenerate them with: twilio-book docs --output docs"

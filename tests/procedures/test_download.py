@@ -13,8 +13,8 @@ import pytest
 from twilio.rest import Client
 
 from book.errors import InputError
-from procedures.http import BookHttpClient
 from procedures._download import download
+from procedures.http import BookHttpClient
 
 ACCOUNT = "AC" + "0" * 32
 AUDIO = b"RIFF" + bytes(range(256)) * 64

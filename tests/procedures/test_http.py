@@ -302,9 +302,8 @@ def test_an_unusable_base_url_is_a_connection_error(base_url: str) -> None:
 def test_credentials_reach_the_server_but_never_a_log_or_an_error(sleeps: Sleeps, caplog: pytest.LogCaptureFixture) -> None:
     token = "f00dfeedf00dfeedf00dfeedf00dfeed"
     caplog.set_level(logging.DEBUG)
-    with ScriptedServer(*[Respond(503)] * 2) as server:
-        with pytest.raises(RemoteError) as caught:
-            client_for(server.url, sleeps, max_attempts=2).request("GET", MESSAGES, auth=("AC0", token))
+    with ScriptedServer(*[Respond(503)] * 2) as server, pytest.raises(RemoteError) as caught:
+        client_for(server.url, sleeps, max_attempts=2).request("GET", MESSAGES, auth=("AC0", token))
     encoded = base64.b64encode(f"AC0:{token}".encode()).decode()
     assert server.seen[0].headers["Authorization"] == f"Basic {encoded}"
     assert "GET Request" in caplog.text  # the SDK's request log ran
@@ -376,9 +375,9 @@ def test_a_twilio_error_is_a_remote_error_with_its_code_and_no_file(
 
 
 def test_an_error_without_a_twilio_body_names_the_file_and_the_status(sleeps: Sleeps, tmp_path: Path) -> None:
-    with ScriptedServer(Respond(500, (("Content-Type", "text/html"),), "<h1>oops</h1>")) as server:
-        with pytest.raises(RemoteError) as caught:
-            client_for(server.url, sleeps).download(RECORDING_URL, tmp_path / "call.wav", auth=None)
+    with ScriptedServer(Respond(500, (("Content-Type", "text/html"),), "<h1>oops</h1>")) as server, \
+            pytest.raises(RemoteError) as caught:
+        client_for(server.url, sleeps).download(RECORDING_URL, tmp_path / "call.wav", auth=None)
     assert (caught.value.status, caught.value.code) == (500, None)
     assert str(caught.value) == (f"Twilio refused to download {server.url.removeprefix('http://')}"
                                  f"{RECORDING_URL.removeprefix('https://api.twilio.com')}: HTTP 500")

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from book.errors import CompileError, InputError, NotFoundError, RemoteError
+from concepts import File, TwilioRecording, TwilioTranscription
+from procedures import BOOK
 from sandbox import SandboxServer
 from sandbox.audio import MAX_SECONDS
 from sandbox.recordings import insert_recordings, insert_transcriptions
-from concepts import File, TwilioRecording, TwilioTranscription
-from procedures import BOOK
-from tests.sandbox.test_sandbox_recordings import assert_playable_mp3, assert_playable_wav
 from tests.conftest import requests_sent
+from tests.sandbox.test_sandbox_recordings import assert_playable_mp3, assert_playable_wav
 
 CALL = "CA5ef8732a3c49700934481addd5ce1659"
 OTHER_CALL = "CA" + "7" * 32

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,9 +17,8 @@ from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from openapi_schema_validator import OAS30Validator
 
-from tests import ROOT
 from sandbox import ManualClock, SandboxServer
-
+from tests import ROOT
 from tests.conftest import RECIPIENT, SENDER
 
 SPEC_PATH = ROOT / "tests" / "data" / "twilio-oai" / "twilio_api_v2010.json"

@@ -16,7 +16,6 @@ from procedures.http import BookHttpClient
 from sandbox import ManualClock, SandboxServer, Store
 from sandbox.call_store import CallStore, price_for
 from sandbox.calls import formatted
-
 from tests.conftest import RECIPIENT, SENDER, START
 
 SID = re.compile(r"^CA[0-9a-f]{32}$")
@@ -178,7 +177,7 @@ def calls_around_march_1(sandbox: SandboxServer, clock: ManualClock) -> dict[str
         for when in times.values()
     )
     calls_of(sandbox).insert_calls([{"to": RECIPIENT, "status": "failed"}, {"to": RECIPIENT, "status": "queued"}])
-    return dict(zip(sids, times))
+    return dict(zip(sids, times, strict=False))
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,6 @@ from twilio.rest import Client
 
 from procedures.http import BookHttpClient
 from sandbox import ManualClock, SandboxServer
-
 from tests.conftest import RECIPIENT, SENDER, START
 
 OTHER_SENDER = "+15005550010"
@@ -151,7 +150,7 @@ def sent_around_march_1(sandbox: SandboxServer, clock: ManualClock) -> dict[str,
         for name, when in times.items()
     )
     sandbox.store.insert_messages([{"to": RECIPIENT, "from_": SENDER, "body": "never sent", "status": "failed"}])
-    return dict(zip(sids, times))
+    return dict(zip(sids, times, strict=False))
 
 
 def bodies(messages: list[Any]) -> set[str]:

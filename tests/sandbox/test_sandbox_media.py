@@ -13,7 +13,6 @@ from twilio.rest import Client
 
 from sandbox import ManualClock, SandboxServer
 from sandbox.media import gif, jpeg, png
-
 from tests.conftest import RECIPIENT, SENDER, START
 
 SERVICE = "MG9752274e9e519418a7406176694466fa"

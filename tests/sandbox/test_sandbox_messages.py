@@ -10,7 +10,6 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from sandbox import ManualClock, SandboxServer
-
 from tests.conftest import RECIPIENT, SENDER, START
 
 SID = re.compile(r"^SM[0-9a-f]{32}$")

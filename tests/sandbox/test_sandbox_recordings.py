@@ -16,7 +16,6 @@ from sandbox import ManualClock, SandboxServer, Store
 from sandbox.alerts import insert_alerts
 from sandbox.audio import MAX_SECONDS, SAMPLE_RATE
 from sandbox.recordings import insert_recordings, insert_transcriptions
-
 from tests.conftest import START
 
 CALL = "CA" + "1" * 32

@@ -15,10 +15,9 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 import sandbox
-from sandbox.errors import SandboxError
 from procedures.http import BookHttpClient
 from sandbox import SandboxServer, open_sandbox, sandbox_db_path
-
+from sandbox.errors import SandboxError
 from tests.conftest import RECIPIENT, SENDER
 
 AC = re.compile(r"^AC[0-9a-f]{32}$")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from procedures import APP
-
 from pathlib import Path
 
 import pytest
 
 from book.connections import ConnectionStore
+from procedures import APP
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ class FakeTwilio(HttpClient):
         self.status, self.body, self.raises = status, body if body is not None else {}, raises
         self.requests: list[tuple[str, str, Any]] = []
 
-    def request(self, method, uri, params=None, data=None, headers=None, auth=None, timeout=None,  # noqa: ANN001
+    def request(self, method, uri, params=None, data=None, headers=None, auth=None, timeout=None,
                 allow_redirects=False) -> Response:
         self.requests.append((method, uri, auth))
         if self.raises is not None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from procedures import APP
-
 import json
 import os
 import stat
@@ -14,6 +12,7 @@ import pytest
 
 from book.connections import ConnectionStore, system_keyring
 from book.errors import ConnectionError_
+from procedures import APP
 
 from .support import SID, TOKEN, token_connection
 
@@ -46,7 +45,7 @@ def test_the_file_is_created_private(store: ConnectionStore, monkeypatch: pytest
     created: list[int] = []
     real_open = os.open
 
-    def spy(path, flags, mode=0o777, *args, **kwargs):  # noqa: ANN001, ANN202
+    def spy(path, flags, mode=0o777, *args, **kwargs):
         if flags & os.O_CREAT:
             created.append(mode)
         return real_open(path, flags, mode, *args, **kwargs)
@@ -60,7 +59,7 @@ def test_a_failed_write_leaves_the_old_file_whole(store: ConnectionStore, monkey
     store.save(token_connection("work"))
     before = store.path.read_bytes()
 
-    def broken_replace(src, dst):  # noqa: ANN001, ANN202
+    def broken_replace(src, dst):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)

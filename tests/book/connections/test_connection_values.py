@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from procedures._twilio import credentials
-
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from book.connections import AuthenticationError, Connection, check_api_url, method_for
 from book.errors import ConnectionError_
 from procedures import BOOK
 from procedures._connection import ACCOUNT_SID_AND_AUTH_TOKEN, API_KEY, TWILIO_METHODS, verify_connection
+from procedures._twilio import credentials
 
 from .support import KEY_SECRET, KEY_SID, SID, TOKEN, FakeTwilio, account_body, token_connection
 
@@ -104,9 +103,9 @@ def test_a_secret_never_shows_in_repr_str_json_or_an_error() -> None:
 
 def test_connections_are_immutable_and_strict() -> None:
     conn = token_connection()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         conn.name = "other"  # type: ignore[misc]
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="extra"):
         Connection(name="x", method="auth_token", values={}, extra=1)  # type: ignore[call-arg]
 
 

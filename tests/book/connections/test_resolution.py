@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from procedures import APP
-
-from procedures._twilio import credentials
-
 import pytest
 
 from book.connections import ConnectionStore, resolve_connection
 from book.errors import ConnectionError_
+from procedures import APP
 from procedures._connection import TWILIO_METHODS
+from procedures._twilio import credentials
 
 from .support import KEY_SECRET, KEY_SID, SID, TOKEN, token_connection
 
@@ -90,7 +88,7 @@ def test_the_api_url_variable_overrides_any_connection(store: ConnectionStore) -
         resolve_connection(app=APP, env={"TWILIO_BOOK_API_URL": "localhost:8080"}, store=store, methods=TWILIO_METHODS)
 
 
-def test_the_store_defaults_to_the_home_folder(home) -> None:  # noqa: ANN001
+def test_the_store_defaults_to_the_home_folder(home) -> None:
     ConnectionStore(home, app=APP, keyring=None).save(token_connection("work"))
     assert resolve_connection(app=APP, env={}).name == "work"
 

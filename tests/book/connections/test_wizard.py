@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from procedures import APP
-
-from procedures._twilio import credentials
-
-import argparse
 import io
 import os
 import subprocess
@@ -15,14 +10,16 @@ from collections.abc import Iterable
 
 import pytest
 
+from book.app import App
 from book.authoring import Book
+from book.cli import build_parser
 from book.connections import AuthenticationError, Connection, ConnectionField, ConnectionMethod, ConnectionStore
 from book.errors import ConnectionError_
-from book.app import App
-from book.cli import build_parser
 from book.wizard import connect_from, run_wizard
-from procedures.cli import main
+from procedures import APP
 from procedures._connection import ACCOUNT_SID_AND_AUTH_TOKEN, TWILIO_METHODS
+from procedures._twilio import credentials
+from procedures.cli import main
 
 from .support import KEY_SECRET, KEY_SID, SID, TOKEN
 
@@ -49,7 +46,7 @@ class Script:
         return self._next("getpass", prompt)
 
 
-def twilio_accepting(token: str = TOKEN):  # noqa: ANN201
+def twilio_accepting(token: str = TOKEN):
     calls: list[Connection] = []
 
     def verify(conn: Connection) -> str:
@@ -62,7 +59,7 @@ def twilio_accepting(token: str = TOKEN):  # noqa: ANN201
     return verify
 
 
-def wizard(store: ConnectionStore, answers: Iterable[str], **kw):  # noqa: ANN003, ANN201
+def wizard(store: ConnectionStore, answers: Iterable[str], **kw):
     script, out = Script(answers), io.StringIO()
     kw.setdefault("verify", twilio_accepting())
     conn = run_wizard(TWILIO_METHODS, store, app=APP, input=script.input, getpass=script.getpass, out=out, **kw)
@@ -164,7 +161,7 @@ def test_connect_from_the_environment_picks_the_complete_method(store: Connectio
         ({"account_sid": "AC1"}, {"TWILIO_AUTH_TOKEN": TOKEN}, None, "Account SID is not valid"),
     ],
 )
-def test_connect_from_says_what_is_missing(text, env, stdin, message, store: ConnectionStore) -> None:  # noqa: ANN001
+def test_connect_from_says_what_is_missing(text, env, stdin, message, store: ConnectionStore) -> None:
     lines = None if stdin is None else (lambda: stdin)
     with pytest.raises(ConnectionError_, match=message):
         connect_from(TWILIO_METHODS, store, app=APP, name="ci", text=text, env=env, secret_lines=lines, verify=None,
@@ -183,7 +180,7 @@ def test_a_secret_flag_is_refused_without_echoing_it(capsys: pytest.CaptureFixtu
     assert "--auth-token is refused" in err and "TWILIO_AUTH_TOKEN" in err and TOKEN not in err
 
 
-def test_connections_commands_without_twilio(home, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_connections_commands_without_twilio(home, monkeypatch, capsys) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(TOKEN + "\n"))
     assert main(["connect", "--name", "ci", "--account-sid", SID, "--secret-stdin", "--no-verify"]) == 0
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", KEY_SECRET)  # ignored: --secret-stdin was given
@@ -207,7 +204,7 @@ def test_connections_commands_without_twilio(home, monkeypatch, capsys) -> None:
     assert oct(os.stat(home / "connections.json").st_mode & 0o777) == "0o600"
 
 
-def test_connect_without_a_terminal_never_asks(home, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_connect_without_a_terminal_never_asks(home, monkeypatch, capsys) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main(["connect", "--name", "ci", "--account-sid", SID]) == 1
     assert "Auth Token is missing" in capsys.readouterr().err
@@ -224,7 +221,7 @@ def test_building_the_cli_loads_no_book_and_connect_help_shows_its_flags() -> No
     assert "[--method {auth_token,api_key}]" in shown and "--api-key-sid TWILIO_API_KEY" in shown
 
 
-def test_the_commands_serve_any_book(home, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_the_commands_serve_any_book(home, monkeypatch, capsys) -> None:
     method = ConnectionMethod("token", "Connect using a token", "Connect with an Acme token.", (
         ConnectionField("account", "Account", "Your Acme account.", "text", env="ACME_ACCOUNT"),
         ConnectionField("token", "Token", "Your Acme token.", "sensitive", env="ACME_TOKEN"),

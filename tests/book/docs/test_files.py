@@ -10,11 +10,9 @@ import pytest
 from book.docs import generate_files, marker, out_of_date, write_docs
 from book.errors import BookError
 from procedures import BOOK
+from procedures.cli import main as run
 
 from .test_any_book import make_book
-
-
-from procedures.cli import main as run  # noqa: E402
 
 
 def test_write_then_nothing_is_out_of_date(tmp_path):

@@ -119,7 +119,7 @@ def test_an_input_named_like_a_tool_argument_is_refused():
     book, _ = make_book()
 
     @book.procedure("to search some (notes)")
-    def search_notes(client, filter_expression=None, filter: str = "") -> Iterator[Note]:  # noqa: A002
+    def search_notes(client, filter_expression=None, filter: str = "") -> Iterator[Note]:
         """Search.
 
         Input Concepts:

@@ -17,8 +17,8 @@ import anyio
 from mcp import Client, StdioServerParameters
 
 from sandbox import open_sandbox
+from tests import ROOT
 
-from tests import ROOT  # noqa: E402
 SENDER = "+15005550006"  # Twilio's magic "passes all validation" From number
 RECIPIENT = "+18004446666"
 

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 
 from book.errors import BookError, InputError, RemoteError
-from sandbox.call_store import CallStore
 from book.watching.cursor import LOOK_BACK, MAX_RECENT, Cursor, CursorFile
 from book.watching.watch import Watcher, available, cursor_file, retryable
 from procedures import BOOK
+from sandbox.call_store import CallStore
 from tests.conftest import CALLER, NUMBER, START
 
 T0, T1, T2 = START, START + timedelta(seconds=5), START + timedelta(seconds=9)

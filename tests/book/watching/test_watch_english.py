@@ -19,13 +19,13 @@ from book.authoring import Book
 from book.errors import BookError, CompileError, EnglishSyntaxError, RemoteError
 from book.interpreter import Session
 from book.runtime import Automation, check
-from sandbox import open_sandbox
 from concepts import Concept
 from procedures import BOOK
+from sandbox import open_sandbox
+from tests import ROOT
 from tests.conftest import CALLER, NUMBER, START
 from tests.processes import Process
 
-from tests import ROOT  # noqa: E402
 OTHER = "+15558675311"
 T1, T2 = START + timedelta(seconds=5), START + timedelta(seconds=9)
 
@@ -103,7 +103,7 @@ def test_the_block_sees_the_new_item_by_its_name_and_its_noun(sandbox, client, r
 def test_a_failing_block_is_reported_and_the_watch_goes_on_without_retrying_it(sandbox, client, run):
     echo = REPLY.replace('"Got it"', "the message's body")
     run(echo)
-    ok, too_long, later = inbound(sandbox, T1, body="short"), inbound(sandbox, T1, body="x" * 1700), inbound(sandbox, T2, body="later")
+    _, too_long, _ = inbound(sandbox, T1, body="short"), inbound(sandbox, T1, body="x" * 1700), inbound(sandbox, T2, body="later")
     result, said = run(echo)
     assert (result.value.handed_on, result.value.failed) == (3, 1)
     assert sorted(m.body for m in client.messages.list(from_=NUMBER)) == ["later", "short"]  # the long one: not sent
@@ -350,9 +350,8 @@ def test_a_second_run_of_the_same_watch_is_refused_while_the_first_runs(sandbox,
     run(REPLY)  # places the cursor
     step = check(REPLY, BOOK.registry, "reply.auto").steps[0]
     cursor = automation_cursor_file(home, step.watchable, sandbox.account_sid, step.automation)
-    with cursor.locked():  # as another process running this watch holds it
-        with pytest.raises(BookError, match="this watch is already running in another process"):
-            run(REPLY)
+    with cursor.locked(), pytest.raises(BookError, match="this watch is already running in another process"):
+        run(REPLY)  # as another process running this watch holds the lock
 
 
 def test_failed_blocks_make_the_run_fail_after_the_others_ran(home, capsys, tmp_path):

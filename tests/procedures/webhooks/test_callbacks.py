@@ -22,13 +22,13 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from sandbox.errors import SandboxError
 from procedures.http import BookHttpClient
+from procedures.webhooks.listen import ListenerServer
 from sandbox import ManualClock, SandboxServer
 from sandbox.callbacks import Answer, IncomingNumbers, deliver, receive_message
+from sandbox.errors import SandboxError
 from sandbox.overrides import ConnectionOverrides, split_overrides
 from sandbox.status_queue import StatusDispatcher, follow, pending
-from procedures.webhooks.listen import ListenerServer
 from tests.conftest import CALLER, NUMBER, START, Twilio
 from tests.procedures.webhooks.conftest import Received
 

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from procedures.cli import main
 from sandbox import MessageFilter, open_sandbox
 from sandbox.paging import PageRequest
 from tests.conftest import CALLER, NUMBER, START
 from tests.processes import Process
-from procedures.cli import main
-
-from tests import ROOT  # noqa: E402
 
 
 def messages(home: Path, **where) -> list:
@@ -185,8 +178,8 @@ def test_listen_prints_its_endpoints_and_an_inbound_sms_runs_the_automation(home
 
 
 def test_listen_runs_the_events_a_listener_that_stopped_left_queued_for_its_automation(home, listen, tmp_path):
-    from procedures.webhooks.idempotency import Queued, SeenTokens
     from concepts.events import InboundSmsMessage
+    from procedures.webhooks.idempotency import Queued, SeenTokens
 
     reply = tmp_path / "reply.auto"
     reply.write_text('send an SMS message where\n  the sender number is the message\'s recipient number\n'

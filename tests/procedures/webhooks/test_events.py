@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import procedures
 import concepts.events
+import procedures
 from book.output import jsonable
 from concepts.events import (
     GatheredInput,

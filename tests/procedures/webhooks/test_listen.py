@@ -13,25 +13,22 @@ import threading
 import time
 import xml.etree.ElementTree as ElementTree
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import requests
 
 from book.errors import BookError
 from book.runtime import Automation
-from sandbox.callbacks import deliver, receive_call, receive_message
+from concepts.events import GatheredInput, InboundCall, InboundSmsMessage, InboundWhatsappMessage, MessageStatusEvent
+from procedures import BOOK
 from procedures.webhooks.idempotency import DEFAULT_MAX_AGE, DEFAULT_WINDOW, Queued, SeenTokens
 from procedures.webhooks.listen import Handoff, ListenerServer, compile_for_kinds, create_listener_app, reach_hint
 from procedures.webhooks.signature import SignatureCheck
-from sandbox.callbacks import sign
 from procedures.webhooks.twiml import answers_from
-from concepts.events import GatheredInput, InboundCall, InboundSmsMessage, InboundWhatsappMessage, MessageStatusEvent
-from procedures import BOOK
+from sandbox.callbacks import deliver, receive_call, receive_message, sign
+from tests import ROOT
 from tests.conftest import CALLER, NUMBER
 from tests.procedures.webhooks.conftest import Received
-
-from tests import ROOT  # noqa: E402
 
 
 def test_a_message_with_a_status_callback_reports_each_status_once(sandbox, clock, client, start_listener):
@@ -636,7 +633,7 @@ def test_the_command_line_knows_every_kind_of_event():
     from procedures.webhooks.cli import KIND_NAMES  # the command line imports only the standard library: its own list
     from procedures.webhooks.listen import KINDS
 
-    assert KIND_NAMES == tuple(kind.name for kind in KINDS)
+    assert tuple(kind.name for kind in KINDS) == KIND_NAMES
 
 
 # -- concurrency: the store, its lock files and the worker ---------------------------------------------

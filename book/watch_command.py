@@ -1,4 +1,4 @@
-"""The `watch` command: poll one of the book's lists and hand each new item on once.
+"""The `watch` command: poll one of the book's lists and hand each new item on once (`book.watching`).
 
     watch THING [--FILTER VALUE ...] [--every SECONDS] [--limit N] [--once] [--run FILE] [--since WHEN]
 
@@ -15,7 +15,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from book.cli import DeferredParser, add_connection_arguments, read_source, stopping_gently
+from book.arguments import DeferredParser, add_connection_arguments, read_source, stopping_gently
 
 if TYPE_CHECKING:
     from book.app import App
@@ -44,7 +44,7 @@ def _add_watch_arguments(watch: argparse.ArgumentParser, app: App) -> None:
     watch.add_argument("thing", metavar="THING",
                        help=f"what to watch: {', '.join(things) or 'nothing (the book declares no list to watch)'}")
     helps: dict[str, list[str]] = {}
-    for name, (watchable, procedure) in things.items():
+    for name, (watchable, _procedure) in things.items():
         for option, field in watchable.filters.items():
             helps.setdefault(option, []).append(f"{name}: {field.replace('_', ' ')}")
     for option, where in helps.items():
