@@ -37,6 +37,7 @@ from types import MappingProxyType
 from typing import Any
 
 from book.app import App
+from book.concept import Concept
 from book.docstrings import parse_docstring
 from book.errors import AuthoringError, EnglishSyntaxError
 from book.naming import english, noun_key, param_name
@@ -89,8 +90,6 @@ class Book:
     def all_concepts(self) -> dict[str, type]:
         """Concept name -> class: the book's concepts, and every concept a procedure takes or returns
         (or a concept's field holds), sorted by name."""
-        from book.concept import Concept
-
         found: dict[str, type] = {}
 
         def visit(annotation: Any) -> None:

@@ -16,21 +16,20 @@ when a function runs, so registering the `docs` command keeps `--help` fast.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from book.naming import english
+from book.concept import Concept, type_words
+from book.errors import BookError
+from book.naming import english, noun_key
 
 if TYPE_CHECKING:
     from book.authoring import Book
-    from book.concept import Concept
     from book.registry import Procedure
 
-__all__ = ["marker", "pushdown_words", "add_docs_commands", "export_json", "generate_files", "generate_markdown", "out_of_date", "write_docs"]
+__all__ = ["marker", "pushdown_words", "export_json", "generate_files", "generate_markdown", "out_of_date", "write_docs"]
 
 def marker(book: Book) -> str:
     """The first line of every generated page: who wrote it, so the generator only replaces its own files."""
@@ -91,8 +90,6 @@ def _index_page(book: Book, procedures: dict[str, Procedure], concepts: dict[str
 
 
 def _procedure_page(book: Book, procedure: Procedure, concepts: dict[str, type[Concept]]) -> str:
-    from book.concept import type_words
-
     lines = [marker(book), f"[{book.name}](../{INDEX}) › Procedures", "", f"# {_heading(procedure)}", ""]
     marks = _marks(procedure)
     if marks:
@@ -131,8 +128,6 @@ def _procedure_page(book: Book, procedure: Procedure, concepts: dict[str, type[C
 
 
 def _concept_page(book: Book, concept: type[Concept], procedures: dict[str, Procedure]) -> str:
-    from book.concept import type_words
-
     lines = [marker(book), f"[{book.name}](../{INDEX}) › Concepts", "", f"# {_title(concept.concept_name)}", ""]
     for paragraph in _paragraphs(concept):
         lines += [paragraph, ""]
@@ -151,8 +146,6 @@ def _concept_page(book: Book, concept: type[Concept], procedures: dict[str, Proc
 
 def _procedures(book: Book) -> dict[str, Procedure]:
     """Page path -> procedure, grouped by noun then verb (read, send, ... of the same thing together)."""
-    from book.naming import noun_key
-
     ordered = sorted(book.registry, key=lambda p: (noun_key(p.signature.noun), p.signature.verb))
     return _by_slug("procedures", ((_english(p), p) for p in ordered))
 
@@ -201,8 +194,6 @@ def _paragraphs(concept: type[Concept]) -> list[str]:
 
 
 def _type_link(annotation: Any, concepts: dict[str, type[Concept]], up: str) -> str:
-    from book.concept import type_words
-
     words = type_words(annotation)
     for path, concept in concepts.items():
         if concept is annotation:
@@ -263,8 +254,6 @@ def pushdown_words(procedure: Procedure) -> str:
 
 def export_json(book: Book) -> dict[str, Any]:
     """The reference as data: connection methods (never values), procedures and concepts as JSON Schema."""
-    from book.concept import type_words
-
     procedures = []
     for procedure in _procedures(book).values():
         out = procedure.output
@@ -362,8 +351,6 @@ def write_docs(book: Book, out_dir: Path | str) -> list[str]:
     Returns the relative names of the files written or removed. A file the generator did not write is
     never overwritten (BookError) nor removed.
     """
-    from book.errors import BookError
-
     out = Path(out_dir)
     files = generate_files(book)
     foreign = [name for name in files if (out / name).exists() and not _owned(book, out / name)]
@@ -423,56 +410,3 @@ def _stale(book: Book, out: Path, files: dict[str, str]) -> list[str]:
     found = [p for pattern in ("*.md", "*/*.md", JSON_FILE) for p in out.glob(pattern) if p.is_file()]
     names = {p.relative_to(out).as_posix(): p for p in found}
     return sorted(name for name, path in names.items() if name not in files and _owned(book, path))
-
-
-# --- Command line ---------------------------------------------------------------------------------
-
-
-def add_docs_commands(subparsers: Any, app: Any) -> None:
-    """Register `docs [--output DIR] [--json FILE] [--check]`; its `func(args)` returns an exit code."""
-    docs = subparsers.add_parser(
-        "docs",
-        help="generate the book's reference in Markdown (and JSON for agent platforms)",
-        description="Generate the book's reference from its procedures, docstrings and connection methods: "
-        "an index, a page per procedure and per concept, and book.json. With --json alone, only the JSON "
-        "export is written. With --check, nothing is written: exit 1 if the files differ from what would "
-        "be generated.",
-    )
-    docs.add_argument("--output", "-o", metavar="DIR", help="the folder of the pages (default: docs)")
-    docs.add_argument("--json", metavar="FILE",
-                      help="write the JSON export to FILE (- for standard output); alone, it writes no pages")
-    docs.add_argument("--check", action="store_true", help="write nothing; exit 1 if the generated files are out of date")
-    docs.set_defaults(func=_cmd_docs)
-
-
-def _cmd_docs(args: argparse.Namespace) -> int:
-    book = args.app.load_book()
-    program = book.app.program
-    out_dir = args.output or (None if args.json else "docs")
-    json_text = json.dumps(export_json(book), indent=2, ensure_ascii=False) + "\n" if args.json else None
-    if args.check:
-        problems = out_of_date(book, out_dir) if out_dir is not None else []
-        if json_text is not None and args.json != "-":
-            path = Path(args.json)
-            if not path.exists() or path.read_text(encoding="utf-8") != json_text:
-                problems.append(f"{args.json} (changed)" if path.exists() else f"{args.json} (missing)")
-        if problems:
-            where = f" in {out_dir}" if out_dir is not None else ""
-            command = f"{program} docs" + (f" --output {out_dir}" if out_dir else "") + (f" --json {args.json}" if args.json else "")
-            print(f"{program} docs: {len(problems)} generated file{'s' if len(problems) != 1 else ''}{where} "
-                  "out of date:", file=sys.stderr)
-            for problem in problems:
-                print(f"  {problem}", file=sys.stderr)
-            print(f"regenerate with: {command}", file=sys.stderr)
-            return 1
-        print(f"{program} docs: up to date", file=sys.stderr)
-        return 0
-    if out_dir is not None:
-        changed = write_docs(book, out_dir)
-        print(f"{program} docs: {len(changed)} file{'s' if len(changed) != 1 else ''} changed in {out_dir}", file=sys.stderr)
-    if json_text is not None:
-        if args.json == "-":
-            sys.stdout.write(json_text)
-        else:
-            Path(args.json).write_text(json_text, encoding="utf-8", newline="\n")
-    return 0

@@ -22,6 +22,7 @@ from book.concept import type_words
 from book.errors import BookError, InputError, NotFoundError
 from book.naming import english, noun_key
 from book.values import Invalid, coerce, convert, describe, shown
+from book.watching.watch import Watcher, WatchReport, automation_cursor_file
 
 ProgressFn = Callable[[str], None]
 
@@ -166,8 +167,6 @@ class Interpreter:
         the watch goes on: the item was handed on, and running it again could repeat what its first steps
         did (send a message twice). A stop is taken between two items, never in the middle of one.
         """
-        from book.watching.watch import Watcher, WatchReport, automation_cursor_file
-
         session = self.session
         if session.home is None:
             raise BookError("this session has no home folder to keep the watch's cursor in; open it with "

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 from book.errors import AuthoringError
+from book.filters import NO_PUSHDOWN
 from book.naming import did_you_mean, noun_key
 from grammar.signature import Signature
 
@@ -87,8 +88,6 @@ class Procedure:
         """Call the procedure with its reserved parameters filled in: the client, the filter (whole, and the
         part pushed down: `pushed`, else split from `expression` by `pushable`), the page. What it returns,
         unfiltered: the caller applies the whole expression to the items."""
-        from book.filters import NO_PUSHDOWN
-
         kwargs: dict[str, Any] = dict(inputs or {})
         if self.takes_expression:
             kwargs["filter_expression"] = expression

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from book.authoring import Book
+from book.connections import resolve_connection
 from book.errors import ConnectionError_
 from book.interpreter import Session
 
@@ -43,8 +44,6 @@ def open_session(
     home: Path | None = None,
 ) -> Iterator[Session]:
     """A `Session` whose client for `book` comes from the resolved connection or the book's sandbox."""
-    from book.connections import resolve_connection
-
     app = book.app
     resolved = None if sandbox else resolve_connection(connection, app=app, methods=book.connection_methods)
     started: list[LocalService] = []

@@ -10,20 +10,15 @@ the book's `verify_connection`, and saves only once they work. Non-interactive (
 not a terminal): takes text values from flags or environment variables, secrets from environment variables
 or stdin, and never asks.
 
-`add_connect_commands(subparsers, app)` registers both commands on the book's CLI. The book is loaded
-(`app.load_book`) only when one of them is parsed or run, so registering them loads neither it nor lark
-nor a service's SDK.
+The commands (`book.commands.connect`) drive it from the book's CLI.
 """
 
 from __future__ import annotations
 
-import argparse
 import getpass as _getpass
-import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from functools import partial
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from book.app import App
 from book.connections import (
@@ -32,18 +27,16 @@ from book.connections import (
     ConnectionField,
     ConnectionMethod,
     ConnectionStore,
-    api_url_field,
     check_api_url,
     check_name,
     method_for,
-    resolve_connection,
 )
-from book.errors import BookError, ConnectionError_
+from book.errors import ConnectionError_
 
 if TYPE_CHECKING:
-    from book.authoring import Book
+    pass
 
-__all__ = ["add_connect_commands", "connect_from", "run_wizard"]
+__all__ = ["Verify", "connect_from", "run_wizard"]
 
 TRIES = 3  # credential attempts before the wizard gives up
 _FIELD_TRIES = 10  # shape re-asks for one field before it gives up
@@ -255,194 +248,3 @@ def _flag(field_name: str) -> str:
     return "--" + field_name.replace("_", "-")
 
 
-# -- command line ---------------------------------------------------------------------------------------
-
-
-class _RefuseSecret(argparse.Action):
-    """A flag for a sensitive field: refused without repeating its value."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: Any, values: Any, option: str | None = None) -> None:
-        env = self.metavar or "its environment variable"
-        parser.error(
-            f"{option} is refused: a secret on the command line shows up in `ps` and in shell history. "
-            f"Set {env}, or pass --secret-stdin and type it on standard input"
-        )
-
-
-def add_connect_commands(subparsers: Any, app: App) -> None:
-    """Register `connect` and `connections {list,test,remove,default}` on an argparse subparsers object.
-
-    They manage the connections of `app.load_book()`, loaded only once one of them is parsed or run. Each
-    command's `func(args)` returns an exit code: 0 ok, 1 a book error (printed, no traceback).
-    """
-    from book.arguments import DeferredParser
-
-    service = app.service
-    connect = subparsers.add_parser(
-        "connect",
-        help=f"add a connection to {service}: asks, checks it with {service}, saves it",
-        description=f"Add a connection to {service}. In a terminal it asks for each value; with --secret-stdin, or "
-        "when stdin is not a terminal, it takes text values from flags or environment variables and "
-        "secrets from environment variables or standard input. Secrets are never command-line arguments.",
-    )
-    DeferredParser.defer(connect, lambda parser: _add_connect_arguments(parser, app))
-    connect.set_defaults(func=partial(_guarded, _cmd_connect))
-
-    connections = subparsers.add_parser(
-        "connections", help="list, test or remove saved connections, or choose the default"
-    )
-    sub = connections.add_subparsers(dest="connections_command", metavar="COMMAND", required=True)
-    sub.add_parser("list", help="the saved connections (never their secrets)").set_defaults(
-        func=partial(_guarded, _cmd_list)
-    )
-    test = sub.add_parser("test", help=f"check a connection's credentials with {service}")
-    test.add_argument("name", nargs="?", help="a saved connection (default: the one a run would use)")
-    test.set_defaults(func=partial(_guarded, _cmd_test))
-    remove = sub.add_parser("remove", help="forget a saved connection")
-    remove.add_argument("name")
-    remove.set_defaults(func=partial(_guarded, _cmd_remove))
-    default = sub.add_parser("default", help="choose the connection runs use by default")
-    default.add_argument("name")
-    default.set_defaults(func=partial(_guarded, _cmd_default))
-
-
-def _add_connect_arguments(connect: argparse.ArgumentParser, app: App) -> None:
-    """`connect`'s arguments: a flag for each text field of the book's methods (a refusal for each secret), and
-    its own."""
-    methods = app.load_book().connection_methods
-    connect.add_argument("--name", help="the connection's name (default: ask, or 'default')")
-    connect.add_argument(
-        "--method",
-        choices=[m.key for m in methods],
-        help="; ".join(f"{m.key}: {m.title}" for m in methods),
-    )
-    seen: set[str] = set()
-    for f in (f for m in methods for f in m.fields):
-        if f.name in seen:
-            continue
-        seen.add(f.name)
-        if f.sensitive:
-            connect.add_argument(
-                f.flag, dest=f"refused_{f.name}", nargs="?", action=_RefuseSecret, metavar=f.env, help=argparse.SUPPRESS
-            )
-        else:
-            connect.add_argument(f.flag, dest=f"field_{f.name}", metavar=f.env, help=f"{f.description} Or set {f.env}.")
-    sensitive = " / ".join(dict.fromkeys(f.label for m in methods for f in m.fields if f.sensitive))
-    connect.add_argument(
-        "--secret-stdin", action="store_true", help=f"read the secret ({sensitive}) from standard input, one per line"
-    )
-    api_url = api_url_field(app)
-    connect.add_argument("--api-url", help=f"{api_url.description} Or set {api_url.env}.")
-    connect.add_argument("--no-verify", action="store_true",
-                         help=f"save without checking the credentials with {app.service}")
-    connect.add_argument("--default", dest="make_default", action="store_true", help="make it the default connection")
-
-
-def _guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
-    try:
-        return command(args)
-    except BookError as e:
-        print(f"{args.app.program}: error: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:
-        print("\ncancelled; nothing was saved", file=sys.stderr)
-        return 130
-
-
-def _store(app: App) -> ConnectionStore:
-    return ConnectionStore(app.home(), app=app)
-
-
-def _verifier(book: Book) -> Verify:
-    """The book's `verify_connection`, or ConnectionError_ if it declares none."""
-    if book.verify_connection is None:
-        raise ConnectionError_(f"the {book.name} book declares no way to check a connection's credentials")
-    return book.verify_connection
-
-
-def _cmd_connect(args: argparse.Namespace) -> int:
-    app: App = args.app
-    book = app.load_book()
-    methods = book.connection_methods
-    store = _store(app)
-    text = {
-        key.removeprefix("field_"): value
-        for key, value in vars(args).items()
-        if key.startswith("field_") and value is not None
-    }
-    api_url = args.api_url or os.environ.get(app.env("API_URL")) or None
-    verify = None if args.no_verify else _verifier(book)
-    if args.secret_stdin or not sys.stdin.isatty():
-        connect_from(
-            methods,
-            store,
-            name=args.name or "default",
-            text=text,
-            env=os.environ,
-            secret_lines=sys.stdin.readline if args.secret_stdin else None,
-            method_key=args.method,
-            verify=verify,
-            api_url=api_url,
-            make_default=args.make_default,
-            app=app,
-        )
-        return 0
-    # Flags narrow the menu (--api-key-sid means the API key method); --method names one outright.
-    fitting = [m for m in methods if set(text) <= {f.name for f in m.fields}] if args.method is None else []
-    run_wizard(
-        fitting or methods,
-        store,
-        name=args.name,
-        method_key=args.method,
-        verify=verify,
-        api_url=api_url,
-        given=text,
-        make_default=args.make_default,
-        app=app,
-    )
-    return 0
-
-
-def _cmd_list(args: argparse.Namespace) -> int:
-    rows = _store(args.app).list()
-    if not rows:
-        print(f"no connections saved; add one with: {args.app.program} connect --name NAME")
-        return 0
-    table = [("", "NAME", "METHOD", "ACCOUNT", "SECRET IN", "API URL")]
-    table += [
-        ("*" if r.default else "", r.name, r.method, r.account or "-", r.secrets_in, r.api_url or "")
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    for row in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    print("(* the default connection)")
-    return 0
-
-
-def _cmd_test(args: argparse.Namespace) -> int:
-    app: App = args.app
-    book = app.load_book()
-    conn = resolve_connection(args.name, app=app, store=_store(app), methods=book.connection_methods)
-    if conn is None:
-        variables = ", ".join(dict.fromkeys(f.env for m in book.connection_methods for f in m.fields))
-        raise ConnectionError_(f"no connection to test: none is saved and none of {variables} is set; "
-                               f"add one with: {app.program} connect --name NAME")
-    friendly = _verifier(book)(conn)
-    print(f"ok: {conn.name} reaches {app.where(conn.api_url)} as account {friendly!r}")
-    return 0
-
-
-def _cmd_remove(args: argparse.Namespace) -> int:
-    store = _store(args.app)
-    store.remove(args.name)
-    print(f"removed {args.name}")
-    if store.default_name is None and store.names():
-        print(f"there is no default connection now; choose one with: {args.app.program} connections default NAME")
-    return 0
-
-
-def _cmd_default(args: argparse.Namespace) -> int:
-    _store(args.app).set_default(args.name)
-    print(f"{args.name} is the default connection")
-    return 0

@@ -7,10 +7,9 @@
     catalog(book.registry)        # the tools' names, descriptions and JSON Schemas, without the SDK
 
 Modules: `schemas` (tools from the registry), `calls` (arguments to a plan, bounded results), `resources`
-(reference pages, concept schemas), `server` (the SDK), `command` (the `mcp` command).
+(reference pages, concept schemas), `server` (the SDK); the `mcp` command is `book.commands.mcp`.
 
-Importing this package loads only `command` (the standard library): every other name is imported when
-it is first used, so the CLI can register `mcp` without loading pydantic or the SDK.
+Every name is imported when it is first used.
 """
 
 from __future__ import annotations
@@ -18,15 +17,12 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from book.mcp.command import add_mcp_commands
-
 __all__ = [
     "Outcome",
     "ResourceDoc",
     "ServeOptions",
     "ToolSpec",
     "Toolbox",
-    "add_mcp_commands",
     "book_resources",
     "build_server",
     "catalog",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from book.concept import Concept
+from book.docs import generate_markdown
 
 if TYPE_CHECKING:
     from book.authoring import Book
@@ -40,8 +41,6 @@ def book_resources(book: Book) -> dict[str, ResourceDoc]:
 
 
 def _reference(book: Book) -> list[ResourceDoc]:
-    from book.docs import generate_markdown
-
     out = []
     for path, text in generate_markdown(book).items():
         title = next((line[2:].strip() for line in text.splitlines() if line.startswith("# ")), path)

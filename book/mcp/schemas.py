@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from book.concept import Concept, type_words
+from book.docs import pushdown_words
 from book.errors import AuthoringError
 from book.filters import ORDER_OPERATORS, TEXT_OPERATORS
 from book.registry import Procedure, Registry
@@ -109,8 +110,6 @@ def tool_description(procedure: Procedure, max_items: int) -> str:
             f"`offset` to ask for them with{filtered}."
         )
     if procedure.pushable:
-        from book.docs import pushdown_words
-
         parts.append(f"Conditions the service applies itself (fastest; the rest are checked as the items arrive): "
                      f"{pushdown_words(procedure)}.")
     if procedure.examples:

@@ -25,6 +25,7 @@ from mcp.server.stdio import stdio_server
 from book.mcp.calls import Outcome, ServeOptions, Toolbox
 from book.mcp.resources import ResourceDoc, book_resources
 from book.mcp.schemas import CHECK_AUTOMATION, ToolSpec
+from book.session import open_session
 
 
 def build_server(toolbox: Toolbox, resources: Mapping[str, ResourceDoc] | None = None) -> Server[Any]:
@@ -157,8 +158,6 @@ def serve(
     http: tuple[str, int] | None = None,
 ) -> None:
     """Open the book's session (its connection, or the sandbox) and serve it until the client goes away."""
-    from book.session import open_session
-
     with open_session(book, connection=connection, sandbox=sandbox, notice=book.app.say) as session:
         server = build_server(Toolbox(book, session, options), book_resources(book))
         if http is None:

@@ -17,7 +17,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from book.arguments import add_connection_arguments, read_source
+from book.commands.arguments import add_connection_arguments, read_source
 
 if TYPE_CHECKING:
     from book.app import App

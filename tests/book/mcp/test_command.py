@@ -9,8 +9,8 @@ import sys
 import pytest
 
 import book.mcp
+from book.commands.mcp import add_mcp_commands, cmd_mcp
 from book.errors import BookError
-from book.mcp.command import add_mcp_commands, cmd_mcp
 from procedures import APP
 
 
@@ -43,7 +43,7 @@ def test_host_and_port_go_with_http():
 
 
 def test_registering_the_command_imports_neither_the_sdk_nor_the_book():
-    code = ("import sys, argparse; from book.mcp import add_mcp_commands; from procedures import APP; "
+    code = ("import sys, argparse; from book.commands.mcp import add_mcp_commands; from procedures import APP; "
             "add_mcp_commands(argparse.ArgumentParser().add_subparsers(), APP); "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'mcp', 'mcp_types', 'pydantic', 'twilio'} "
             "| {'procedures._registered'} & set(sys.modules)))")

@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from book.commands.arguments import add_connection_arguments
+
 if TYPE_CHECKING:
     from book.app import App
 
@@ -39,8 +41,6 @@ def add_arguments(parser: argparse.ArgumentParser, app: App) -> None:
     parser.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     parser.add_argument("--host", help="with --http: the address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help=f"with --http: the port (default {DEFAULT_PORT})")
-    from book.arguments import add_connection_arguments
-
     add_connection_arguments(parser, app)
     parser.add_argument("--read-only", action="store_true", help="serve only procedures that change nothing")
     parser.add_argument("--max-items", type=_positive, default=DEFAULT_MAX_ITEMS, metavar="N",

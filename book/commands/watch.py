@@ -1,4 +1,4 @@
-"""The `watch` command: poll one of the book's lists and hand each new item on once (`book.watching`).
+"""`watch`: poll one of the book's lists and hand each new item on once (`book.watching`).
 
     watch THING [--FILTER VALUE ...] [--every SECONDS] [--limit N] [--once] [--run FILE] [--since WHEN]
 
@@ -15,7 +15,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from book.arguments import DeferredParser, add_connection_arguments, read_source, stopping_gently
+from book.commands.arguments import DeferredParser, add_connection_arguments, read_source, stopping_gently
 
 if TYPE_CHECKING:
     from book.app import App

@@ -1,0 +1,112 @@
+"""`run`, `check` and `procedures`: run an English automation, compile without running, list the procedures.
+
+Only the standard library is imported when the commands are registered; each handler imports the runtime
+(lark, pydantic, the book) when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Any
+
+from book.commands.arguments import add_connection_arguments, read_source, stopping_gently
+
+if TYPE_CHECKING:
+    from book.app import App
+
+EXIT_OK, EXIT_FAILURE, EXIT_LANGUAGE = 0, 1, 2
+
+
+def add_run_commands(subparsers: Any, app: App) -> None:
+    """Register `run`, `check` and `procedures`; each command's `func(args)` returns an exit code."""
+    run = subparsers.add_parser("run", help="run an English automation", description="Compile an automation, then run it.")
+    run.add_argument("file", metavar="FILE|-", help="the automation file, or - for standard input")
+    run.add_argument("--output", "-o", choices=("table", "json", "jsonl"), default="table",
+                     help="how to print the last line's result (default: table)")
+    add_connection_arguments(run, app)
+    run.add_argument("--once", action="store_true",
+                     help="a 'watch for new ...' line checks once, hands on what is new, and the run goes on "
+                     "(for cron); without it a watch runs until Ctrl-C")
+    run.set_defaults(func=cmd_run)
+
+    chk = subparsers.add_parser("check", help="compile automations without running them; report every problem")
+    chk.add_argument("files", nargs="+", metavar="FILE", help="automation files (- for standard input)")
+    chk.set_defaults(func=cmd_check)
+
+    procs = subparsers.add_parser("procedures", help="list each procedure's phrase with its inputs and output")
+    procs.set_defaults(func=cmd_procedures)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from book.output import write_json, write_jsonl, write_table
+    from book.runtime import Automation
+    from book.session import open_session
+
+    app: App = args.app
+    text, filename = read_source(args.file)
+    book = app.load_book()
+    automation = Automation.compile(text, book.registry, filename)  # nothing runs before this passes
+    writer = {"table": write_table, "json": write_json, "jsonl": write_jsonl}[args.output]
+    with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=app.say) as session:
+        if args.once:
+            session.watch_polls = 1
+        with stopping_gently(session.stop, app.say) if automation.plan.watches else nullcontext():
+            # JSON lines stream: each item is written as its page arrives, in constant memory.
+            result = automation.run(session, stream=args.output == "jsonl")
+            writer(result.value, sys.stdout)
+    failed = getattr(result.value, "failed", 0) if automation.plan.watches else 0
+    if failed:
+        app.say(f"the steps failed for {failed} of the {result.value.handed_on} new items (each is said above); "
+                "they are not run again")
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from book.errors import BookError, LanguageError
+    from book.runtime import check
+
+    book = args.app.load_book()
+    language_errors = unreadable = False
+    for path in args.files:
+        try:
+            text, filename = read_source(path)
+            plan = check(text, book.registry, filename)
+        except LanguageError as err:
+            language_errors = True
+            print(err.render(), file=sys.stderr)
+            count = len(err.problems)
+            print(f"{filename}: {count} problem{'s' if count != 1 else ''}", file=sys.stderr)
+        except BookError as err:  # an unreadable file: say so, and check the others
+            unreadable = True
+            print(f"{args.app.program}: {err}", file=sys.stderr)
+        else:
+            print(f"{filename}: ok ({len(plan.steps)} statements, calls: "
+                  f"{', '.join(p.english for p in plan.procedures) or 'none'})")
+    return EXIT_FAILURE if unreadable else EXIT_LANGUAGE if language_errors else EXIT_OK
+
+
+def cmd_procedures(args: argparse.Namespace) -> int:
+    from book.concept import type_words
+    from book.docs import pushdown_words
+
+    book = args.app.load_book()
+    for procedure in book.registry:
+        marks = []
+        if procedure.filter_capable:
+            marks.append("FILTER-CAPABLE")
+        if procedure.page_capable:
+            marks.append("page-capable")
+        print(procedure.phrase + (f"    [{', '.join(marks)}]" if marks else ""))
+        print(f"    {procedure.summary}")
+        for item in procedure.inputs:
+            need = "required" if item.required else f"optional, default {item.default!r}"
+            print(f"    input  the {item.name} ({type_words(item.annotation)}, {need}): {item.description}")
+        out = procedure.output
+        kind = f"list[{type_words(out.type)}]" if out.plural else type_words(out.type)
+        print(f"    output {out.name} ({kind}){': ' + out.description if out.description else ''}")
+        if procedure.pushable:
+            print(f"    sent to {book.app.service}: {pushdown_words(procedure)}")
+    return EXIT_OK
