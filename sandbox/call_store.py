@@ -212,10 +212,6 @@ class CallStore:
         """Delete a call; False if there was none."""
         return self.store.delete(CALLS, sid)
 
-    def count_calls(self) -> int:
-        """How many calls are stored."""
-        return self.store.count(CALLS)
-
     def list_calls(self, where: CallFilter, page: PageRequest) -> tuple[list[CallRecord], bool]:
         """One page of calls, newest first, and whether more follow; status and times as of now."""
         now = self.store.now_us()

@@ -354,10 +354,6 @@ class Store:
         """Delete a message; False if there was none."""
         return self.delete(MESSAGES, sid)
 
-    def count_messages(self) -> int:
-        """How many messages are stored."""
-        return self.count(MESSAGES)
-
     def list_messages(self, where: MessageFilter, page: PageRequest) -> tuple[list[MessageRecord], bool]:
         """One page of messages, newest first, and whether more follow."""
         sql = Where()

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from book.errors import BookError
+from book.locks import exclusive
 
 FORMAT_VERSION = 2
 """1: `high_water` and `sids` (handed on at it). 2 adds `look_back_from` and `recent` (SID -> timestamp)."""
@@ -169,27 +170,15 @@ class CursorFile:
         """Hold this watch's lock while it runs (`<name>.json.lock`, released when the process ends).
 
         Two processes following one cursor would both hand on every new item (two replies to each
-        message), so a second one is refused, naming the cursor. Where the system has no `flock`
-        (Windows), nothing is locked.
+        message), so a second one is refused, naming the cursor.
         """
-        try:
-            import fcntl
-        except ImportError:
+
+        def busy() -> BookError:
+            return BookError(f"this watch is already running in another process (its cursor is {self.path}); "
+                             "stop that one first, or let it finish: two would hand on every new item twice")
+
+        with exclusive(self.path.with_name(self.path.name + ".lock"), busy=busy):
             yield
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(self.path.with_name(self.path.name + ".lock"), "a", encoding="utf-8") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise BookError(
-                    f"this watch is already running in another process (its cursor is {self.path}); "
-                    "stop that one first, or let it finish: two would hand on every new item twice"
-                ) from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def remove(self) -> None:
         """Forget the cursor: the next run starts again from now."""

@@ -16,8 +16,10 @@ handed on, its run is on disk. Each queued run is an entry, in arrival order, ow
            -> expired (it waited more than `max_age` seconds: reported once, never run)
 
 An owner is alive while it holds its lock file (`<database>.owners/<owner>.lock`, locked for the
-owner's life; the operating system releases it when the process dies), so another listener on the
-same home tells at once a listener that is running from one that died. `recover()` takes the
+owner's life with `book.locks`; the operating system releases it when the process dies), so another
+listener on the same home tells at once a listener that is running from one that died. A free lock file
+is deleted once its owner's entries are taken over, or once it is older than a minute (a younger one
+without entries may be an owner's, starting up). `recover()` takes the
 entries of owners that are gone: those never started are adopted by a listener with the same
 automation (or left without an owner until one starts), those started are marked interrupted and
 returned once, to be reported. An entry is run only while it is fresh: one that waited more than
@@ -29,7 +31,6 @@ seconds, then deleted.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -39,16 +40,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from book.sqlite import write_transaction
+from filelock import FileLock
 
-try:
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
-    import msvcrt
+from book.locks import hold, in_use
+from book.sqlite import write_transaction
 
 TOKEN_HEADER = "I-Twilio-Idempotency-Token"
 DEFAULT_WINDOW = 24 * 3600.0
+STALE_LOCK = 60.0
+"""Seconds after which a lock file nobody holds is deleted (before that it may be an owner's, starting up)."""
 DEFAULT_MAX_AGE = DEFAULT_WINDOW
 """Seconds a queued run may wait for a listener to start it; an older one is reported, never run."""
 
@@ -149,7 +149,7 @@ class SeenTokens:
             except sqlite3.OperationalError:  # e.g. another process holds it now: it works in the mode it has
                 pass
         self._db.executescript(_SCHEMA)
-        self._held: dict[str, int] = {}  # owner -> the descriptor holding its lock file
+        self._held: dict[str, FileLock] = {}  # owner -> its lock file's lock, held
         self.changed = threading.Condition()
         """Notified when an entry is added, finished or released (in this process)."""
         self.generation = 0
@@ -232,12 +232,12 @@ class SeenTokens:
             left = db.execute("UPDATE queued_runs SET owner = NULL, changed_at = ? WHERE owner = ? AND state = ?",
                               (self._clock(), owner, QUEUED)).rowcount
         _LIVE.discard(owner)
-        fd = self._held.pop(owner, None)
-        if fd is not None:
+        lock = self._held.pop(owner, None)
+        if lock is not None:
             folder = self._owners_folder()
             assert folder is not None
             _unlink(folder / f"{owner}.lock")
-            os.close(fd)
+            lock.release()
         self._notify()
         return left
 
@@ -245,27 +245,22 @@ class SeenTokens:
         return None if self.path is None else self.path.with_name(self.path.stem + ".owners")
 
     def _alive(self, owner: str) -> bool:
-        """Whether the owner is alive: in this process, or holding its lock file in another; a lock file
-        nobody holds is deleted."""
+        """Whether the owner is alive: in this process, or holding its lock file in another. A lock file nobody
+        holds is deleted once it is older than `STALE_LOCK` (a younger one may be an owner's, starting up:
+        it holds no entries yet)."""
         if owner in _LIVE or owner in self._held:
             return True
         folder = self._owners_folder()
         if folder is None:
             return False
         path = folder / f"{owner}.lock"
+        if in_use(path):
+            return True
         try:
-            fd = os.open(path, os.O_RDWR)
+            if time.time() - path.stat().st_mtime > STALE_LOCK:
+                _unlink(path)
         except FileNotFoundError:
-            return False
-        try:
-            if not _try_lock(fd):
-                return True
-            if fcntl is not None:  # deleted while still locked, as `leave` does: an owner starting up on it
-                _unlink(path)      # (`_hold`) can't lock it until it is gone, then makes a new one
-        finally:
-            os.close(fd)
-        if fcntl is None:  # Windows: an open file can't be deleted; this fails while its new owner has it open
-            _unlink(path)
+            pass
         return False
 
     # -- the queue ----------------------------------------------------------------------------------
@@ -308,6 +303,10 @@ class SeenTokens:
                 adopted = db.execute(
                     f"UPDATE queued_runs SET owner = ?, changed_at = ? WHERE owner IS NULL AND state = ? "
                     f"AND automation = ? AND kind IN ({marks})", (owner, now, QUEUED, automation, *kinds)).rowcount
+        folder = self._owners_folder()
+        for other in gone if folder is not None else ():  # it had entries, so it had started: its file can go
+            if not in_use(folder / f"{other}.lock"):
+                _unlink(folder / f"{other}.lock")
         if expired:
             self._notify()
         mine = {entry.id for entry in self.entries(owner=owner, state=QUEUED)} if adopted else set()
@@ -403,7 +402,7 @@ class SeenTokens:
             _LIVE.discard(owner)
             if folder is not None:
                 _unlink(folder / f"{owner}.lock")
-            os.close(self._held.pop(owner))
+            self._held.pop(owner).release()
         with self._lock:
             self._db.close()
 
@@ -412,32 +411,14 @@ def _entry(row: tuple) -> Entry:
     return Entry(*row)
 
 
-def _hold(path: Path) -> int:
-    """A descriptor holding the lock of a new lock file at `path` (the one at `path` once it is locked: a
-    cleaner may delete a file between its creation and its lock)."""
-    for _ in range(10):
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        if _try_lock(fd):
-            try:
-                if os.path.samestat(os.fstat(fd), os.stat(path)):
-                    return fd
-            except FileNotFoundError:
-                pass
-        os.close(fd)
-        time.sleep(0.001)  # a cleaner holds it for a moment, to delete it: the next try creates a new one
+def _hold(path: Path) -> FileLock:
+    """The lock of a new owner's lock file, held (tried again for a moment while another process looks at it)."""
+    for _ in range(100):
+        lock = hold(path)
+        if lock is not None:
+            return lock
+        time.sleep(0.01)  # another listener is checking whether this owner is alive: it lets go at once
     raise OSError(f"could not hold the lock file {path}")
-
-
-def _try_lock(fd: int) -> bool:
-    """Lock the file for this descriptor (for as long as it is open), without waiting; whether it was free."""
-    try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        else:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    except OSError:
-        return False
-    return True
 
 
 def _unlink(path: Path) -> None:

@@ -13,7 +13,7 @@ from book.errors import CompileError
 from book.interpreter import Session
 from book.plan import Plan
 from book.runtime import Automation, RunResult
-from tests.book.notebook import Store, make_book
+from tests.notes import Store, make_book
 
 UTC = timezone.utc
 

@@ -14,7 +14,7 @@ from book.errors import AuthoringError
 from book.filters import FilterExpression
 from book.plan import Fact
 from book.runtime import Automation
-from tests.book.notebook import Note, Store
+from tests.notes import Note, Store
 
 HERE = Path(__file__).name
 
@@ -72,10 +72,11 @@ def test_the_notes_procedures_are_recorded(notes):
     assert read.output.name == "note" and read.output.type is Note and read.output.plural
     assert (write.output.name, write.output.type, write.output.plural) == ("answer", str, False)
     assert write.output.description == "The new note's id."
-    assert read.summary == "Read notes."
+    assert read.summary == "Read notes, oldest first."
+    assert read.pushable == {"title": {"eq"}}
     assert notes.book.concepts == {"note": Note}
-    assert [p.english for p in notes.book.registry] == ["write a Lark note", "read some notes"]
-    assert len(notes.book.registry) == 2
+    assert [p.english for p in notes.book.registry] == ["write a Lark note", "find a note", "read some notes"]
+    assert len(notes.book.registry) == 3
 
 
 def test_lookup_ignores_case_and_number(notes):

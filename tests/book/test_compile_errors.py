@@ -10,7 +10,7 @@ from book.runtime import check
 
 def test_an_unknown_procedure_suggests_the_nearest(notes):
     assert notes.problems("reed some notes") == [
-        (1, 1, "I don't know how to 'reed notes'", "did you mean 'read some notes'?"),
+        (1, 1, "I don't know how to 'reed notes'", "did you mean 'read some notes' or 'find a note'?"),
     ]
 
 

@@ -11,7 +11,7 @@ from book.authoring import Book
 from book.errors import NotFoundError
 from book.filters import AllOf, AnyOf, Condition, FilterExpression, Not, Pushdown
 from book.runtime import Automation
-from tests.book.notebook import Note
+from tests.notes import Note
 
 UTC = timezone.utc
 TITLE_EQ = {"title": {"eq"}}

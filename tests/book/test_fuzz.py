@@ -16,7 +16,7 @@ from book.compiler import compile_program
 from book.errors import BookError
 from book.interpreter import Interpreter, Session
 from grammar.parser import parse
-from tests.book.notebook import Store, make_book
+from tests.notes import Store, make_book
 
 SEEDS = [
     'read some notes whose title is "groceries"',

@@ -10,7 +10,7 @@ from book.errors import BookError, InputError
 from book.filters import FilterExpression
 from book.interpreter import Session
 from book.runtime import Automation, run
-from tests.book.notebook import Note
+from tests.notes import Note
 
 UTC = timezone.utc
 

@@ -12,7 +12,7 @@ from book.concept import type_words
 from book.errors import CompileError, InputError
 from book.interpreter import Session
 from book.runtime import Automation, run
-from tests.book.notebook import make_book
+from tests.notes import make_book
 
 
 def _run(text: str):

@@ -14,7 +14,7 @@ from twilio.rest import Client
 
 from procedures.http import BookHttpClient
 from sandbox import ManualClock, SandboxServer, Store
-from sandbox.call_store import CallStore, price_for
+from sandbox.call_store import CALLS, CallStore, price_for
 from sandbox.calls import formatted
 from tests.conftest import RECIPIENT, SENDER, START
 
@@ -139,7 +139,7 @@ def test_magic_test_numbers(client: Client, sandbox: SandboxServer, sender: str,
     with pytest.raises(TwilioRestException) as caught:
         client.calls.create(to=to, from_=sender, url=URL)
     assert caught.value.code == code
-    assert calls_of(sandbox).count_calls() == 0
+    assert sandbox.store.count(CALLS) == 0
 
 
 def test_clients_and_sip_addresses_can_be_called(client: Client) -> None:
@@ -265,9 +265,9 @@ def test_seeding_is_fast_and_reset_empties_calls(sandbox: SandboxServer) -> None
     began = time.perf_counter()
     sids = calls_of(sandbox).insert_calls({"to": RECIPIENT, "status": "completed"} for _ in range(5000))
     assert time.perf_counter() - began < 2.0
-    assert len(set(sids)) == 5000 and calls_of(sandbox).count_calls() == 5000
+    assert len(set(sids)) == 5000 and sandbox.store.count(CALLS) == 5000
     sandbox.reset()
-    assert calls_of(sandbox).count_calls() == 0
+    assert sandbox.store.count(CALLS) == 0
 
 
 @pytest.mark.parametrize(

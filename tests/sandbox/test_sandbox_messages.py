@@ -10,6 +10,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from sandbox import ManualClock, SandboxServer
+from sandbox.store import MESSAGES
 from tests.conftest import RECIPIENT, SENDER, START
 
 SID = re.compile(r"^SM[0-9a-f]{32}$")
@@ -100,7 +101,7 @@ def test_fetch_and_delete(client: Client, sandbox: SandboxServer) -> None:
     with pytest.raises(TwilioRestException) as caught:
         client.messages(sid).fetch()
     assert (caught.value.status, caught.value.code) == (404, 20404)
-    assert sandbox.store.count_messages() == 0
+    assert sandbox.store.count(MESSAGES) == 0
 
 
 def test_deleting_an_unknown_message_is_a_404(client: Client) -> None:
@@ -177,7 +178,7 @@ def test_magic_test_numbers(
         client.messages.create(to=to, from_=sender, body="magic")
     assert (caught.value.status, caught.value.code) == (400, code)
     assert wording in caught.value.msg
-    assert sandbox.store.count_messages() == 0
+    assert sandbox.store.count(MESSAGES) == 0
 
 
 def test_the_passing_magic_number_sends(client: Client) -> None:

@@ -18,6 +18,7 @@ import sandbox
 from procedures.http import BookHttpClient
 from sandbox import SandboxServer, open_sandbox, sandbox_db_path
 from sandbox.errors import SandboxError
+from sandbox.store import MESSAGES
 from tests.conftest import RECIPIENT, SENDER
 
 AC = re.compile(r"^AC[0-9a-f]{32}$")
@@ -47,7 +48,7 @@ def test_wrong_token_is_20003(sandbox: SandboxServer) -> None:
     with pytest.raises(TwilioRestException) as caught:
         client.messages.create(to=RECIPIENT, from_=SENDER, body="nope")
     assert (caught.value.status, caught.value.code) == (401, 20003)
-    assert sandbox.store.count_messages() == 0
+    assert sandbox.store.count(MESSAGES) == 0
 
 
 def test_another_accounts_path_is_refused(sandbox: SandboxServer) -> None:

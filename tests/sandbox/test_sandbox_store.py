@@ -14,6 +14,7 @@ import pytest
 from sandbox import ManualClock, Store
 from sandbox.ids import is_sid, new_sid
 from sandbox.sms import count_segments, price_for
+from sandbox.store import MESSAGES
 
 START = datetime(2022, 3, 1, 15, 0, 0, tzinfo=timezone.utc)
 
@@ -28,7 +29,7 @@ def test_insert_messages_is_fast_and_keeps_order(store: Store) -> None:
     began = time.perf_counter()
     sids = store.insert_messages({"to": "+15558675310", "body": f"n{i}", "status": "delivered"} for i in range(5000))
     assert time.perf_counter() - began < 2.0
-    assert len(set(sids)) == 5000 and store.count_messages() == 5000
+    assert len(set(sids)) == 5000 and store.count(MESSAGES) == 5000
     assert all(is_sid(sid, "SM") for sid in sids)
 
 
@@ -85,7 +86,7 @@ def test_a_database_made_before_a_column_was_added_gets_it(tmp_path: Path) -> No
 def test_bad_seed_rows_are_refused(store: Store, row: dict[str, str]) -> None:
     with pytest.raises(ValueError):
         store.insert_messages([row])
-    assert store.count_messages() == 0
+    assert store.count(MESSAGES) == 0
 
 
 @pytest.mark.parametrize(
@@ -129,6 +130,6 @@ def test_a_commit_that_fails_is_rolled_back_and_the_store_goes_on(store: Store) 
     store._db = FailingCommit(store._db)  # type: ignore[assignment]
     with pytest.raises(sqlite3.OperationalError, match="locked"):
         store.insert_messages([{"to": "+15558675310", "body": "lost"}])
-    assert store.count_messages() == 0  # rolled back, not left open on the shared connection ...
+    assert store.count(MESSAGES) == 0  # rolled back, not left open on the shared connection ...
     store.insert_messages([{"to": "+15558675310", "body": "kept"}])  # ... so the next transaction starts
-    assert store.count_messages() == 1
+    assert store.count(MESSAGES) == 1

@@ -185,7 +185,7 @@ def test_the_system_keyring_is_off_when_disabled_or_missing(monkeypatch: pytest.
 
 
 def test_a_real_keyring_backend_is_used_when_one_is_active(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    keyring = pytest.importorskip("keyring")
+    import keyring  # a test dependency: the keyring extra is tested, not skipped
     from keyring.backend import KeyringBackend
 
     class Memory(KeyringBackend):

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import datetime, timezone
 
 import pytest
 
 from book.errors import RemoteError
 from book.mcp.calls import ServeOptions, Toolbox
-from tests.book.mcp.notes import Note, make_book, session_for
+from tests.notes import Note, make_book, session_for
 
 
 @pytest.fixture
 def notes():
     book, store = make_book()
     for title, stars, day in [("groceries", 1, 1), ("garden", 3, 2), ("taxes", 5, 3), ("gifts", 2, 4), ("games", 4, 5)]:
-        store.add(title, stars, day)
+        store.add(title, stars=stars, written=datetime(2022, 3, day, 12, tzinfo=timezone.utc))
     return book, store
 
 
@@ -26,7 +27,7 @@ def toolbox(book, store, **options) -> Toolbox:
 
 def test_a_procedure_tool_runs_the_procedure_with_checked_inputs(notes):
     book, store = notes
-    out = toolbox(book, store).call("write_a_note", {"title": "letters", "stars": 2})
+    out = toolbox(book, store).call("write_a_lark_note", {"title": "letters", "stars": 2})
     assert not out.is_error, out.text
     assert out.structured == {"result": "N6"}
     assert store.notes[-1].title == "letters" and store.notes[-1].stars == 2
@@ -47,7 +48,7 @@ def test_a_singular_concept_comes_back_as_the_object(notes):
 ])
 def test_bad_inputs_are_refused_before_anything_runs(notes, arguments, message):
     book, store = notes
-    out = toolbox(book, store).call("write_a_note", arguments)
+    out = toolbox(book, store).call("write_a_lark_note", arguments)
     assert out.is_error and message in out.text
     assert len(store.notes) == 5
 
@@ -122,18 +123,18 @@ def test_language_errors_carry_line_and_column(notes):
 
 
 def test_check_automation_reports_what_it_would_call(notes):
-    out = toolbox(*notes, read_only=True).call("check_automation", {"text": 'write a note where\n  the title is "x"'})
-    assert out.structured == {"ok": True, "problems": [], "statements": 1, "calls": ["write a note"],
+    out = toolbox(*notes, read_only=True).call("check_automation", {"text": 'write a Lark note where\n  the title is "x"'})
+    assert out.structured == {"ok": True, "problems": [], "statements": 1, "calls": ["write a Lark note"],
                               "changes_things": True, "runs_here": False}
 
 
 def test_read_only_refuses_automations_that_change_things_and_hides_their_tools(notes):
     book, store = notes
     box = toolbox(book, store, read_only=True)
-    out = box.call("run_automation", {"text": 'write a note where\n  the title is "x"'})
-    assert out.is_error and "read-only" in out.text and "'write a note'" in out.text
+    out = box.call("run_automation", {"text": 'write a Lark note where\n  the title is "x"'})
+    assert out.is_error and "read-only" in out.text and "'write a Lark note'" in out.text
     assert len(store.notes) == 5
-    hidden = box.call("write_a_note", {"title": "x"})
+    hidden = box.call("write_a_lark_note", {"title": "x"})
     assert hidden.is_error and "changes things, and this server is read-only" in hidden.text
     assert "did you mean 'read_some_notes'" in box.call("read_some_note", {}).text
 

@@ -9,7 +9,7 @@ import pytest
 
 from book.errors import AuthoringError
 from book.mcp.schemas import CHECK_AUTOMATION, OPS, RUN_AUTOMATION, catalog, tool_name
-from tests.book.mcp.notes import Note, make_book
+from tests.notes import Note, make_book
 
 
 def tools(book, **options):
@@ -20,7 +20,7 @@ def test_every_procedure_is_a_tool_named_from_its_english():
     book, _ = make_book()
     names = list(tools(book))
     assert names[:2] == [RUN_AUTOMATION, CHECK_AUTOMATION]
-    assert sorted(names[2:]) == ["find_a_note", "read_some_notes", "write_a_note"]
+    assert sorted(names[2:]) == ["find_a_note", "read_some_notes", "write_a_lark_note"]
 
 
 def test_a_new_procedure_gets_its_tool_with_no_other_change():
@@ -65,7 +65,7 @@ def test_tool_names_keep_to_the_characters_mcp_allows():
 
 
 def test_inputs_are_properties_with_their_types_required_and_defaults():
-    schema = tools(make_book()[0])["write_a_note"].input_schema
+    schema = tools(make_book()[0])["write_a_lark_note"].input_schema
     assert schema["required"] == ["title"]
     assert schema["additionalProperties"] is False
     assert schema["properties"]["title"] == {"type": "string", "title": "title", "description": "The note's title."}
@@ -78,7 +78,7 @@ def test_inputs_are_properties_with_their_types_required_and_defaults():
 def test_a_filter_capable_read_takes_a_structured_filter_and_pages():
     schema = tools(make_book()[0], max_items=7)["read_some_notes"].input_schema
     condition = schema["$defs"]["FilterCondition"]
-    assert condition["properties"]["field"]["enum"] == ["id", "title", "stars", "written"]
+    assert condition["properties"]["field"]["enum"] == ["id", "title", "body", "stars", "written"]
     assert condition["properties"]["op"]["enum"] == list(OPS)
     assert set(OPS) == {"eq", "ne", "gt", "lt", "ge", "le", "one_of", "contains", "not_contains", "starts_with", "ends_with"}
     assert "stars (number)" in schema["properties"]["filter"]["description"]
@@ -100,9 +100,9 @@ def test_output_schemas_come_from_the_output_concept():
     assert page["properties"]["items"]["items"] == {"$ref": "#/$defs/Note"}
     assert page["$defs"]["Note"]["properties"]["stars"]["description"] == "How many stars the note has."
     assert {"items", "returned", "more", "more_is_lower_bound", "next_offset", "how_to_get_more"} <= set(page["required"])
-    assert specs["write_a_note"].output_schema["properties"]["result"]["type"] == "string"
+    assert specs["write_a_lark_note"].output_schema["properties"]["result"]["type"] == "string"
     one = specs["find_a_note"].output_schema
-    assert one["type"] == "object" and set(one["properties"]) == {"id", "title", "stars", "written"}
+    assert one["type"] == "object" and set(one["properties"]) == {"id", "title", "body", "stars", "written"}
     for spec in specs.values():
         jsonschema.Draft202012Validator.check_schema(spec.input_schema)
         jsonschema.Draft202012Validator.check_schema(spec.output_schema)

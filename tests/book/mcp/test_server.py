@@ -11,13 +11,13 @@ from mcp import Client, MCPError
 from book.mcp.calls import ServeOptions, Toolbox
 from book.mcp.resources import book_resources
 from book.mcp.server import build_server
-from tests.book.mcp.notes import make_book, session_for
+from tests.notes import make_book, session_for
 
 
 def serve(read_only: bool = False, max_items: int = 50):
     book, store = make_book()
-    store.add("groceries", 1)
-    store.add("garden", 3)
+    store.add("groceries", stars=1)
+    store.add("garden", stars=3)
     toolbox = Toolbox(book, session_for(book, store), ServeOptions(read_only=read_only, max_items=max_items))
     return build_server(toolbox, book_resources(book)), store
 
@@ -37,7 +37,7 @@ def test_tools_are_listed_with_schemas_and_annotations():
         return {tool.name: tool for tool in (await client.list_tools()).tools}
 
     tools = talk(server, script)
-    write, read = tools["write_a_note"], tools["read_some_notes"]
+    write, read = tools["write_a_lark_note"], tools["read_some_notes"]
     assert write.annotations.destructive_hint is True and write.annotations.read_only_hint is False
     assert read.annotations.read_only_hint is True and read.annotations.destructive_hint is False
     assert tools["check_automation"].annotations.read_only_hint is True
@@ -51,7 +51,7 @@ def test_results_are_structured_content_that_matches_the_output_schema():
 
     async def script(client):
         # The client checks structured content against each tool's output schema.
-        return (await client.call_tool("write_a_note", {"title": "taxes"}),
+        return (await client.call_tool("write_a_lark_note", {"title": "taxes"}),
                 await client.call_tool("read_some_notes", {"filter": [{"field": "stars", "op": "lt", "value": 3}]}),
                 await client.call_tool("find_a_note", {"note_id": "N2"}),
                 await client.call_tool("run_automation", {"text": "read some notes"}))

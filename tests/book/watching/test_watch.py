@@ -164,9 +164,7 @@ def test_a_cursor_forgets_what_falls_out_of_the_window_and_stays_small():
 
 
 def test_watching_is_generic_over_the_books_read_procedures(sandbox, client, home):
-    assert set(available(BOOK.registry)) >= {"messages"}
-    if "calls" not in available(BOOK.registry):
-        pytest.skip("the book has no 'read some phone calls' yet")
+    assert set(available(BOOK.registry)) == {"messages", "calls", "recordings", "transcriptions", "alerts"}
     calls = CallStore(sandbox.store)
     calls.insert_calls([{"to": CALLER, "status": "completed", "date_created": T0}])
     watcher(client, home, "calls").poll(Collect())

@@ -704,31 +704,35 @@ def test_two_listeners_on_one_home_hand_a_token_on_once(tmp_path):
     second.close()
 
 
-@pytest.mark.skipif(os.name == "nt", reason="Windows can't delete an open file: it deletes it once closed")
-def test_a_lock_file_is_deleted_while_locked_so_an_owner_starting_up_keeps_its_own(tmp_path, monkeypatch):
+def test_an_owners_lock_file_is_kept_while_held_and_a_free_one_only_once_it_is_stale(tmp_path):
     from procedures.webhooks import idempotency
 
     seen = SeenTokens(tmp_path / "webhooks.sqlite3")
-    path = tmp_path / "webhooks.owners" / "starting.lock"
-    path.parent.mkdir()
-    starting = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # an owner starting up made it, not locked yet
-    could_lock = []
-
-    def unlink(file):
-        if file == path:
-            could_lock.append(idempotency._try_lock(starting))
-        os.unlink(file)
-
-    monkeypatch.setattr(idempotency, "_unlink", unlink)
+    folder = tmp_path / "webhooks.owners"
+    folder.mkdir()
+    starting, died = folder / "starting.lock", folder / "died.lock"
+    starting.touch()  # an owner starting up made it, and has not locked it yet
+    died.touch()
+    old = time.time() - idempotency.STALE_LOCK - 1
+    os.utime(died, (old, old))  # a listener that died a while ago left it
+    other = subprocess.Popen([sys.executable, "-c", (  # a live owner in another process holds its lock file
+        "import sys, time; from book.locks import hold; lock = hold(__import__('pathlib').Path(sys.argv[1])); "
+        "print('held' if lock else 'busy', flush=True); time.sleep(30)"), str(folder / "other.lock")],
+        stdout=subprocess.PIPE, text=True)
     try:
-        assert not seen._alive("starting")  # nobody held it: deleted ...
-        assert could_lock == [False] and not path.exists()  # ... while still locked: never under a new owner
-        held = idempotency._hold(path)  # the owner starting up tries again: a file of its own
-        assert path.exists() and seen._alive("starting")
-        os.close(held)
+        assert other.stdout.readline().strip() == "held"
+        assert seen._alive("other") and (folder / "other.lock").exists()  # held: alive, and kept
+        assert not seen._alive("starting") and starting.exists()  # free but young: not alive, and kept
+        assert not seen._alive("died") and not died.exists()  # free and stale: deleted
+        owner = seen.join()
+        assert seen._alive(owner) and (folder / f"{owner}.lock").exists()
+        seen.leave(owner)
+        assert not (folder / f"{owner}.lock").exists()
     finally:
-        os.close(starting)
+        other.kill()
+        other.wait(timeout=10)
         seen.close()
+    assert not SeenTokens(tmp_path / "webhooks.sqlite3")._alive("other")  # its process ended: the lock is free
 
 
 class FailingCommit:

@@ -1,4 +1,9 @@
-"""A small book defined in the tests: notes kept in memory. Nothing here knows Twilio."""
+"""The one test book: notes kept in memory, for the runtime's tests (and the MCP front end's). Nothing here
+knows Twilio.
+
+    book, store = make_book()       # read some notes (FILTER-CAPABLE, the title pushed down),
+                                    # write a Lark note, find a note (by id)
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 
 from book.authoring import Book
-from book.filters import FilterExpression
-from concepts import Concept
+from book.concept import Concept
+from book.errors import NotFoundError
+from book.filters import NO_PUSHDOWN, Pushdown
+from book.interpreter import Session
 
 
 class Note(Concept):
@@ -28,11 +35,13 @@ class Note(Concept):
 
 
 class Store:
-    """The notes, and a log of what each read asked the 'API' for."""
+    """The notes, and a log of what the reads asked the 'API' for: each read's pushed title and limit (`pushed`),
+    how many reads there were and how many notes they handed out."""
 
     def __init__(self) -> None:
         self.notes: list[Note] = []
         self.pushed: list[dict] = []
+        self.reads = 0
         self.yielded = 0
 
     def add(self, title: str, body: str | None = None, stars: int = 0, written: datetime | None = None) -> str:
@@ -44,12 +53,12 @@ class Store:
 
 def make_book() -> tuple[Book, Store]:
     store = Store()
-    book = Book("Notes", description="Notes kept in memory.", client_factory=lambda: store)
+    book = Book("Notes", description="Notes kept in memory.", client_factory=lambda *connection: store)
 
-    @book.procedure("to read some (notes)")
-    def read_notes(client: Store, filter_expression: FilterExpression | None = None, offset: int = 0,
+    @book.procedure("to read some (notes)", pushable={"title": {"eq"}})
+    def read_notes(client: Store, pushed: Pushdown = NO_PUSHDOWN, offset: int = 0,
                    limit: int | None = None) -> Iterator[Note]:
-        """Read notes.
+        """Read notes, oldest first.
 
         Output Concepts:
             notes: The notes that match the filter.
@@ -58,9 +67,9 @@ def make_book() -> tuple[Book, Store]:
             Notes with a title
             >>> read some notes whose title is "groceries"
         """
-        pushed = filter_expression.pushdown({"title": {"eq"}}) if filter_expression else None
-        title = pushed.get("title") if pushed else None
+        title = pushed.get("title")
         client.pushed.append({"title": title, "limit": limit})
+        client.reads += 1
         for note in client.notes[offset:]:
             if title is None or note.title == title:
                 client.yielded += 1
@@ -73,7 +82,7 @@ def make_book() -> tuple[Book, Store]:
         Input Concepts:
             the title: The note's title.
             the body: What the note says.
-            the stars: How many stars.
+            the stars: How many stars it gets.
 
         Output Concepts:
             answer: The new note's id.
@@ -86,4 +95,25 @@ def make_book() -> tuple[Book, Store]:
         """
         return client.add(title, body, stars)
 
+    @book.procedure("to find a (note)")
+    def find_note(client: Store, note_id: str) -> Note:
+        """Find one note by its id.
+
+        Input Concepts:
+            the note id: The note's identifier, like N1.
+
+        Example 1:
+            The first note
+            >>> find a note where
+            ...   the note id is "N1"
+        """
+        for note in client.notes:
+            if note.id == note_id:
+                return note
+        raise NotFoundError(f"there is no note {note_id!r}; read some notes to see their ids")
+
     return book, store
+
+
+def session_for(book: Book, store: Store) -> Session:
+    return Session(clients={book.name: lambda: store})
