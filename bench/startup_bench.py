@@ -1,0 +1,89 @@
+"""Start-up benchmark: the CPU time of `twilio-book --help`, `check` and `run` beside `import twilio.rest`.
+
+Each command runs in a fresh process, as a user starts it, with a private home (no connection, so `run`
+uses the local sandbox). The CPU time of each (user + system, `getrusage(RUSAGE_CHILDREN)` around the
+process) is taken over interleaved rounds; the figure is the median, and each is rated against the
+median of the baseline, `python -c 'import twilio.rest'` (the SDK a user of Twilio imports anyway):
+
+    baseline   python -c 'import twilio.rest'
+    --help     twilio-book --help
+    check      twilio-book check small.auto        (the one-statement send of examples/send.auto)
+    run        twilio-book run small.auto          (the same, run on the sandbox: one message sent)
+
+One warm-up round goes first (not counted): it fills the parser cache (see `grammar._loading`), as any
+first start after an install or a grammar change does; that first start's figures are printed too.
+
+    python bench/startup_bench.py [--rounds 9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ROOT / "examples" / "send.auto"
+
+
+def _cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cpu_of(argv: list[str], env: dict[str, str]) -> float:
+    """CPU seconds (user + system) of one run of `argv` to its end; it must succeed."""
+    before = _cpu_children()
+    done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True)
+    spent = _cpu_children() - before
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return spent
+
+
+def commands(small: Path) -> dict[str, list[str]]:
+    book = [sys.executable, "-m", "procedures"]
+    return {
+        "import twilio.rest": [sys.executable, "-c", "import twilio.rest"],
+        "--help": [*book, "--help"],
+        "check small.auto": [*book, "check", str(small)],
+        "run small.auto": [*book, "run", str(small)],
+    }
+
+
+GOALS = {"--help": 0.5, "check small.auto": 1.5, "run small.auto": 2.5}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=9)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        small = Path(tmp) / "small.auto"
+        small.write_text(SMALL.read_text())
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
+        env.update({"TWILIO_BOOK_HOME": str(home), "TWILIO_BOOK_KEYRING": "0"})
+        runs = commands(small)
+        first = {name: cpu_of(argv, env) for name, argv in runs.items()}  # warm-up: caches filled
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        for _ in range(args.rounds):
+            for name, argv in runs.items():
+                times[name].append(cpu_of(argv, env))
+    base = statistics.median(times["import twilio.rest"])
+    print(f"CPU time (user + system), median of {args.rounds} interleaved runs; ratio to `import twilio.rest`")
+    print(f"{'command':<22} {'median ms':>10} {'min ms':>8} {'ratio':>7} {'goal':>6} {'first run ms':>13}")
+    for name, spent in times.items():
+        median = statistics.median(spent)
+        goal = f"<={GOALS[name]:g}x" if name in GOALS else ""
+        print(f"{name:<22} {median * 1000:>10.0f} {min(spent) * 1000:>8.0f} {median / base:>6.2f}x {goal:>6} "
+              f"{first[name] * 1000:>13.0f}")
+
+
+if __name__ == "__main__":
+    main()
