@@ -15,7 +15,7 @@ from book.naming import english, normal
 class Concept(BaseModel):
     """A typed thing the book reads or returns; subclasses set `concept_name` and document each field."""
 
-    model_config = ConfigDict(use_attribute_docstrings=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(use_attribute_docstrings=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     concept_name: ClassVar[str] = ""
 

@@ -15,13 +15,17 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from filelock import FileLock, Timeout
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 __all__ = ["exclusive", "hold", "in_use"]
 
 
 def _lock(path: Path) -> FileLock:
+    from filelock import FileLock  # when a lock is taken: a command that takes none does not load it
+
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     # Not thread-local: an owner's lock is held by the process, whichever thread took it.
     return FileLock(str(path), timeout=0, thread_local=False, mode=0o600)
@@ -29,6 +33,8 @@ def _lock(path: Path) -> FileLock:
 
 def hold(path: Path) -> FileLock | None:
     """The lock at `path`, held from now until `release()` (or the process ends); None if another holds it."""
+    from filelock import Timeout
+
     lock = _lock(path)
     try:
         lock.acquire()

@@ -1,6 +1,7 @@
 """Parse English automations (and procedure signature phrases) into the typed tree of `grammar.ast`.
 
-The grammars are loaded once, at import, from the `.lark` files beside this module. Automations use
+The grammar is loaded once, at import, from the `.lark` file beside this module (its parser tables from
+the cache of `grammar._loading`, built again whenever the grammar changes). Automations use
 LALR with a tree-less transformer: the parser builds the typed nodes directly. Every failure is a
 `book.errors.EnglishSyntaxError` with line, column, the source line, a caret and a hint for each mistake:
 after the first, the parse goes on from the next top-level statement (see `_recover`).
@@ -13,12 +14,13 @@ import re
 import threading
 from datetime import date, datetime
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.indenter import Indenter
 
 from book.errors import EnglishSyntaxError, Problem
 from grammar import ast
+from grammar._loading import load_parser
 
 __all__ = ["parse", "GRAMMAR_FILE"]
 
@@ -248,15 +250,14 @@ for _op in ("eq", "ne", "gt", "lt", "ge", "le", "contains", "not_contains", "sta
     setattr(_ToAst, _op, v_args(inline=True)(_make_comparison(_op)))
 
 
-_PARSER = Lark.open(
+_PARSER = load_parser(  # its tables from the cache, rebuilt when the grammar changes (see grammar._loading)
     GRAMMAR_FILE,
-    rel_to=__file__,
+    __file__,
     parser="lalr",
     lexer="contextual",
     postlex=_BookIndenter(),
     transformer=_ToAst(),
     maybe_placeholders=False,
-    cache=False,
 )
 _LOCK = threading.Lock()  # the indenter keeps state while a text is parsed
 

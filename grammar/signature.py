@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from lark import Lark, Transformer, v_args
@@ -88,13 +89,18 @@ class _ToSignature(Transformer):
         return ("output", [item for _kind, items in parts for item in items])
 
 
-_GRAMMAR = Lark.open("signature.lark", rel_to=__file__, parser="lalr")
+@functools.cache
+def _grammar() -> Lark:
+    """The phrase grammar, loaded when the first phrase is parsed (its tables from the cache of `grammar._loading`)."""
+    from grammar._loading import load_parser
+
+    return load_parser("signature.lark", __file__, parser="lalr")
 
 
 def parse_signature(phrase: str) -> Signature:
     """Parse a signature phrase; a malformed phrase raises `AuthoringError` naming the column and the fix."""
     try:
-        tree = _GRAMMAR.parse(phrase.strip())
+        tree = _grammar().parse(phrase.strip())
     except UnexpectedInput as err:
         context = err.get_context(phrase.strip()).rstrip()
         raise AuthoringError(
