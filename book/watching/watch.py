@@ -6,7 +6,10 @@ and SID fields, and the filters a user may give. The procedure must stream newes
 or by the field the list is sorted by (`order_field`: a list of messages may be sorted by the time
 they were sent). The order need not be exact, and an item may turn up in the list late: a poll reads back to a
 look-back window before the cursor's high water (`book.watching.cursor.LOOK_BACK`, a few minutes), and
-an item in that window that was not handed on yet is new too.
+an item in that window that was not handed on yet is new too. A poll reads no further than that window:
+its start is pushed to the API as a lower bound on the list's order (where the read procedure declares
+the field `pushable`; a list of messages then holds only those sent, so a message is seen once it is
+sent), and paging stops at the first item older than it, whether the filter takes that item or not.
 
 Each poll hands the new items on oldest first, and advances the cursor (see `book.watching.cursor`)
 after each one has been handed on, never before. So across restarts every item is handed on exactly
@@ -21,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable, Generator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -31,7 +35,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from book.errors import BookError, InputError, RemoteError
-from book.filters import AllOf, Condition, FilterExpression
+from book.filters import AllOf, Condition, FilterExpression, Pushdown
 from book.naming import normal, noun_key, singular
 from book.registry import Procedure, Registry
 from book.watching.cursor import LOOK_BACK, Cursor, CursorFile, utc
@@ -188,7 +192,8 @@ class Watcher:
     def follow(self, hand_on: HandOn, *, every: float, stop: threading.Event, polls: int | None = None,
                say: Callable[[str], None], what: str) -> bool:
         """Poll every `every` seconds until `stop` is set (or `polls` times), holding the cursor's lock; whether
-        this run placed the cursor (started from now).
+        this run placed the cursor (started from now). Polls start `every` seconds apart (the next one at once
+        when one took longer), so a new item waits at most `every` plus one poll.
 
         `stop` is taken between two items, never in the middle of one: an item not begun is handed on by
         the next run. A failed poll is tried again (said with `say`) when it may pass (`retryable`);
@@ -204,6 +209,7 @@ class Watcher:
         with self.cursor.locked():
             starting = self.cursor.load() is None
             while not stop.is_set():
+                began = time.monotonic()
                 try:
                     self.poll(guarded)
                 except _Stopped:
@@ -220,7 +226,7 @@ class Watcher:
                 count += 1
                 if polls is not None and count >= polls:
                     break
-                stop.wait(every)
+                stop.wait(max(0.0, every - (time.monotonic() - began)))  # a poll every `every` s, however long one takes
         return started
 
     def poll(self, hand_on: HandOn) -> int:
@@ -254,7 +260,7 @@ class Watcher:
         # The whole list, not only what the filter takes: "now" is after the newest item there is, so a
         # filter that matches nothing yet does not leave the cursor at the start of the history.
         with closing(self._stream(filtered=False)) as items:
-            for item in items:
+            for item, _ in items:
                 when = self._when(item)
                 if when is None:
                     continue
@@ -267,16 +273,23 @@ class Watcher:
         return Cursor(high_water, frozenset(sids))  # its window starts here: nothing older is new
 
     def _fresh(self, cursor: Cursor) -> list[Any]:
-        """The new items, oldest first: read back to the cursor's look-back window."""
+        """The new items, oldest first: read back to the cursor's look-back window, and no further.
+
+        The window's start is pushed to the API (as a lower bound on the list's order, where the read
+        procedure declares it `pushable`), and paging stops at the first item older than it, whether or not
+        the filter takes it: an idle poll reads one page, however long the list's history.
+        """
         fresh, taken = [], set()
         floor = cursor.look_back_from
-        with closing(self._stream()) as items:
-            for item in items:
+        with closing(self._stream(since=floor)) as items:
+            for item, matches in items:
                 when = self._when(item)
                 if when is None:  # not stamped yet: it is picked up once it is
                     continue
                 if floor is not None and self._before(item, when, floor):
                     break  # newest first: everything after this is older still
+                if not matches:
+                    continue
                 sid = self._sid(item)
                 if sid not in taken and cursor.is_new(when, sid):  # a list that shifts while paged can repeat one
                     fresh.append(item)
@@ -294,15 +307,29 @@ class Watcher:
         order = self._date(item, self.watchable.order_field)
         return order is not None and order < floor and when < floor
 
-    def _stream(self, *, filtered: bool = True) -> Generator[Any, None, None]:
+    def _stream(self, *, filtered: bool = True, since: datetime | None = None) -> Generator[tuple[Any, bool]]:
+        """The list, newest first, each item with whether the filter takes it (always, unfiltered).
+
+        `since` is pushed to the API as a lower bound on the field the list is sorted by, when the read
+        procedure can take it; it only narrows what is sent back (`_fresh` still stops at the window), so
+        it is not applied here.
+        """
         expression = self.expression if filtered else None
-        items = iter(self.procedure.read(self.client, expression))
+        items = iter(self.procedure.read(self.client, expression, pushed=self._pushed(expression, since)))
         try:
             for item in items:
-                if expression is None or expression.matches(item):
-                    yield item
+                yield item, expression is None or expression.matches(item)
         finally:
             getattr(items, "close", lambda: None)()  # stop a paging generator: no page beyond the cursor
+
+    def _pushed(self, expression: FilterExpression | None, since: datetime | None) -> Pushdown | None:
+        """What to push to the API: the filter's part it takes, and `since` on the order field if it takes that."""
+        if since is None:
+            return None  # the procedure splits the expression itself
+        conditions = expression.conjuncts() if expression is not None else ()
+        bound = Condition(self.watchable.order_field or self.watchable.date_field, "ge", since)
+        pushed = FilterExpression(AllOf((*conditions, bound))).pushdown(self.procedure.pushable)
+        return Pushdown(pushed.conditions, complete=False)  # the bound is a hint: the filter is applied here
 
     def _when(self, item: Any) -> datetime | None:
         return self._date(item, self.watchable.date_field)

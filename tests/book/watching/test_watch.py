@@ -297,3 +297,69 @@ def test_only_failures_that_can_pass_are_retried():
     assert not retryable(RemoteError("Invalid Status", status=400, code=20001))
     assert not retryable(RemoteError("bad credentials", status=401, code=20003))
     assert not retryable(InputError("--from is not a number")) and not retryable(BookError("damaged cursor"))
+
+
+class Recording:
+    """The book's real read procedure, keeping what each call pushed to the API."""
+
+    def __init__(self, procedure) -> None:
+        self.procedure = procedure
+        self.pushed = []
+
+    def __getattr__(self, name):
+        return getattr(self.procedure, name)
+
+    def read(self, client, expression=None, *, pushed=None, **kwargs):
+        self.pushed.append(pushed)
+        return self.procedure.read(client, expression, pushed=pushed, **kwargs)
+
+
+def test_an_idle_poll_sends_one_request_however_long_the_history_the_filter_refuses(sandbox, client, home):
+    from book.filters import Condition, FilterExpression
+
+    old = START - timedelta(days=3)
+    sandbox.store.insert_messages(  # more than two full pages, none of which the filter takes
+        {"to": NUMBER, "from": CALLER, "body": f"hello {i}", "direction": "inbound", "status": "received",
+         "date_created": old + timedelta(seconds=i)} for i in range(2500))
+    watchable, procedure = available(BOOK.registry)["messages"]
+    cursor = cursor_file(home, watchable, client.account_sid, {"to": NUMBER})
+    stop_words = FilterExpression(Condition("body", "contains", "STOP"))
+    watch = Watcher(watchable, procedure, client, cursor, filters={"to": NUMBER}, expression=stop_words)
+    assert watch.poll(Collect()) == 0  # from now
+    for _ in range(2):
+        sent = client.http_client.request_count
+        assert watch.poll(Collect()) == 0
+        assert client.http_client.request_count - sent == 1  # reading stopped at the window, matching or not
+    stop = sandbox.store.insert_messages([{"to": NUMBER, "from": CALLER, "body": "STOP", "direction": "inbound",
+                                           "status": "received"}])
+    handed = Collect()
+    assert watch.poll(handed) == 1 and handed == stop
+
+
+def test_the_window_start_is_pushed_to_the_api_as_a_lower_bound_on_the_lists_order(sandbox, client, home):
+    watchable, procedure = available(BOOK.registry)["messages"]
+    recording = Recording(procedure)
+    cursor = cursor_file(home, watchable, client.account_sid, {"from": NUMBER})
+    watch = Watcher(watchable, recording, client, cursor, filters={"from": NUMBER})
+    watch.poll(Collect())
+    assert recording.pushed == [None]  # placing the cursor reads the newest items, with no bound
+    seed(sandbox, T1)
+    assert watch.poll(Collect()) == 1
+    floor = watch.cursor.load().look_back_from
+    seed(sandbox, T2)
+    watch.poll(Collect())
+    pushed = recording.pushed[-1]
+    assert {(c.field, c.op) for c in pushed.conditions} == {("sender_number", "eq"), ("date_sent", "ge")}
+    assert pushed.get("date_sent", "ge") == floor and not pushed.complete  # a hint: the filter runs locally too
+
+
+def test_a_message_not_sent_yet_is_handed_on_once_it_is_sent_and_only_once(sandbox, clock, client, home):
+    seed(sandbox, T0)
+    watcher(client, home).poll(Collect())  # the cursor stands at T0: its window's start is pushed
+    message = client.messages.create(to=CALLER, from_=NUMBER, body="on its way")
+    assert watcher(client, home).poll(Collect()) == 0  # queued: not in the list of what was sent yet
+    clock.advance(2)  # sent now
+    handed = Collect()
+    assert watcher(client, home).poll(handed) == 1 and handed == [message.sid]
+    clock.advance(2)  # delivered: its date sent stays, and it is not new again
+    assert watcher(client, home).poll(Collect()) == 0
