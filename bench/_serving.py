@@ -34,7 +34,9 @@ def _serve(root: str, factory: str, args: tuple[Any, ...], conn: Any) -> None:
     import uvicorn
 
     module, name = factory.split(":")
-    app = getattr(importlib.import_module(module), name)(*args)
+    make = getattr(importlib.import_module(module), name)
+    sys.path.insert(0, root)  # again: the factory's module may have put this checkout first
+    app = make(*args)  # it imports what it serves, from `root`
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox import accounts, alerts, calls, media, messages, recordings
 from sandbox.api_errors import ApiError, authenticate, method_not_allowed, not_found
+from sandbox.pages import PageCache
 from sandbox.store import Store
 
 RESOURCE_MODULES = (accounts, messages)
@@ -82,4 +83,5 @@ def create_app(store: Store) -> Starlette:
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _server_error},
     )
     app.state.store = store
+    app.state.pages = PageCache()  # list pages served again while nothing on them changed (sandbox.pages)
     return app

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from email.utils import format_datetime
 
 Clock = Callable[[], float]
 """A clock returns the current time as POSIX seconds (like `time.time`)."""
@@ -86,10 +86,25 @@ def us_to_datetime(us: int) -> datetime:
 
 
 def rfc2822(us: int | None) -> str | None:
-    """Twilio's date format, e.g. `Tue, 01 Mar 2022 15:00:00 +0000`; None stays None."""
+    """Twilio's date format, e.g. `Tue, 01 Mar 2022 15:00:00 +0000` (as `email.utils.format_datetime` writes
+    it); None stays None. Lists write thousands of them, many the same second: each second is formatted once."""
     if us is None:
         return None
-    return format_datetime(us_to_datetime(us).replace(microsecond=0))
+    return _rfc2822_second(us // US)
+
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@functools.lru_cache(maxsize=8192)
+def _rfc2822_second(second: int) -> str:
+    t = (_EPOCH + timedelta(seconds=second)).timetuple()
+    return (f"{_WEEKDAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

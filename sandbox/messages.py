@@ -19,6 +19,7 @@ from sandbox.api_errors import bad_request, invalid_parameter, not_found
 from sandbox.clock import DAY_US, datetime_to_us, parse_day_or_instant, rfc2822
 from sandbox.filters import date_range
 from sandbox.ids import is_sid, new_sid
+from sandbox.pages import PageCache
 from sandbox.paging import PageRequest
 from sandbox.records import ACCEPTED_FOR_US, DELIVERED_AFTER_US, SENT_AFTER_US, MessageRecord
 from sandbox.resource import (
@@ -222,6 +223,11 @@ async def list_messages(request: Request) -> Response:
     `DateSent` filters are inclusive of whole GMT days (see `date_range`).
     """
     store = require_account(request)
+    pages: PageCache | None = getattr(request.app.state, "pages", None)
+    key = ("messages", request.url.path, request.url.query)
+    version, now = store.version(), store.now_us()
+    if pages is not None and (body := pages.get(key, version, now)) is not None:
+        return Response(body, media_type="application/json")  # nothing it shows has changed since
     query = request.query_params
     page = PageRequest.from_query(query)
     sent_from, sent_before = date_range(query, "DateSent")
@@ -229,8 +235,15 @@ async def list_messages(request: Request) -> Response:
                           sent_from_us=sent_from, sent_before_us=sent_before)
     rows, has_more = store.list_messages(where, page)
     now = store.now_us()
-    return list_response(request, key="messages", filters=_LIST_FILTERS, page=page, rows=rows,
-                         items=[message_json(row, now) for row in rows], has_more=has_more)
+    response = list_response(request, key="messages", filters=_LIST_FILTERS, page=page, rows=rows,
+                             items=[message_json(row, now) for row in rows], has_more=has_more)
+    if pages is not None:  # valid until a row on it moves, or (filtered by date sent) another is sent
+        changes = [t for t in (row.changes_after(now) for row in rows) if t is not None]
+        if sent_from is not None or sent_before is not None:
+            changes.append(store.next_sent(where, now))
+        changes = [t for t in changes if t is not None]
+        pages.put(key, version, now, min(changes) if changes else None, bytes(response.body))
+    return response
 
 
 async def fetch_message(request: Request) -> Response:

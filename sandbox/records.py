@@ -101,6 +101,13 @@ class MessageRecord:
         moves = (("queued", self.queued_us), ("sent", self.sent_us), ("delivered", self.delivered_us))
         return [(status, at) for status, at in moves if at is not None]
 
+    def changes_after(self, now_us: int) -> int | None:
+        """The next moment after `now_us` its status (and with it its dates and price) moves by itself; None: never."""
+        if self.final_status is not None:
+            return None
+        later = [t for t in (self.queued_us, self.sent_us, self.delivered_us) if t is not None and t > now_us]
+        return min(later) if later else None
+
     def date_sent_at(self, now_us: int) -> int | None:
         if self.sent_us is None or (self.final_status is None and now_us < self.sent_us):
             return None

@@ -115,6 +115,11 @@ class Table(Generic[R]):
         """One `?` a column, for `VALUES ({placeholders})`."""
         self._names = names
         self._params = names[-1] == "params"
+        # Rows become records by filling their __dict__ (a list reads a thousand at a time; a frozen dataclass's
+        # __init__ sets each field through object.__setattr__); a record type with a __post_init__ or slots
+        # is built by its __init__.
+        self._fill = not hasattr(record_type, "__post_init__") and hasattr(record_type, "__dict__") and \
+            "__slots__" not in vars(record_type)
 
     def __repr__(self) -> str:
         return f"Table({self.name!r}, {self.record_type.__name__})"
@@ -128,6 +133,13 @@ class Table(Generic[R]):
 
     def record(self, row: Sequence[Any]) -> R:
         """The record a stored row (selected with `columns`) holds."""
+        if self._fill:
+            record = object.__new__(self.record_type)
+            values = dict(zip(self._names, row, strict=True))
+            if self._params:
+                values["params"] = json.loads(row[-1]) if row[-1] != "{}" else {}
+            record.__dict__.update(values)
+            return record  # type: ignore[no-any-return]
         if self._params:
             return self.record_type(*row[:-1], params=json.loads(row[-1]))
         return self.record_type(*row)
@@ -156,6 +168,7 @@ class Store:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             Path(self.path).touch(mode=0o600)  # it will hold the auth token: owner-only
         self._lock = threading.RLock()
+        self._writes = 0  # this connection's committed write transactions (PRAGMA data_version counts the others')
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10.0)
         try:
             if self.path != ":memory:":
@@ -200,8 +213,17 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """The connection, under the store's lock, in one write transaction (rolled back on an exception)."""
-        with write_transaction(self._db, self._lock) as db:
-            yield db
+        with self._lock:
+            try:
+                with write_transaction(self._db, self._lock) as db:
+                    yield db
+            finally:
+                self._writes += 1  # counted committed or not: a version that moves too often only costs a cache miss
+
+    def version(self) -> tuple[int, int]:
+        """Changes whenever any data may have changed, written by this store or by another process on the file."""
+        with self._lock:
+            return self._writes, self._db.execute("PRAGMA data_version").fetchone()[0]
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """The rows one read-only statement returns, run under the store's lock."""
@@ -353,6 +375,17 @@ class Store:
     def delete_message(self, sid: str) -> bool:
         """Delete a message; False if there was none."""
         return self.delete(MESSAGES, sid)
+
+    def next_sent(self, where: MessageFilter, now_us: int) -> int | None:
+        """When the next message `where` takes that follows its lifecycle is sent after `now_us`: then it enters
+        the lists filtered by date sent. None: none will."""
+        sql = Where()
+        sql.equals("to_number", where.to)
+        sql.equals("from_number", where.from_)
+        sql.add("final_status IS NULL AND sent_us > ?", now_us)
+        rows = self.query(f"SELECT MIN(sent_us) FROM {MESSAGES.name} WHERE account_sid = ? AND "
+                          + " AND ".join(sql.conditions), [self._account.sid, *sql.args])
+        return rows[0][0]
 
     def list_messages(self, where: MessageFilter, page: PageRequest) -> tuple[list[MessageRecord], bool]:
         """One page of messages, newest first, and whether more follow."""
