@@ -36,8 +36,8 @@ from book import plan as p
 from book.interpreter import Session
 from book.output import jsonable
 from book.runtime import Automation
-from book.session import SandboxCredentials
 from procedures import BOOK
+from procedures._sandbox import account_connection
 from sandbox import SandboxServer, Store
 from sandbox.call_store import CallStore
 
@@ -71,7 +71,7 @@ def _serve(db: str, ready: Any, stop: Any) -> None:
 
 
 def _session(url: str, sid: str, token: str) -> Session:
-    credentials = SandboxCredentials(sid, token, url)
+    credentials = account_connection(sid, token, url)
     return Session(clients={BOOK.name: lambda: BOOK.client_factory(credentials)})
 
 

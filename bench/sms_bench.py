@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from book.interpreter import Session
 from book.runtime import Automation
-from book.session import SandboxCredentials
 from procedures import BOOK
+from procedures._sandbox import sandbox_connection
 from procedures.http import BookHttpClient
 from sandbox import SandboxServer
 
@@ -32,7 +32,7 @@ SEND = '''send an SMS message where
 
 
 def _session(server: SandboxServer) -> Session:
-    credentials = SandboxCredentials(server.account_sid, server.auth_token, server.url)
+    credentials = sandbox_connection(server)
     return Session(clients={BOOK.name: lambda: BOOK.client_factory(credentials)})
 
 

@@ -41,10 +41,15 @@ def open_sandbox(home: Path) -> SandboxServer:
 
 def sandbox_connection(server: SandboxServer) -> Connection:
     """The sandbox's own account, as a connection of the Account SID and Auth Token method."""
+    return account_connection(server.account_sid, server.auth_token, server.url)
+
+
+def account_connection(account_sid: str, auth_token: str, url: str | None = None) -> Connection:
+    """A connection of the Account SID and Auth Token method, to `url` (a sandbox's) or to Twilio."""
     from pydantic import SecretStr
 
-    return Connection(name="sandbox", method="auth_token", api_url=server.url,
-                      values={"account_sid": server.account_sid, "auth_token": SecretStr(server.auth_token)})
+    return Connection(name="sandbox" if url else "account", method="auth_token", api_url=url,
+                      values={"account_sid": account_sid, "auth_token": SecretStr(auth_token)})
 
 
 @dataclass
