@@ -29,6 +29,7 @@ FILTER-CAPABLE procedure yields, so pushing a condition down only saves reading.
 from __future__ import annotations
 
 import collections.abc
+import dataclasses
 import inspect
 import typing
 from collections.abc import Callable, Collection, Mapping
@@ -117,11 +118,14 @@ class Book:
 
     def procedure(
         self, phrase: str, *, mutating: bool | None = None, pushable: Mapping[str, Collection[str]] | None = None,
+        find_sent: Callable[..., list[Any]] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Declare a procedure by its English phrase; the function's docstring is its documentation.
 
         `pushable` (a FILTER-CAPABLE read: field -> operators, like `{"sender_number": {"eq"}}`) says which
         conditions its API applies itself; the compiler hands those to the procedure as `pushed`.
+        `find_sent` (a send) finds what an earlier attempt of a call sent when its outcome was lost
+        (`Procedure.find_sent`), so a durable run can tell whether to send again.
         """
         signature = parse_signature(phrase)
         if signature.verb in RESERVED_VERBS:
@@ -129,6 +133,11 @@ class Book:
 
         def register(function: Callable[..., Any]) -> Callable[..., Any]:
             procedure = _build(self, signature, function, mutating, pushable)
+            if find_sent is not None:
+                if not procedure.mutating:
+                    raise AuthoringError(f"{procedure.location} ({phrase!r}): find_sent= is for a procedure that "
+                                         "sends or changes something, and this one only reads")
+                procedure = dataclasses.replace(procedure, find_sent=find_sent)
             _check_callable(procedure)
             self.registry.register(procedure)
             if isinstance(procedure.output.type, type) and getattr(procedure.output.type, "concept_name", ""):

@@ -25,6 +25,10 @@ from book.values import Invalid, coerce, convert, describe, shown
 from book.watching.watch import Watcher, WatchReport, automation_cursor_file
 
 ProgressFn = Callable[[str], None]
+Caller = Callable[[p.CallStep, dict[str, Any], f.FilterExpression | None], Any]
+"""Runs one procedure call of a plan: the step, its inputs (evaluated and checked) and its filter (with the
+values filled in); returns the call's result, filtered and limited. The interpreter's own is `perform`; an
+execution engine gives another (`book.temporal` runs each call as an activity on a worker)."""
 
 
 @dataclass
@@ -81,8 +85,9 @@ def _located(err: BookError, step: p.Step) -> BookError:
 
 
 class Interpreter:
-    def __init__(self, session: Session | None = None) -> None:
+    def __init__(self, session: Session | None = None, *, caller: Caller | None = None) -> None:
         self.session = session or Session()
+        self.caller: Caller = caller or self.perform
         self._streamed: p.Step | None = None
         self._run = {
             p.CallStep: self._call,
@@ -173,7 +178,7 @@ class Interpreter:
                             "book.session.open_session, or give Session(home=...)")
         say = session.progress or _stderr
         client = session.client(step.procedure.book)
-        expression = self._filter(step.filter, env) if step.filter is not None else None
+        expression = self.filter_expression(step.filter, env) if step.filter is not None else None
         watchable = step.watchable
         cursor = automation_cursor_file(session.home, watchable, session.accounts.get(step.procedure.book, ""),
                                         step.automation)
@@ -212,7 +217,6 @@ class Interpreter:
         return report
 
     def _call(self, step: p.CallStep, env: Env) -> Any:
-        procedure = step.procedure
         kwargs: dict[str, Any] = {}
         for param, expr, annotation in step.inputs:
             value = self._eval(expr, env)
@@ -220,7 +224,16 @@ class Interpreter:
                 kwargs[param] = coerce(value, annotation)
             except Invalid as err:
                 raise InputError(f"the {english(param)} {shown(value, annotation)} is not valid: {err}; nothing was sent") from None
-        expression = self._filter(step.filter, env) if step.filter is not None else None
+        expression = self.filter_expression(step.filter, env) if step.filter is not None else None
+        result = self.caller(step, kwargs, expression)
+        for name in step.binds:
+            env.facts[name] = result
+        return result
+
+    def perform(self, step: p.CallStep, kwargs: dict[str, Any], expression: f.FilterExpression | None) -> Any:
+        """Call the step's procedure with its inputs and filter (the `Caller` of a run in this process): its
+        result, a plural one filtered and limited as the step says."""
+        procedure = step.procedure
         pushed = None
         if expression is not None and procedure.takes_pushed:  # as the compiler split it
             conditions = expression.conjuncts()
@@ -231,8 +244,6 @@ class Interpreter:
                                 inputs=kwargs)
         if procedure.output.plural:
             result = self._collect(step, result, expression)
-        for name in step.binds:
-            env.facts[name] = result
         return result
 
     def _collect(self, step: p.CallStep, stream: Any, expression: f.FilterExpression | None) -> Any:
@@ -261,7 +272,8 @@ class Interpreter:
         except BookError as err:
             raise _located(err, step) from None
 
-    def _filter(self, template: p.FilterT, env: Env) -> f.FilterExpression:
+    def filter_expression(self, template: p.FilterT, env: Env) -> f.FilterExpression:
+        """A step's filter with its values filled in from `env`."""
         return f.FilterExpression(self._node(template, env))
 
     def _node(self, node: p.FilterT, env: Env) -> f.Node:

@@ -60,6 +60,10 @@ class Procedure:
     """FILTER-CAPABLE: field -> the operators its API applies itself (pushed down; the rest run locally)."""
     takes_pushed: bool = False
     takes_expression: bool = False
+    find_sent: Callable[..., list[Any]] | None = field(default=None, compare=False)
+    """A mutating procedure's way to find what an earlier attempt of a call sent, when that attempt's outcome
+    was lost (its worker died): `find_sent(client, inputs, since, exclude)` -> the results the service holds
+    that a call with these inputs made since `since`, less `exclude` (`book.temporal` asks before it resends)."""
 
     @property
     def phrase(self) -> str:

@@ -246,9 +246,13 @@ class Watcher:
             fresh = fresh[: self.limit]  # the oldest: the rest come next time, so nothing is skipped
         for item in fresh:
             hand_on(item)
-            cursor = cursor.after(self._when(item), self._sid(item), self.window)  # type: ignore[arg-type]
+            cursor = self.advance(cursor, item)
             self.cursor.save(cursor)
         return len(fresh)
+
+    def advance(self, cursor: Cursor, item: Any) -> Cursor:
+        """The cursor once `item` (one of a poll's new items) has been handed on."""
+        return cursor.after(self._when(item), self._sid(item), self.window)  # type: ignore[arg-type]
 
     # -- reading
 
