@@ -12,6 +12,7 @@ from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 from book.commands.arguments import add_connection_arguments, read_source, stopping_gently
+from book.commands.temporal import add_run_temporal_arguments, cmd_run_temporal
 
 if TYPE_CHECKING:
     from book.app import App
@@ -29,6 +30,7 @@ def add_run_commands(subparsers: Any, app: App) -> None:
     run.add_argument("--once", action="store_true",
                      help="a 'watch for new ...' line checks once, hands on what is new, and the run goes on "
                      "(for cron); without it a watch runs until Ctrl-C")
+    add_run_temporal_arguments(run)
     run.set_defaults(func=cmd_run)
 
     chk = subparsers.add_parser("check", help="compile automations without running them; report every problem")
@@ -44,6 +46,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from book.runtime import Automation
     from book.session import open_session
 
+    if args.temporal:
+        return cmd_run_temporal(args)
     app: App = args.app
     text, filename = read_source(args.file)
     book = app.load_book()

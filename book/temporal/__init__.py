@@ -16,7 +16,10 @@ to install it when it is missing.
 
 from __future__ import annotations
 
-__all__ = ["require"]
+__all__ = ["DEFAULT_TASK_QUEUE", "require"]
+
+DEFAULT_TASK_QUEUE = "book-automations"
+"""The task queue `worker` polls and `run --temporal` starts on, unless told another."""
 
 
 def require(program: str = "book") -> None:

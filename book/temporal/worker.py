@@ -27,11 +27,10 @@ from book.authoring import Book
 from book.errors import BookError
 from book.interpreter import Session
 from book.runtime import Automation
-from book.temporal import activities, plans
+from book.temporal import DEFAULT_TASK_QUEUE, activities, plans
 from book.temporal.codec import error_from
 from book.temporal.workflow import DELIVER, STOP, WORKFLOW, AutomationWorkflow
 
-DEFAULT_TASK_QUEUE = "book-automations"
 HEARTBEAT = 10.0
 """Seconds: a call whose worker sends no heartbeat for this long is handed to another worker."""
 
