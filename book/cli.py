@@ -36,12 +36,30 @@ def build_parser(app: App) -> argparse.ArgumentParser:
 
 
 def main(app: App, argv: Sequence[str] | None = None) -> int:
-    """Run the command line of `app`'s book; the exit code: 0 ok, 1 a failure, 2 a mistake in the English."""
+    """Run the command line of `app`'s book; the exit code: 0 ok, 1 a failure, 2 a mistake in the English.
+
+    A command that reached Temporal (`--temporal`) ends the process here: the Temporal client's native threads
+    can abort an interpreter that is shutting down (temporalio/sdk-python#300), so the output is flushed and
+    the process exits at once with its code."""
     parser = build_parser(app)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_LANGUAGE
+    code = _run(app, args)
+    if getattr(args, "temporal", None):
+        import os
+
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    return code
+
+
+def _run(app: App, args: argparse.Namespace) -> int:
     try:
         return args.func(args)
     except BookError as err:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from book.filters import NO_PUSHDOWN, Pushdown
 from concepts import MessageBody, PhoneNumber, TwilioSmsMessage
 from procedures._book import procedure
 from procedures._reading import day_range, fetch_one, page_size, skip
+from procedures._sent import sent_messages, sids
 from procedures._twilio import twilio_errors
 
 if TYPE_CHECKING:
@@ -98,7 +100,14 @@ def read_sms_messages(
         yield from skip((to_concept(m) for m in client.messages.stream(page_size=size, **params)), offset)
 
 
-@procedure("to send an *SMS* message")
+def find_sent_sms(client: Client, inputs: dict[str, Any], since: datetime, exclude: list[str]) -> list[str]:
+    """The SIDs of the messages an earlier attempt of this `send an SMS message` made (`procedures._sent`)."""
+    found = sent_messages(client, to=inputs["recipient_number"], sender=inputs["sender_number"], service=None,
+                          body=inputs["message_body"], media=0, since=since, exclude=sids(exclude))
+    return [message.sid for message in found]
+
+
+@procedure("to send an *SMS* message", find_sent=find_sent_sms)
 def send_sms_message(
     client: Client,
     sender_number: PhoneNumber,

@@ -27,6 +27,7 @@ from concepts.messaging import (
 )
 from procedures._book import procedure
 from procedures._download import destination, download
+from procedures._sent import media_count, sent_messages, sids
 from procedures._twilio import twilio_errors
 from procedures.messages import to_concept
 
@@ -39,7 +40,16 @@ SCHEDULE_UNTIL = timedelta(days=35)
 NOTHING_SENT = "; nothing was sent"
 
 
-@procedure("to send a *Twilio* message")
+def find_sent_message(client: Client, inputs: dict[str, Any], since: datetime,
+                      exclude: list[TwilioSmsMessage]) -> list[TwilioSmsMessage]:
+    """The messages an earlier attempt of this `send a Twilio message` (or WhatsApp message) made."""
+    found = sent_messages(client, to=inputs["recipient_number"], sender=inputs.get("sender_number"),
+                          service=inputs.get("messaging_service_sid"), body=inputs.get("message_body"),
+                          media=media_count(inputs.get("media_urls")), since=since, exclude=sids(exclude))
+    return [to_concept(message) for message in found]
+
+
+@procedure("to send a *Twilio* message", find_sent=find_sent_message)
 def send_twilio_message(
     client: Client,
     recipient_number: PhoneNumber,
@@ -154,7 +164,7 @@ def _create(client: Client, to: str, options: dict[str, Any], doing: str) -> Twi
     return to_concept(message)
 
 
-@procedure("to send a *WhatsApp* message")
+@procedure("to send a *WhatsApp* message", find_sent=find_sent_message)
 def send_whatsapp_message(
     client: Client,
     sender_number: WhatsAppAddress,

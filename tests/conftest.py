@@ -4,6 +4,7 @@
     clock        the sandbox's clock, stopped at 2022-03-01 15:00:00 GMT for this test (`advance`, `set`)
     sandboxes    starts sandboxes of the test's own (a fresh file, a second server, a restart), closed after
     twilio       the real SDK on the sandbox: its `client`, a `Session` of the Twilio book, `english(text)`
+    temporal     a real Temporal dev server (`temporal server start-dev`), one per test process, stopped by its pid
 """
 
 from __future__ import annotations
@@ -186,3 +187,13 @@ def client(twilio: Twilio, http_client: Any) -> Any:
 def db_path(tmp_path: Path) -> Path:
     """A fresh database path, for a test that starts a sandbox of its own."""
     return tmp_path / "sandbox.sqlite3"
+
+
+@pytest.fixture(scope="session")
+def temporal() -> Iterator[Any]:
+    """A local Temporal server on free ports (`book.temporal.devserver`), shared by the process's tests; each test
+    keeps to a task queue and workflow ids of its own."""
+    from book.temporal.devserver import DevServer
+
+    with DevServer() as server:
+        yield server
