@@ -79,18 +79,19 @@ def _seconds(value: float) -> Any:
 async def start_automation(
     client: Client, book: Book, text: str, filename: str | None = None, *, task_queue: str = DEFAULT_TASK_QUEUE,
     workflow_id: str | None = None, facts: Mapping[str, Any] | None = None, polls: int | None = None,
-    heartbeat: float = HEARTBEAT,
+    heartbeat: float = HEARTBEAT, polls_per_run: int | None = None,
 ) -> WorkflowHandle[Any, Any]:
     """Compile the automation here (a `LanguageError` before anything starts), then start it as a workflow.
 
     `facts` are bound before its first line (their classes type them, as `compile_with_facts`); `polls` ends a
-    watch after that many polls (`run --once`: 1).
+    watch after that many polls (`run --once`: 1); `polls_per_run` is how many polls a watch makes before it
+    continues as new (`book.temporal.workflow.POLLS_PER_RUN`).
     """
     types = {name: type(value) for name, value in (facts or {}).items()}
     Automation.compile(text, book.registry, filename, types or None, watches=not types)
     _serving(book)
     spec = {"plan": plans.plan_ref(text, filename, types), "given": plans.codec().encode(dict(facts or {})),
-            "heartbeat": heartbeat, "polls": polls}
+            "heartbeat": heartbeat, "polls": polls, "polls_per_run": polls_per_run}
     return await client.start_workflow(WORKFLOW, spec, id=workflow_id or f"automation-{uuid.uuid4()}",
                                        task_queue=task_queue)
 

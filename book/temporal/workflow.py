@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from book.watching.watch import Watcher, WatchReport
 
 WORKFLOW = "BookAutomation"
-DELIVER, STOP = "deliver", "stop"
+DELIVER, STOP, WATCHING = "deliver", "stop", "watching"
 CALL, POLL = "book.call", "book.poll"  # the activities' names (book.temporal.activities)
 POLLS_PER_RUN = 200
 """A watch continues as new after this many polls, so its history stays a few thousand events long."""
@@ -92,13 +92,15 @@ class _Replay:
 
 @workflow.defn(name=WORKFLOW)
 class AutomationWorkflow:
-    """`run(spec)`: `{"plan": PlanRef, "given": facts, "wait": bool, "heartbeat": s, "polls": n, "watch": state}`."""
+    """`run(spec)`: `{"plan": PlanRef, "given": facts, "wait": bool, "heartbeat": s, "polls": n, "polls_per_run": n,
+    "watch": state}`; returns `{"value": the last line's result}` (a watch's: its `WatchReport`)."""
 
     def __init__(self) -> None:
         self._delivered: Any = None
         self._stopping = False
         self._calls = 0
         self._sent: list[tuple[str, Any]] = []
+        self._watch_state: dict[str, Any] | None = None
 
     @workflow.signal(name=DELIVER)
     def deliver(self, facts: Any) -> None:
@@ -110,6 +112,12 @@ class AutomationWorkflow:
     def stop(self) -> None:
         """End a watch between two items (an automation without one runs to its end)."""
         self._stopping = True
+
+    @workflow.query(name=WATCHING)
+    def watching(self) -> dict[str, Any] | None:
+        """Where a watch stands: items handed on and failed, polls, runs continued as new (None: not watching)."""
+        state = self._watch_state
+        return None if state is None else {k: state[k] for k in ("handed_on", "failed", "polls", "generation")}
 
     @workflow.run
     async def run(self, spec: dict[str, Any]) -> dict[str, Any]:
@@ -200,8 +208,9 @@ class AutomationWorkflow:
                       if step.filter is not None else None)
         watcher = Watcher(step.watchable, step.procedure, None, None, expression=expression,  # type: ignore[arg-type]
                           limit=step.limit)
+        self._watch_state = state
         cursor = codec.decode_cursor(state["cursor"])
-        polls, this_run = self.spec.get("polls"), 0
+        polls, this_run, per_run = self.spec.get("polls"), 0, self.spec.get("polls_per_run") or POLLS_PER_RUN
         what = f"new {step.procedure.signature.noun}"
         while not self._stopping:
             polled = await workflow.execute_activity(
@@ -228,7 +237,7 @@ class AutomationWorkflow:
             this_run += 1
             if polls is not None and state["polls"] >= polls:
                 break
-            if this_run >= POLLS_PER_RUN or workflow.info().is_continue_as_new_suggested():
+            if this_run >= per_run or workflow.info().is_continue_as_new_suggested():
                 state["cursor"], state["generation"] = codec.encode_cursor(cursor), state["generation"] + 1
                 state["sent"] = [list(sent) for sent in self._sent[-SENT_KEPT:]]
                 workflow.continue_as_new({**self.spec, "watch": state})

@@ -1,0 +1,80 @@
+"""`watch for new ...` on Temporal: a durable timer loop that continues as new and hands each item on once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from tests.conftest import CALLER, NUMBER
+
+REPLY = f'''watch for new SMS messages whose recipient number is "{NUMBER}" every 1 second as follows
+  send an SMS message where
+    the sender number is the message's recipient number
+    the recipient number is the message's sender number
+    the message body is "Got it"
+'''
+
+
+def inbound(sandbox: Any, *senders: str) -> list[str]:
+    now = datetime.now(timezone.utc)
+    return sandbox.store.insert_messages([{"to": NUMBER, "from": sender, "body": "hi", "direction": "inbound",
+                                           "status": "received", "date_created": now} for sender in senders])
+
+
+def replies(client: Any) -> list[str]:
+    return sorted(m.to for m in client.messages.list(from_=NUMBER) if m.body == "Got it")
+
+
+async def until(check: Any, what: str, timeout: float = 30) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await check()
+        if value:
+            return value
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {what} within {timeout:g} s")
+
+
+def test_a_watch_hands_each_new_message_on_once_across_continue_as_new_and_stops_with_its_report(
+        temporal, sandbox, workers, task_queue, on_temporal, client):
+    from book.temporal.worker import result_of, start_automation, stop_watch
+    from book.temporal.workflow import WATCHING
+    from procedures import BOOK
+
+    workers(1)
+    inbound(sandbox, "+15550000001")  # there before the watch: it starts from now
+
+    async def body(temporal_client: Any) -> Any:
+        handle = await start_automation(temporal_client, BOOK, REPLY, "reply.auto", task_queue=task_queue,
+                                        heartbeat=2, polls_per_run=3)
+
+        async def state() -> Any:
+            return await handle.query(WATCHING)
+
+        await until(lambda: _at_least(state, "polls", 1), "first poll")
+        inbound(sandbox, "+15550000002", "+15550000003", "+15550000004")
+        await until(lambda: _replied(client, 3), "3 replies")
+        await until(lambda: _at_least(state, "generation", 1), "continue-as-new")
+        inbound(sandbox, "+15550000005", "+15550000006")
+        await until(lambda: _replied(client, 5), "5 replies")
+        polled = (await state())["polls"]
+        await until(lambda: _at_least(state, "polls", polled + 2), "two more polls")  # nothing more comes
+        await stop_watch(handle)
+        return await result_of(handle, BOOK)
+
+    report = on_temporal(body)
+    assert replies(client) == [f"+1555000000{n}" for n in range(2, 7)]  # each once; not the one from before
+    assert report.handed_on == 5 and report.failed == 0 and report.started_from_now
+    assert report.watched == "new SMS messages"
+    assert CALLER not in replies(client)
+
+
+async def _at_least(state: Any, key: str, count: int) -> bool:
+    found = await state()
+    return found is not None and found[key] >= count
+
+
+async def _replied(client: Any, count: int) -> bool:
+    return len(replies(client)) >= count
