@@ -97,12 +97,13 @@ async def start_automation(
 
 
 async def signal_with_start(
-    client: Client, book: Book, automation: Automation, text: str, filename: str | None, facts: Mapping[str, Any],
-    *, key: str, task_queue: str = DEFAULT_TASK_QUEUE, heartbeat: float = HEARTBEAT,
+    client: Client, book: Book, text: str, filename: str | None, facts: Mapping[str, Any], *, key: str,
+    task_queue: str = DEFAULT_TASK_QUEUE, heartbeat: float = HEARTBEAT,
 ) -> bool:
-    """Run `automation` for one event once: the workflow `key` is started with the event's facts in a signal,
-    or signalled again if it runs (it takes the first delivery only); False if a run for `key` has already
-    ended (a redelivery after the run: nothing to do)."""
+    """Run the automation `text` for one event once: the workflow `key` is started with the event's facts in a
+    signal, or signalled again if it runs (it takes the first delivery only); False if a run for `key` has
+    already ended (a redelivery after the run: nothing to do). The automation is compiled for these facts by
+    the caller (`compile_with_facts`) before it is handed any event."""
     _serving(book)
     types = {name: type(value) for name, value in facts.items()}
     spec = {"plan": plans.plan_ref(text, filename, types), "wait": True, "heartbeat": heartbeat}

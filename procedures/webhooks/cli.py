@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from book.commands.arguments import add_connection_arguments, read_source
+from book.commands.temporal import add_temporal_arguments
 
 if TYPE_CHECKING:
     from book.app import App
@@ -63,6 +64,7 @@ def add_listen_command(subparsers: Any, app: App) -> None:
     listen.add_argument("--number", action="append", metavar="NUMBER", default=[],
                         help="with the sandbox: point this sandbox number's webhooks at the listener (repeatable)")
     add_connection_arguments(listen, app)
+    add_temporal_arguments(listen, required=False)
     listen.set_defaults(func=cmd_listen)
 
 
@@ -127,6 +129,9 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
     app: App = args.app
     book = app.load_book()
+    if args.temporal and not args.run:
+        raise BookError(f"--temporal {args.temporal} runs the automation of each event on Temporal's workers, and "
+                        "there is no automation: give it with --run FILE")
     if args.on and not args.run:
         raise BookError(f"--on {' --on '.join(args.on)} chooses the events an automation runs on, and there is no "
                         "automation: give it with --run FILE, or leave out --on")
@@ -138,7 +143,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     answers = _answers(args)
     public_url = check_public_url(args.public_url) if args.public_url else None
     automations: dict[Any, Any] = {}
-    name = None
+    name = text = filename = None
     if args.run:
         kinds = [k for k in KINDS if k.name in args.on] if args.on else list(KINDS)
         text, filename = read_source(args.run)
@@ -158,7 +163,10 @@ def cmd_listen(args: argparse.Namespace) -> int:
     seen = SeenTokens(app.home() / "triggers" / "webhooks.sqlite3")
     try:
         with open_session(book, connection=args.connection, sandbox=sandbox is not None, notice=app.say) as session:
-            handoff = Handoff(sys.stdout, automations=automations, session=session, seen=seen, name=name)
+            if args.temporal:
+                handoff = _temporal_handoff(args, book, automations, name, text, filename)
+            else:
+                handoff = Handoff(sys.stdout, automations=automations, session=session, seen=seen, name=name)
             listener = create_listener_app(SignatureCheck(auth_token, public_url), handoff, answers=answers, seen=seen)
             with ListenerServer(listener, host=args.host, port=args.port, public_url=public_url) as server:
                 where = f" (Twilio calls {public_url})" if public_url else ""
@@ -194,6 +202,20 @@ def cmd_listen(args: argparse.Namespace) -> int:
             sandbox.close()
     app.say("stopped listening")
     return EXIT_OK
+
+
+def _temporal_handoff(args: argparse.Namespace, book: Any, automations: dict[Any, Any], name: Any, text: str,
+                      filename: str) -> Any:
+    from book.temporal import require
+
+    require(args.app.program)
+    from procedures.webhooks.temporal import TemporalHandoff
+
+    handoff = TemporalHandoff(book, automations, text, filename, target=args.temporal, task_queue=args.task_queue,
+                              name=name)
+    args.app.say(f"each event's automation runs on Temporal at {args.temporal} (task queue {args.task_queue}), "
+                 "started once per delivery before Twilio is answered; run 'twilio-book worker' to run them")
+    return handoff
 
 
 def _hours(seconds: float) -> str:

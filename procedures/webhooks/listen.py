@@ -211,6 +211,8 @@ def create_listener_app(
 
             def hand_on_now() -> Queued | None:
                 try:
+                    if getattr(hand_on, "takes_token", False):  # a handoff keyed by the delivery (listen --temporal)
+                        return hand_on(handler.name, event, token)  # type: ignore[call-arg]
                     return hand_on(handler.name, event)
                 except Exception as err:
                     raise _NotHandedOn from err

@@ -2,6 +2,7 @@
 
     workers(2)                 two worker processes polling this test's task queue; stopped after the test
     on_temporal(coroutine_fn)  runs `coroutine_fn(client)` with a client of the dev server
+    start_listener             the webhook tests' listener (`tests.procedures.webhooks.conftest`)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from sandbox import SandboxServer
+from tests.procedures.webhooks.conftest import start_listener  # noqa: F401 (the listener tests' fixture, here too)
 from tests.processes import Process
 
 
