@@ -67,7 +67,8 @@ def test_a_date_range_is_sent_as_start_and_end_date_and_refined_locally(sandbox,
     "whose date created is before 2020-01-01",
     f"whose date created is at least {(NOW - timedelta(days=32)).date().isoformat()}",
     f"whose log level is \"error\" and whose date created is after {iso(NOW - timedelta(days=31))}",
-])
+], ids=["after 2020", "on 2020", "before 2020", "32 days back", "31 days back with a level"])  # ids without the
+# clock: each xdist worker collects at its own moment, and must collect the same tests
 def test_a_range_older_than_30_days_is_refused_before_any_request(english, session, clause):
     with pytest.raises(InputError, match="Twilio keeps alerts for 30 days only.*nothing was sent"):
         english(f"read some Twilio alerts {clause}")

@@ -86,3 +86,17 @@ def test_no_temporal_server_is_a_message_naming_the_address(tmp_path, home):
     assert result.returncode == 1
     assert "can't reach Temporal at 127.0.0.1:1" in result.stderr
     assert "temporal server start-dev" in result.stderr
+
+
+def test_help_and_the_worker_commands_help_import_no_temporalio():
+    import subprocess
+    import sys
+
+    from tests import ROOT
+
+    code = ("import sys\nfrom procedures.cli import main\nfor argv in (['--help'], ['worker', '--help'], ['run', '--help']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "assert 'temporalio' not in sys.modules, 'temporalio'\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "--temporal HOST:PORT" in result.stdout and "--detach" in result.stdout and "--task-queue Q" in result.stdout
