@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from book.app import App
 
-__all__ = ["DeferredParser", "add_connection_arguments", "read_source", "stopping_gently"]
+__all__ = ["DeferredParser", "add_connection_arguments", "positive_seconds", "read_source", "stopping_gently"]
 
 
 def read_source(path: str) -> tuple[str, str]:
@@ -34,6 +34,19 @@ def add_connection_arguments(parser: argparse.ArgumentParser, app: App) -> None:
     parser.add_argument("--connection", "-c", metavar="NAME",
                         help=f"a named connection (see '{app.program} connections list')")
     parser.add_argument("--sandbox", action="store_true", help="use the local sandbox, even if a connection is configured")
+
+
+def positive_seconds(text: str) -> float:
+    """An argparse type: a number of seconds more than 0 (`--every 30`, `--heartbeat 0.5`)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds; write it like 30 or 0.5") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds more than 0, like 30 or 0.5, not {text}")
+    return value
 
 
 class DeferredParser(argparse.ArgumentParser):

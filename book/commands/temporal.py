@@ -14,7 +14,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from book.commands.arguments import add_connection_arguments, read_source
+from book.commands.arguments import add_connection_arguments, positive_seconds, read_source
 from book.temporal import DEFAULT_TASK_QUEUE
 
 if TYPE_CHECKING:
@@ -29,16 +29,6 @@ def _target(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT; give the Temporal server's address, like "
                                          "127.0.0.1:7233")
     return text
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds; write it like 10") from None
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 3600 seconds, not {text}")
-    return value
 
 
 def add_temporal_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
@@ -57,7 +47,7 @@ def add_run_temporal_arguments(run: argparse.ArgumentParser) -> None:
                      help="with --temporal: print the workflow's id and return at once, without waiting for it")
     run.add_argument("--workflow-id", metavar="ID",
                      help="with --temporal: the workflow's id (default: a new one); a running id is refused")
-    run.add_argument("--heartbeat", type=_seconds, default=10.0, metavar="SECONDS",
+    run.add_argument("--heartbeat", type=positive_seconds, default=10.0, metavar="SECONDS",
                      help="with --temporal: a call whose worker is silent this long goes to another worker (default 10)")
 
 

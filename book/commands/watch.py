@@ -15,7 +15,13 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from book.commands.arguments import DeferredParser, add_connection_arguments, read_source, stopping_gently
+from book.commands.arguments import (
+    DeferredParser,
+    add_connection_arguments,
+    positive_seconds,
+    read_source,
+    stopping_gently,
+)
 
 if TYPE_CHECKING:
     from book.app import App
@@ -50,7 +56,7 @@ def _add_watch_arguments(watch: argparse.ArgumentParser, app: App) -> None:
     for option, where in helps.items():
         watch.add_argument(f"--{option}", dest=_filter_dest(option), metavar="VALUE",
                            help=f"only items whose field is VALUE ({'; '.join(where)})")
-    watch.add_argument("--every", type=_positive_float, default=30.0, metavar="SECONDS",
+    watch.add_argument("--every", type=positive_seconds, default=30.0, metavar="SECONDS",
                        help="seconds between polls (default 30)")
     watch.add_argument("--limit", type=_positive_int, metavar="N",
                        help="hand on at most N items per poll (the oldest; the rest come next poll)")
@@ -65,18 +71,6 @@ def _add_watch_arguments(watch: argparse.ArgumentParser, app: App) -> None:
 
 def _filter_dest(name: str) -> str:
     return "filter_" + name.replace("-", "_")
-
-
-def _positive_float(text: str) -> float:
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds; write it like 30 or 0.5") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds more than 0, like 30 or 0.5, not {text}")
-    return value
 
 
 def _positive_int(text: str) -> int:
