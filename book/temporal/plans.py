@@ -30,8 +30,11 @@ _plans: dict[str, tuple[p.Plan, dict[int, tuple[int, ...]]]] = {}
 
 
 def serve(book: Book) -> None:
-    """Make `book` the one this process's workflows and activities run automations of."""
+    """Make `book` the one this process's workflows and activities run automations of (the plans compiled for
+    it are kept while it stays the same: a running workflow finds its steps by their place in them)."""
     with _lock:
+        if _served.get("book") is book:
+            return
         _served["book"] = book
         _served["codec"] = Codec({**book.all_concepts(), "watch report": WatchReport})
         _plans.clear()

@@ -78,3 +78,36 @@ async def _at_least(state: Any, key: str, count: int) -> bool:
 
 async def _replied(client: Any, count: int) -> bool:
     return len(replies(client)) >= count
+
+
+def test_a_watch_whose_worker_is_killed_goes_on_on_another_without_repeating_or_missing_a_message(
+        temporal, sandbox, workers, task_queue, on_temporal, client):
+    import os
+    import signal
+
+    from book.temporal.worker import result_of, start_automation, stop_watch
+    from book.temporal.workflow import WATCHING
+    from procedures import BOOK
+
+    (doomed,) = workers(1)
+
+    async def body(temporal_client: Any) -> Any:
+        handle = await start_automation(temporal_client, BOOK, REPLY, "reply.auto", task_queue=task_queue,
+                                        heartbeat=2)
+
+        async def state() -> Any:
+            return await handle.query(WATCHING)
+
+        await until(lambda: _at_least(state, "polls", 1), "first poll")
+        inbound(sandbox, *(f"+155500001{n:02}" for n in range(6)))
+        await until(lambda: _replied(client, 2), "2 replies")
+        os.kill(doomed.process.pid, signal.SIGKILL)  # in the middle of handing the six on
+        workers(1)
+        inbound(sandbox, "+15550000199")
+        await until(lambda: _replied(client, 7), "7 replies", timeout=45)
+        await stop_watch(handle)
+        return await result_of(handle, BOOK)
+
+    report = on_temporal(body)
+    assert replies(client) == sorted([*(f"+155500001{n:02}" for n in range(6)), "+15550000199"])  # each once
+    assert report.handed_on == 7 and report.failed == 0
