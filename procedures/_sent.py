@@ -1,10 +1,11 @@
 """Finding what an earlier attempt of a send made, when its outcome was lost (`Procedure.find_sent`).
 
-Twilio's Messages API takes no idempotency key, so a durable run (`book.temporal`) whose worker died in the
-middle of a send asks the account instead: the outbound messages to the same recipient, from the same sender
-(or Messaging Service), with the same body and number of media, created since the send was first scheduled,
-less the ones earlier identical sends of the same run made. The list is read newest first (by the date sent;
-not sent yet: first) and only back to that time.
+Twilio's Messages and Calls APIs take no idempotency key, so a durable run (`book.temporal`) whose worker died
+in the middle of a send asks the account instead: the outbound messages to the same recipient, from the same
+sender (or Messaging Service), with the same body and number of media, created since the send was first
+scheduled, less the ones earlier identical sends of the same run made; for a call, the outbound calls to the
+same recipient from the same caller. A list is read newest first (messages by the date sent, calls by their
+start time; not sent or started yet: first) and only back to that time.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def sent_messages(client: Any, *, to: str, sender: str | None, service: str | No
         params["from_"] = sender
     found = []
     with twilio_errors("look for the message an earlier attempt of this send made"):
-        for message in _recent(client.messages.stream(page_size=50, **params), floor):
+        for message in _recent(client.messages.stream(page_size=50, **params), floor, "date_sent"):
             if message.sid in exclude or not (message.direction or "").startswith("outbound"):
                 continue
             if service is not None and sender is None and message.messaging_service_sid != service:
@@ -41,13 +42,23 @@ def sent_messages(client: Any, *, to: str, sender: str | None, service: str | No
     return found
 
 
-def _recent(messages: Iterator[Any], floor: datetime) -> Iterator[Any]:
-    for count, message in enumerate(messages):
-        created, sent = _utc(message.date_created), _utc(message.date_sent)
-        if count >= MOST_LOOKED_AT or (sent is not None and sent < floor and created is not None and created < floor):
-            return  # newest first by the date sent: everything after this is older still
+def sent_calls(client: Any, *, to: str, sender: str, since: datetime, exclude: Sequence[str]) -> list[Any]:
+    """The SDK calls an earlier attempt of this call may have placed (see the module's docstring)."""
+    floor = since.replace(microsecond=0)
+    with twilio_errors("look for the call an earlier attempt of this call placed"):
+        return [call for call in _recent(client.calls.stream(to=to, from_=sender, page_size=50), floor, "start_time")
+                if call.sid not in exclude and (call.direction or "").startswith("outbound")]
+
+
+def _recent(items: Iterator[Any], floor: datetime, order: str) -> Iterator[Any]:
+    """The items created at or after `floor`, from a list sorted newest first by `order`."""
+    for count, item in enumerate(items):
+        created, ordered = _utc(item.date_created), _utc(getattr(item, order))
+        if count >= MOST_LOOKED_AT or (ordered is not None and ordered < floor and created is not None
+                                       and created < floor):
+            return  # newest first by `order`: everything after this is older still
         if created is None or created >= floor:
-            yield message
+            yield item
 
 
 def _utc(when: datetime | None) -> datetime | None:

@@ -4,6 +4,7 @@ read one by SID, and delete one."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from book.errors import InputError, NotFoundError
@@ -35,6 +36,7 @@ from concepts.calls import (
 )
 from procedures._book import procedure
 from procedures._reading import day_range, fetch_one, page_size, skip
+from procedures._sent import sent_calls, sids
 from procedures._twilio import twilio_errors
 
 if TYPE_CHECKING:
@@ -256,7 +258,15 @@ def check_call_inputs(given: dict[str, Any]) -> None:
                          "nothing was sent")
 
 
-@procedure("to make a *phone* call")
+def find_sent_call(client: Client, inputs: dict[str, Any], since: datetime,
+                   exclude: list[TwilioCall]) -> list[TwilioCall]:
+    """The calls an earlier attempt of this `make a phone call` placed (`procedures._sent`)."""
+    found = sent_calls(client, to=inputs["recipient_number"], sender=inputs["sender_number"], since=since,
+                       exclude=sids(exclude))
+    return [to_concept(call) for call in found]
+
+
+@procedure("to make a *phone* call", find_sent=find_sent_call)
 def make_phone_call(
     client: Client,
     sender_number: CallSender,

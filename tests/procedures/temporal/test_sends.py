@@ -115,3 +115,28 @@ def test_a_send_the_service_refuses_is_final(attempt, client):
     assert raised.value.non_retryable
     assert raised.value.details[0]["bases"][:2] == ["RemoteError", "BookError"]
     assert sent(client) == []
+
+
+CALL = f'''make a phone call where
+  the sender number is "{SENDER}"
+  the recipient number is "{RECIPIENT}"
+  the twiml is "<Response><Say>Your table is ready</Say></Response>"
+'''
+CALL_INPUTS = {"sender_number": SENDER, "recipient_number": RECIPIENT,
+               "twiml": "<Response><Say>Your table is ready</Say></Response>"}
+
+
+def test_a_retried_call_whose_first_attempt_got_through_takes_that_call_and_places_no_other(attempt, client):
+    first = client.calls.create(from_=SENDER, to=RECIPIENT, twiml=CALL_INPUTS["twiml"])
+
+    outcome = attempt(2, text=CALL, inputs=CALL_INPUTS)
+
+    assert outcome["adopted"] and outcome["value"]["v"]["sid"] == first.sid
+    assert [c.sid for c in client.calls.list(to=RECIPIENT)] == [first.sid]
+
+
+def test_a_retried_call_whose_first_attempt_never_got_there_is_placed_once(attempt, client):
+    outcome = attempt(2, text=CALL, inputs=CALL_INPUTS)
+
+    assert "adopted" not in outcome
+    assert [c.sid for c in client.calls.list(to=RECIPIENT)] == [outcome["value"]["v"]["sid"]]
