@@ -101,10 +101,12 @@ def cmd_run_temporal(args: argparse.Namespace) -> int:
     app: App = args.app
     require(app.program)
     from book.output import write_json, write_jsonl, write_table
+    from book.runtime import Automation
     from book.temporal.worker import connect, result_of, start_automation, stop_watch
 
     text, filename = read_source(args.file)
     book = app.load_book()
+    watches = Automation.compile(text, book.registry, filename).plan.watches  # nothing starts before this passes
     writer = {"table": write_table, "json": write_json, "jsonl": write_jsonl}[args.output]
 
     async def run() -> Any:
@@ -115,17 +117,21 @@ def cmd_run_temporal(args: argparse.Namespace) -> int:
         if args.detach:
             print(handle.id)
             return None
-        app.say(f"started the workflow {handle.id} on the task queue {args.task_queue}; waiting for its result")
+        app.say(f"started the workflow {handle.id} on the task queue {args.task_queue}; waiting for its result"
+                + ("; press Ctrl-C to stop the watch" if watches and not args.once else ""))
         try:
             return await result_of(handle, book)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # Ctrl-C
+            if not watches:
+                raise
             await stop_watch(handle)
-            raise
+            app.say("stopping the watch after the item in hand (Ctrl-C again to stop waiting; it stops all the same)")
+            return await result_of(handle, book)
 
     try:
         value = asyncio.run(run())
     except KeyboardInterrupt:
-        app.say("stopped waiting; the workflow goes on (a watch was asked to stop after the item in hand)")
+        app.say(f"stopped waiting; the workflow goes on on its workers ({args.temporal}, task queue {args.task_queue})")
         return 130
     if args.detach:
         return EXIT_OK

@@ -58,12 +58,19 @@ def _session() -> Session:
 
 
 async def _working(work: Callable[[], Any]) -> Any:
-    """Run blocking `work` on the worker's threads, heartbeating until it ends."""
+    """Run blocking `work` on the worker's threads, heartbeating until it ends.
+
+    Asked to stop (the worker shuts down, the workflow is cancelled), a call under way still finishes, and its
+    outcome is reported: a send cut off mid-request would be neither known as sent nor safe to send again.
+    """
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
     future = loop.run_in_executor(_worker["pool"], lambda: context.run(work))
     while True:
-        done, _ = await asyncio.wait({future}, timeout=HEARTBEAT_EVERY)
+        try:
+            done, _ = await asyncio.wait({future}, timeout=HEARTBEAT_EVERY)
+        except asyncio.CancelledError:
+            return await asyncio.shield(future)
         if done:
             return future.result()
         activity.heartbeat()

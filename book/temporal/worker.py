@@ -33,6 +33,8 @@ from book.temporal.workflow import DELIVER, STOP, WORKFLOW, AutomationWorkflow
 
 HEARTBEAT = 10.0
 """Seconds: a call whose worker sends no heartbeat for this long is handed to another worker."""
+SHUTDOWN = 60.0
+"""Seconds a stopping worker gives the calls under way to finish (a send is never cut off mid-request)."""
 
 
 async def connect(target: str, namespace: str = "default") -> Client:
@@ -57,7 +59,8 @@ def worker_for(client: Client, book: Book, session: Session, *, task_queue: str 
     return Worker(client, task_queue=task_queue, workflows=[AutomationWorkflow],
                   activities=[activities.call, activities.poll], identity=identity,
                   workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions),
-                  max_concurrent_activities=threads, sticky_queue_schedule_to_start_timeout=_seconds(3))
+                  max_concurrent_activities=threads, sticky_queue_schedule_to_start_timeout=_seconds(3),
+                  graceful_shutdown_timeout=_seconds(SHUTDOWN))
 
 
 async def run_worker(book: Book, session: Session, *, target: str, task_queue: str = DEFAULT_TASK_QUEUE,
@@ -92,8 +95,12 @@ async def start_automation(
     _serving(book)
     spec = {"plan": plans.plan_ref(text, filename, types), "given": plans.codec().encode(dict(facts or {})),
             "heartbeat": heartbeat, "polls": polls, "polls_per_run": polls_per_run}
-    return await client.start_workflow(WORKFLOW, spec, id=workflow_id or f"automation-{uuid.uuid4()}",
-                                       task_queue=task_queue)
+    workflow_id = workflow_id or f"automation-{uuid.uuid4()}"
+    try:
+        return await client.start_workflow(WORKFLOW, spec, id=workflow_id, task_queue=task_queue)
+    except WorkflowAlreadyStartedError:
+        raise BookError(f"the workflow {workflow_id} is running already; give another --workflow-id, or leave it "
+                        "out for a new one") from None
 
 
 async def signal_with_start(

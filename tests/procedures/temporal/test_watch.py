@@ -111,3 +111,61 @@ def test_a_watch_whose_worker_is_killed_goes_on_on_another_without_repeating_or_
     report = on_temporal(body)
     assert replies(client) == sorted([*(f"+155500001{n:02}" for n in range(6)), "+15550000199"])  # each once
     assert report.handed_on == 7 and report.failed == 0
+
+
+def test_run_temporal_on_a_watch_stops_it_on_ctrl_c_and_prints_its_report(temporal, sandbox, workers, task_queue,
+                                                                          home, tmp_path, client):
+    import json
+    import signal
+
+    from tests.procedures.temporal.conftest import sandbox_env
+    from tests.processes import Process
+
+    workers(1)
+    path = tmp_path / "reply.auto"
+    path.write_text(REPLY, encoding="utf-8")
+    run = Process("run", str(path), "--temporal", temporal.target, "--task-queue", task_queue, "--output", "json",
+                  "--workflow-id", f"{task_queue}-watch", home=home, env=sandbox_env(sandbox))
+    run.err_until("press Ctrl-C to stop the watch")
+    time.sleep(1.5)  # its first poll places the cursor
+    inbound(sandbox, "+15550000300")
+    deadline = time.monotonic() + 20
+    while not replies(client) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    run.process.send_signal(signal.SIGINT)
+    run.err_until("stopping the watch after the item in hand")
+    assert run.process.wait(timeout=20) == 0
+    report = json.loads("".join(drain(run.out)))
+    assert report["handed_on"] == 1 and report["failed"] == 0 and report["watched"] == "new SMS messages"
+    assert replies(client) == ["+15550000300"]
+
+
+def test_run_temporal_refuses_a_workflow_id_that_is_running(temporal, sandbox, task_queue, home, tmp_path,
+                                                            on_temporal):
+    from tests.processes import book_command
+
+    path = tmp_path / "reply.auto"
+    path.write_text(REPLY, encoding="utf-8")
+    flags = ("--temporal", temporal.target, "--task-queue", task_queue, "--workflow-id", f"{task_queue}-w")
+    first = book_command("run", str(path), *flags, "--detach", home=home)
+    assert first.returncode == 0 and first.stdout.strip() == f"{task_queue}-w"
+    again = book_command("run", str(path), *flags, home=home)
+    assert again.returncode == 1
+    assert f"the workflow {task_queue}-w is running already; give another --workflow-id" in again.stderr
+
+    async def end(temporal_client: Any) -> None:
+        await temporal_client.get_workflow_handle(f"{task_queue}-w").terminate("the test is over")
+
+    on_temporal(end)
+
+
+def drain(lines: Any) -> list[str]:
+    """What a process wrote to stdout, once it has ended."""
+    import queue
+
+    out = []
+    while True:
+        try:
+            out.append(lines.get(timeout=1))
+        except queue.Empty:
+            return out
