@@ -1,5 +1,7 @@
 """Workers in their own processes (`twilio-book worker --temporal ...`) on the test's sandbox, and a client.
 
+    shared_queue               a task queue that one worker process of this test process polls (on the shared
+                               sandbox), for the tests that do not stop their workers
     workers(2)                 two worker processes polling this test's task queue; stopped after the test
     on_temporal(coroutine_fn)  runs `coroutine_fn(client)` with a client of the dev server
     start_listener             the webhook tests' listener (`tests.procedures.webhooks.conftest`)
@@ -29,6 +31,23 @@ def sandbox_env(sandbox: SandboxServer) -> dict[str, str]:
     """The environment that connects a `twilio-book` process to the test's sandbox as a Twilio account."""
     return {"TWILIO_ACCOUNT_SID": sandbox.account_sid, "TWILIO_AUTH_TOKEN": sandbox.auth_token,
             "TWILIO_BOOK_API_URL": sandbox.url}
+
+
+@pytest.fixture(scope="session")
+def _shared_worker(temporal: Any, _worker_sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    queue = f"shared-{uuid.uuid4().hex[:12]}"
+    server, _clock = _worker_sandbox
+    process = Process("worker", "--temporal", temporal.target, "--task-queue", queue,
+                      home=tmp_path_factory.mktemp("worker-home"), env=sandbox_env(server))
+    process.err_until("worker polling", timeout=30)
+    yield queue
+    process.stop()
+
+
+@pytest.fixture
+def shared_queue(_shared_worker: str, sandbox: SandboxServer) -> str:
+    """The shared worker's task queue, its sandbox emptied for this test."""
+    return _shared_worker
 
 
 @pytest.fixture

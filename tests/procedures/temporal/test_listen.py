@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import time
+import uuid
 from typing import Any
 
 import requests
@@ -43,15 +44,17 @@ def replies(client: Any) -> list[str]:
     return [m.body for m in client.messages.list(from_=NUMBER, to=CALLER)]
 
 
-def test_each_delivery_is_one_run_across_listeners_and_redeliveries(temporal, sandbox, workers, task_queue,
+def test_each_delivery_is_one_run_across_listeners_and_redeliveries(temporal, sandbox, shared_queue,
                                                                       start_listener, client, on_temporal):
-    workers(1)
+    task_queue = shared_queue
     kind = next(k for k in KINDS if k.concept is InboundSmsMessage)
     automations = {InboundSmsMessage: compile_with_facts(REPLY, BOOK.registry, {"event": kind.concept,
                                                                                   kind.fact: kind.concept})}
     outs = [io.StringIO(), io.StringIO()]
+    name = f"/a/{uuid.uuid4()}/reply.auto"  # this test's runs, among the other tests' on the shared queue
     handoffs = [TemporalHandoff(BOOK, automations, REPLY, "reply.auto", target=temporal.target,
-                                task_queue=task_queue, name="/a/reply.auto", out=out, heartbeat=2) for out in outs]
+                                task_queue=task_queue, name=name, out=out, heartbeat=2)
+                for out in outs]
     try:
         # two listeners (behind one public URL, each with its own record of tokens): Twilio may reach either
         urls = [start_listener(handoff).endpoints["sms"] for handoff in handoffs]
@@ -78,7 +81,8 @@ def test_each_delivery_is_one_run_across_listeners_and_redeliveries(temporal, sa
 
     async def runs(temporal_client: Any) -> list[tuple[str, Any]]:
         query = f'TaskQueue = "{task_queue}"'
-        return [(wf.id, wf.status.name) async for wf in temporal_client.list_workflows(query)]
+        return [(wf.id, wf.status.name) async for wf in temporal_client.list_workflows(query)
+                if wf.id.startswith(handoffs[0].prefix)]
 
     deadline = time.monotonic() + 10  # the list of workflows is eventually consistent
     while len(found := on_temporal(runs)) < 2 and time.monotonic() < deadline:

@@ -27,8 +27,8 @@ def run(temporal: Any, task_queue: str, home: Path, *args: str) -> Any:
     return book_command("run", *args, "--temporal", temporal.target, "--task-queue", task_queue, home=home)
 
 
-def test_run_on_temporal_prints_the_last_lines_result(temporal, sandbox, workers, task_queue, home, tmp_path, client):
-    workers(1)
+def test_run_on_temporal_prints_the_last_lines_result(temporal, sandbox, shared_queue, home, tmp_path, client):
+    task_queue = shared_queue
     result = run(temporal, task_queue, home, automation(tmp_path, SEND), "--output", "json")
     assert result.returncode == 0, result.stderr
     messages = json.loads(result.stdout)
@@ -39,9 +39,9 @@ def test_run_on_temporal_prints_the_last_lines_result(temporal, sandbox, workers
     assert messages[0]["sid"] == held[0].sid
 
 
-def test_detach_prints_the_workflow_id_and_the_workflow_runs_on(temporal, sandbox, workers, task_queue, home,
+def test_detach_prints_the_workflow_id_and_the_workflow_runs_on(temporal, sandbox, shared_queue, home,
                                                                   tmp_path, on_temporal, client):
-    workers(1)
+    task_queue = shared_queue
     result = run(temporal, task_queue, home, automation(tmp_path, SEND), "--detach", "--workflow-id", "detached-1")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "detached-1"
@@ -65,9 +65,9 @@ def test_a_mistake_in_the_english_is_reported_before_any_workflow_starts(tempora
     assert "Traceback" not in result.stderr
 
 
-def test_a_refused_send_fails_the_run_with_the_services_error_and_its_line(temporal, sandbox, workers, task_queue,
+def test_a_refused_send_fails_the_run_with_the_services_error_and_its_line(temporal, sandbox, shared_queue,
                                                                             home, tmp_path, client):
-    workers(1)
+    task_queue = shared_queue
     text = f'''send an SMS message where
   the sender number is "+15005550001"
   the recipient number is "{RECIPIENT}"

@@ -38,12 +38,12 @@ async def until(check: Any, what: str, timeout: float = 30) -> Any:
 
 
 def test_a_watch_hands_each_new_message_on_once_across_continue_as_new_and_stops_with_its_report(
-        temporal, sandbox, workers, task_queue, on_temporal, client):
+        temporal, sandbox, shared_queue, on_temporal, client):
     from book.temporal.worker import result_of, start_automation, stop_watch
     from book.temporal.workflow import WATCHING
     from procedures import BOOK
 
-    workers(1)
+    task_queue = shared_queue
     inbound(sandbox, "+15550000001")  # there before the watch: it starts from now
 
     async def body(temporal_client: Any) -> Any:
@@ -113,15 +113,15 @@ def test_a_watch_whose_worker_is_killed_goes_on_on_another_without_repeating_or_
     assert report.handed_on == 7 and report.failed == 0
 
 
-def test_run_temporal_on_a_watch_stops_it_on_ctrl_c_and_prints_its_report(temporal, sandbox, workers, task_queue,
+def test_run_temporal_on_a_watch_stops_it_on_ctrl_c_and_prints_its_report(temporal, sandbox, shared_queue,
                                                                           home, tmp_path, client):
+    task_queue = shared_queue
     import json
     import signal
 
     from tests.procedures.temporal.conftest import sandbox_env
     from tests.processes import Process
 
-    workers(1)
     path = tmp_path / "reply.auto"
     path.write_text(REPLY, encoding="utf-8")
     run = Process("run", str(path), "--temporal", temporal.target, "--task-queue", task_queue, "--output", "json",
