@@ -12,7 +12,9 @@ it asks the service first, with the procedure's `find_sent`, for what a call wit
 the call was first scheduled (less what earlier identical calls of the same run made): one such result is
 the first attempt's, taken as this call's (nothing is sent again); none means the first attempt never got
 there, and the call is sent now; more than one can't be told apart, and a procedure with no `find_sent`
-can't ask: both end in `DeliveryUnknownError` naming the call, never in a second send.
+can't ask: both end in `DeliveryUnknownError` naming the call, never in a second send. What the look-up
+can't tell apart: an identical result another run made in the same seconds (taken for this call's), and an
+attempt whose worker froze (not died) past the heartbeat timeout and sends when it wakes.
 """
 
 from __future__ import annotations
