@@ -1,0 +1,86 @@
+"""The runtime's Temporal engine for any book (the in-memory notes book here): the interpreter's `Caller` seam,
+and a plan run as a workflow on a worker in this process giving what the interpreter gives in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+
+from book.errors import AuthoringError, NotFoundError
+from book.interpreter import Interpreter
+from book.runtime import Automation
+from tests.notes import make_book, session_for
+
+PLAN = '''write a Lark note where
+  the title is "groceries"
+  the body is "milk"
+write a Lark note where
+  the title is "chores"
+  the stars is 3
+read some notes whose title is "groceries" or whose stars is at least 2
+'''
+
+
+def test_a_caller_runs_each_call_with_its_inputs_and_filter_and_its_result_is_bound():
+    book, store = make_book()
+    automation = Automation.compile(PLAN + "find a note where\n  the note id is the answer\n", book.registry)
+    seen: list[tuple[str, dict[str, Any], Any]] = []
+    interpreter = Interpreter(session_for(book, store))
+
+    def caller(step: Any, inputs: dict[str, Any], expression: Any) -> Any:
+        seen.append((step.procedure.english, inputs, expression))
+        return interpreter.perform(step, inputs, expression)
+
+    env = Interpreter(session_for(book, store), caller=caller).run(automation.plan)
+    assert [english for english, _, _ in seen] == ["write a Lark note", "write a Lark note", "read some notes",
+                                                   "find a note"]
+    assert seen[1][1] == {"title": "chores", "stars": 3}
+    assert seen[2][2] is not None and [n.title for n in store.notes if seen[2][2].matches(n)] == ["groceries", "chores"]
+    assert seen[3][1] == {"note_id": "N2"}  # `the answer`: what the caller returned for the second write
+    assert env.above.title == "chores"
+
+
+def test_a_caller_that_raises_fails_the_line_it_was_called_for():
+    book, store = make_book()
+    automation = Automation.compile('find a note where\n  the note id is "N9"\n', book.registry)
+
+    def caller(step: Any, inputs: dict[str, Any], expression: Any) -> Any:
+        raise NotFoundError("there is no note 'N9'")
+
+    with pytest.raises(NotFoundError) as raised:
+        Interpreter(session_for(book, store), caller=caller).run(automation.plan)
+    assert raised.value.where.startswith("line 1")  # type: ignore[attr-defined]
+
+
+def test_find_sent_is_refused_for_a_procedure_that_only_reads():
+    book, _ = make_book()
+    with pytest.raises(AuthoringError, match="find_sent= is for a procedure that sends or changes something"):
+        @book.procedure("to list some (pages)", find_sent=lambda *args: [])
+        def list_pages() -> list[str]:
+            """List pages.
+
+            Output Concepts:
+                pages: The pages.
+            """
+            return []
+
+
+def test_a_plan_run_as_a_workflow_gives_what_the_interpreter_gives(temporal):
+    from book.temporal.worker import connect, result_of, start_automation, worker_for
+
+    book, store = make_book()
+    local = Automation.compile(PLAN, book.registry).run(session_for(*make_book()))
+    queue = f"notes-{uuid.uuid4().hex[:8]}"
+
+    async def main() -> Any:
+        client = await connect(temporal.target)
+        async with worker_for(client, book, session_for(book, store), task_queue=queue):
+            handle = await start_automation(client, book, PLAN, "notes.auto", task_queue=queue)
+            return await result_of(handle, book)
+
+    value = asyncio.run(main())
+    assert [n.model_dump() for n in value] == [n.model_dump() for n in local.value]
+    assert [n.title for n in store.notes] == ["groceries", "chores"]  # each write ran once, on the worker
