@@ -13,6 +13,9 @@ What it adds to the SDK's `TwilioHttpClient`:
 - Writes (POST, DELETE) are retried only when the request provably never reached the server (the
   connection could not be opened) or on HTTP 429. If the connection fails after the request went
   out, `DeliveryUnknownError` is raised and nothing is resent: a message is never sent twice.
+  The retrying itself is urllib3's `Retry`, which already tells a connection never opened (a connect
+  error) from a failure after the request went out (a read error); the book adds the statuses per
+  method, the never-resend rule, its own jittered backoff and an injectable `sleep` and `random`.
 - `request_count` counts every attempt (and every redirect followed), so benchmarks can report
   requests per read.
 - `download` streams a file (a recording's audio, a message's media) to a path with the same pinning
@@ -29,19 +32,20 @@ import random as _random
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import requests
 from requests import Request
+from requests.adapters import HTTPAdapter
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, MaxRetryError, NewConnectionError, ReadTimeoutError
+from urllib3.util.retry import Retry
 
 from book.errors import ConnectionError_, DeliveryUnknownError, RemoteError
 
@@ -103,6 +107,10 @@ class BookHttpClient(TwilioHttpClient):
         self._random = random
         self._count_lock = threading.Lock()
         self.request_count = 0
+        self._adapter = _Adapter()
+        if self.session is not None:
+            self.session.mount("https://", self._adapter)
+            self.session.mount("http://", self._adapter)
         if self._base is not None and self.session is not None and (self._base.hostname or "") in _LOOPBACK:
             # A local sandbox is never reached through a proxy from the environment.
             self.session.trust_env = False
@@ -235,7 +243,9 @@ class BookHttpClient(TwilioHttpClient):
     ) -> _T:
         """Send the request `kwargs` describe, retrying as the module docstring says; return `receive(answer)`.
 
-        `receive` runs inside the retry loop, so a read whose body breaks off while it is read is tried again.
+        urllib3's `Retry` (`_BookRetry`) retries what may be retried while the answer is awaited. `receive`
+        runs here, so a read whose body breaks off while it is read is tried again too, within the same
+        `max_attempts`.
         """
         if timeout is None:
             timeout = self.timeout
@@ -246,25 +256,25 @@ class BookHttpClient(TwilioHttpClient):
         prepared = session.prepare_request(Request(**kwargs))
         settings = session.merge_environment_settings(prepared.url, self.proxy, stream, None, None)
         where = _describe(method, kwargs["url"])
-        retry_statuses = _READ_RETRY_STATUSES if method in _READS else _WRITE_RETRY_STATUSES
-
-        for attempt in range(1, self.max_attempts + 1):
-            last = attempt == self.max_attempts
-            self._count(1)
+        attempts = _Attempts(self)
+        while True:
+            attempts.add()
+            retry = _BookRetry(self.max_attempts - attempts.count, attempts)
             try:
-                response = session.send(prepared, allow_redirects=allow_redirects, timeout=timeout, **settings)
-                self._count(len(response.history))
-                if response.status_code not in retry_statuses:
-                    return receive(response)
+                with self._adapter.retrying(retry):
+                    response = session.send(prepared, allow_redirects=allow_redirects, timeout=timeout, **settings)
             except requests.exceptions.RequestException as exc:
-                self._handle_failure(exc, method, where, attempt, last)
-                continue
-            with response:  # 429 or 503: only its headers (and, at the end, its error code) are needed
-                if last:
-                    raise _gave_up(response, where, attempt)
-                delay = _retry_after(response)
-            self._sleep(delay if delay is not None else self.backoff(attempt))
-        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+                raise _failure(exc, method, where, attempts.count) from None
+            self._count(len(response.history))
+            if _BookRetry.retries_status(method, response.status_code):  # and no attempt was left
+                with response:
+                    raise _gave_up(response, where, attempts.count)
+            try:
+                return receive(response)
+            except requests.exceptions.RequestException as exc:  # the body broke off while it was read
+                if method not in _READS or attempts.count >= self.max_attempts or not _is_transient(exc):
+                    raise _failure(exc, method, where, attempts.count) from None
+            self._sleep(self.backoff(attempts.count))
 
     def _count(self, requests_sent: int) -> None:
         with self._count_lock:
@@ -274,23 +284,112 @@ class BookHttpClient(TwilioHttpClient):
         """Seconds to wait before retry number `attempt` (1-based): full jitter, capped."""
         return self._random() * min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
 
-    def _handle_failure(
-        self, exc: requests.exceptions.RequestException, method: str, where: str, attempt: int, last: bool
-    ) -> None:
-        """Sleep before a retry if this failure allows one; otherwise raise the right book error."""
-        reason = _reason(exc)
-        if isinstance(exc, requests.exceptions.SSLError) or not _is_transient(exc):
-            raise RemoteError(
-                f"Could not talk to {where}: {reason}. Check the connection's URL and your network; nothing was resent."
-            ) from None
-        if method not in _READS and not _never_reached_server(exc):
-            raise DeliveryUnknownError(_delivery_unknown_message(method, where, reason)) from None
-        if last:
-            raise RemoteError(
-                f"Could not reach {where} after {attempt} attempts ({reason}). "
-                "Check your network connection (for the sandbox: that it is running) and try again."
-            ) from None
-        self._sleep(self.backoff(attempt))
+
+class _Attempts:
+    """How many times one request was sent; each one is counted in the client's `request_count` too."""
+
+    def __init__(self, client: BookHttpClient) -> None:
+        self.client = client
+        self.count = 0
+
+    def add(self) -> None:
+        self.count += 1
+        self.client._count(1)
+
+
+class _BookRetry(Retry):
+    """urllib3's `Retry` with the book's rules (the module docstring): which failures and statuses are
+    retried for which methods, the capped Retry-After, the client's jittered backoff and its injected
+    sleep, and every attempt counted.
+
+    urllib3 already tells a connection that was never opened (a connect error: retried for any method)
+    from a failure after the request went out (a read error: retried only for the methods in
+    `allowed_methods`, the reads); any other error (TLS) is not retried.
+    """
+
+    def __init__(self, retries: int, attempts: _Attempts, **kwargs: Any) -> None:
+        kwargs.setdefault("total", retries)
+        kwargs.setdefault("other", 0)
+        kwargs.setdefault("redirect", False)  # requests follows redirects itself
+        kwargs.setdefault("allowed_methods", _READS)
+        kwargs.setdefault("raise_on_status", False)  # the last 429 or 503 comes back, for `_gave_up`
+        kwargs.setdefault("retry_after_max", int(RETRY_AFTER_CAP))
+        super().__init__(**kwargs)
+        self.attempts = attempts
+
+    def new(self, **kw: Any) -> _BookRetry:
+        params = {"total": self.total, "connect": self.connect, "read": self.read, "redirect": self.redirect,
+                  "status": self.status, "other": self.other, "allowed_methods": self.allowed_methods,
+                  "raise_on_redirect": self.raise_on_redirect, "raise_on_status": self.raise_on_status,
+                  "history": self.history, "retry_after_max": self.retry_after_max, **kw}
+        return type(self)(params.pop("total"), self.attempts, **params)
+
+    @staticmethod
+    def retries_status(method: str, status: int) -> bool:
+        """Whether an answer with this status is tried again: 429 and 503 for a read, 429 for a write."""
+        return status in (_READ_RETRY_STATUSES if method in _READS else _WRITE_RETRY_STATUSES)
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        return bool(self.total) and self.retries_status(method.upper(), status_code)
+
+    def increment(self, *args: Any, **kwargs: Any) -> _BookRetry:
+        retry = super().increment(*args, **kwargs)  # raises when nothing more may be tried
+        self.attempts.add()
+        return retry
+
+    def get_retry_after(self, response: Any) -> float | None:
+        try:
+            seconds = super().get_retry_after(response)
+        except InvalidHeader:
+            return None
+        return None if seconds is None else float(seconds)
+
+    def get_backoff_time(self) -> float:
+        return self.attempts.client.backoff(len(self.history))
+
+    def sleep(self, response: Any = None) -> None:
+        delay = self.get_retry_after(response) if response is not None else None
+        self.attempts.client._sleep(delay if delay is not None else self.get_backoff_time())
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter, with the `Retry` of the request in hand (one per thread) instead of a fixed one."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._fixed: Any = Retry(0, read=False)
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def max_retries(self) -> Any:
+        return getattr(self._local, "retry", None) or self._fixed
+
+    @max_retries.setter
+    def max_retries(self, value: Any) -> None:
+        self._fixed = value
+
+    @contextmanager
+    def retrying(self, retry: Retry) -> Iterator[None]:
+        self._local.retry = retry
+        try:
+            yield
+        finally:
+            self._local.retry = None
+
+
+def _failure(exc: requests.exceptions.RequestException, method: str, where: str, attempts: int) -> RemoteError:
+    """The book's error for a request that failed without an answer, after `attempts` tries."""
+    reason = _reason(exc)
+    if isinstance(exc, requests.exceptions.SSLError) or not _is_transient(exc):
+        return RemoteError(
+            f"Could not talk to {where}: {reason}. Check the connection's URL and your network; nothing was resent."
+        )
+    if method not in _READS and not _never_reached_server(exc):
+        return DeliveryUnknownError(_delivery_unknown_message(method, where, reason))
+    return RemoteError(
+        f"Could not reach {where} after {attempts} attempt{'s' if attempts != 1 else ''} ({reason}). "
+        "Check your network connection (for the sandbox: that it is running) and try again."
+    )
 
 
 def _parse_base_url(base_url: str) -> SplitResult:
@@ -334,7 +433,10 @@ def _never_reached_server(exc: requests.exceptions.RequestException) -> bool:
 def _reason(exc: requests.exceptions.RequestException) -> str:
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "timed out while connecting"
-    if isinstance(exc, requests.exceptions.ReadTimeout):
+    cause: object = exc.args[0] if exc.args else None
+    if isinstance(exc, requests.exceptions.ReadTimeout) or (
+        isinstance(cause, MaxRetryError) and isinstance(cause.reason, ReadTimeoutError)
+    ):
         return "timed out waiting for the response"
     if isinstance(exc, requests.exceptions.SSLError):
         return "the TLS handshake failed"
@@ -354,21 +456,6 @@ def _delivery_unknown_message(method: str, where: str, reason: str) -> str:
             "(or `read an SMS message whose sid is ...` if you know its SID)."
         )
     return f"{where} may have reached Twilio: {reason} after the request was sent. It was not resent. {check}"
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    """The Retry-After header in seconds (number or HTTP date), capped; None if absent or unreadable."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError):
-            return None
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP)
 
 
 def _gave_up(response: requests.Response, where: str, attempts: int) -> RemoteError:
