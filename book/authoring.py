@@ -19,6 +19,8 @@
         '''
 
 Reserved parameters: `client` (the connection's client, made by the book's `client_factory`),
+`downloads` (the session's `book.files.DownloadFolder`, for a procedure that writes files: the only
+place it may write them),
 `pushed` (FILTER-CAPABLE: the `book.filters.Pushdown` of the conditions its API takes, declared with
 `pushable=`: field -> operators), `filter_expression` (the whole filter, for a procedure that wants it),
 `offset` and `limit` (page-capable). Every other parameter is an input concept, bound by name; its type
@@ -46,7 +48,7 @@ from book.registry import InputConcept, OutputConcept, Procedure, Registry
 from grammar.ast import Call
 from grammar.signature import parse_signature
 
-RESERVED = {"client", "filter_expression", "pushed", "offset", "limit"}
+RESERVED = {"client", "downloads", "filter_expression", "pushed", "offset", "limit"}
 RESERVED_VERBS = {"the", "use", "convert", "get", "process", "a", "an", "some", "all"}
 READ_ONLY_VERBS = {"read", "list", "find", "download", "check", "look", "count", "watch", "search"}
 
@@ -180,7 +182,7 @@ def _annotations(function: Callable[..., Any], where: str) -> dict[str, Any]:
     raw = inspect.get_annotations(function)
     out: dict[str, Any] = {}
     for name, annotation in raw.items():
-        if name == "client":
+        if name in ("client", "downloads"):
             continue
         if isinstance(annotation, str):
             try:
@@ -266,6 +268,7 @@ def _build(book: Book, signature: Any, function: Callable[..., Any], mutating: b
         pushable=pushed,
         takes_pushed=takes_pushed,
         takes_expression=takes_expression,
+        writes_files="downloads" in params,
     )
 
 

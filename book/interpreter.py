@@ -20,6 +20,7 @@ from book import filters as f
 from book import plan as p
 from book.concept import type_words
 from book.errors import BookError, InputError, NotFoundError
+from book.files import DownloadFolder
 from book.naming import english, noun_key
 from book.values import Invalid, coerce, convert, describe, shown
 from book.watching.watch import Watcher, WatchReport, automation_cursor_file
@@ -38,7 +39,8 @@ class Session:
     A `watch for new ...` line polls until `stop` is set (between two items, never in the middle of
     one), or `watch_polls` times when that is given (`run --once`: 1); its cursors live under `home`
     (`open_session` gives the book's home folder). `accounts` names the account each book's client
-    reaches (a connection's identity), which scopes a watch's cursor.
+    reaches (a connection's identity), which scopes a watch's cursor. Procedures that write files write
+    them only under `downloads` (by default `<home>/downloads`; see `book.files`).
     """
 
     clients: dict[str, Callable[[], Any]] = field(default_factory=dict)
@@ -47,6 +49,7 @@ class Session:
     progress_every: int = 1000
     home: Path | None = None
     watch_polls: int | None = None
+    downloads: Path | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     _made: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -58,6 +61,14 @@ class Session:
                                 "'connect' command, or open the session with book.session.open_session")
             self._made[book] = factory()
         return self._made[book]
+
+    def download_folder(self) -> DownloadFolder:
+        """Where this session's procedures may write files: `downloads`, else `<home>/downloads`."""
+        folder = self.downloads if self.downloads is not None else self.home / "downloads" if self.home else None
+        if folder is None:
+            raise BookError("this session has no downloads folder to write files in; give Session(downloads=...), "
+                            "or open it with book.session.open_session")
+        return DownloadFolder(folder)
 
 
 @dataclass
@@ -240,8 +251,9 @@ class Interpreter:
             taken, complete = step.pushdown
             pushed = f.Pushdown(tuple(conditions[i] for i in taken), complete)  # type: ignore[misc]
         client = self.session.client(procedure.book) if procedure.takes_client else None
+        downloads = self.session.download_folder() if procedure.writes_files else None
         result = procedure.read(client, expression, pushed=pushed, limit=1 if step.singular else step.limit,
-                                inputs=kwargs)
+                                inputs=kwargs, downloads=downloads)
         if procedure.output.plural:
             result = self._collect(step, result, expression)
         return result

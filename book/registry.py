@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from book.errors import AuthoringError
+from book.errors import AuthoringError, BookError
 from book.filters import NO_PUSHDOWN
 from book.naming import did_you_mean, noun_key
 from grammar.signature import Signature
@@ -64,6 +64,14 @@ class Procedure:
     """A mutating procedure's way to find what an earlier attempt of a call sent, when that attempt's outcome
     was lost (its worker died): `find_sent(client, inputs, since, exclude)` -> the results the service holds
     that a call with these inputs made since `since`, less `exclude` (`book.temporal` asks before it resends)."""
+    writes_files: bool = False
+    """Whether it writes files on this computer (it takes `downloads`: the session's `book.files.DownloadFolder`)."""
+
+    @property
+    def changes_things(self) -> bool:
+        """Whether it changes anything, in the service (`mutating`) or on this computer (`writes_files`):
+        what a read-only server leaves out."""
+        return self.mutating or self.writes_files
 
     @property
     def phrase(self) -> str:
@@ -88,10 +96,10 @@ class Procedure:
         return next((i for i in self.inputs if i.name == name or i.param == name), None)
 
     def read(self, client: Any, expression: Any = None, *, pushed: Any = None, offset: int = 0,
-             limit: int | None = None, inputs: Mapping[str, Any] | None = None) -> Any:
+             limit: int | None = None, inputs: Mapping[str, Any] | None = None, downloads: Any = None) -> Any:
         """Call the procedure with its reserved parameters filled in: the client, the filter (whole, and the
-        part pushed down: `pushed`, else split from `expression` by `pushable`), the page. What it returns,
-        unfiltered: the caller applies the whole expression to the items."""
+        part pushed down: `pushed`, else split from `expression` by `pushable`), the page, the downloads
+        folder. What it returns, unfiltered: the caller applies the whole expression to the items."""
         kwargs: dict[str, Any] = dict(inputs or {})
         if self.takes_expression:
             kwargs["filter_expression"] = expression
@@ -103,6 +111,10 @@ class Procedure:
             kwargs["offset"], kwargs["limit"] = offset, limit
         if self.takes_client:
             kwargs["client"] = client
+        if self.writes_files:
+            if downloads is None:
+                raise BookError(f"'{self.english}' writes a file, and no downloads folder was given for it")
+            kwargs["downloads"] = downloads
         return self.function(**kwargs)
 
 

@@ -42,12 +42,14 @@ def open_session(
     sandbox: bool = False,
     notice: Callable[[str], None] | None = None,
     home: Path | None = None,
+    downloads: Path | None = None,
 ) -> Iterator[Session]:
-    """A `Session` whose client for `book` comes from the resolved connection or the book's sandbox."""
+    """A `Session` whose client for `book` comes from the resolved connection or the book's sandbox; files
+    its procedures write go under `downloads` (by default `<home>/downloads`)."""
     app = book.app
     resolved = None if sandbox else resolve_connection(connection, app=app, methods=book.connection_methods)
     started: list[LocalService] = []
-    session = Session(progress=notice, home=home or app.home())
+    session = Session(progress=notice, home=home or app.home(), downloads=downloads)
 
     def make_client() -> Any:
         if book.client_factory is None:

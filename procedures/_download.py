@@ -1,6 +1,8 @@
-"""Downloading a Twilio file (a recording's audio, a message's media) to a path on this computer.
+"""Downloading a Twilio file (a recording's audio, a message's media) into the session's downloads folder.
 
-`destination` checks the path before any request; `download` hands the rest to the book's HTTP client
+`destination` checks the path before any request: the runtime's `book.files.DownloadFolder` keeps it
+inside the downloads folder (no `..`, no other absolute path, no symbolic link), and the file must not
+exist unless the overwrite is true. `download` hands the rest to the book's HTTP client
 (`BookHttpClient.download`), which pins the host to Twilio (or sends it to the sandbox), retries like
 any read, and writes the file only once it is complete. An existing file is replaced only when the
 caller says so.
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from book.errors import InputError
+from book.files import DownloadFolder
 from concepts import File
 
 if TYPE_CHECKING:
@@ -20,14 +23,12 @@ if TYPE_CHECKING:
     from procedures.http import BookHttpClient
 
 
-def destination(path: str, default_name: str, *, overwrite: bool) -> Path:
-    """The absolute file to write for `path` (a folder gets `default_name` inside it); InputError if unusable."""
-    target = Path(path).expanduser()
-    if not str(path).strip():
-        raise InputError("the path is empty; give the file to write, like \"recording.wav\"; nothing was downloaded")
-    target = target if target.is_absolute() else Path.cwd() / target
+def destination(downloads: DownloadFolder, path: str, default_name: str, *, overwrite: bool) -> Path:
+    """The file to write for `path` inside `downloads` (a folder gets `default_name` inside it); InputError if
+    it is out of the folder or unusable, before any request."""
+    target = downloads.path(path)
     if target.is_dir():
-        target = target / default_name
+        target = downloads.path(str(target / default_name))
     if not target.parent.is_dir():
         raise InputError(f"the folder {target.parent} does not exist; create it or choose another path; "
                          "nothing was downloaded")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from book.errors import InputError
+from book.files import DownloadFolder
 from book.filters import NO_PUSHDOWN, Pushdown
 from concepts import File, MessageBody, PhoneNumber, TwilioSmsMessage
 from concepts.calls import ApplicationSid
@@ -315,6 +315,7 @@ def to_media(media: Any) -> TwilioMedia:
 @procedure("to download a *Twilio* media file")
 def download_media_file(
     client: Client,
+    downloads: DownloadFolder,
     message_sid: MessageSid,
     media_sid: MediaSid,
     path: str,
@@ -322,14 +323,15 @@ def download_media_file(
 ) -> File:
     """Download a media file of a message (an image, say) to this computer.
 
-    A path that names a folder gets the file `<media sid>.<extension of its type>` inside it (ME....png).
-    The file is written only once it is complete, and an existing file is replaced only when the
-    overwrite is true.
+    The file goes under the downloads folder (a relative path is taken inside it; one that leads out
+    of it is refused), and a path that names a folder gets the file `<media sid>.<extension of its
+    type>` inside it (ME....png). The file is written only once it is complete, and an existing file
+    is replaced only when the overwrite is true.
 
     Input Concepts:
         the message sid: The SID of the message the media belongs to (SM or MM and 32 hex digits)
         the media sid: The SID of the media file to download (ME and 32 hex digits)
-        the path: Where to write the file: a file name, or a folder to put it in
+        the path: Where to write the file, in the downloads folder: a file name, or a folder to put it in
         the overwrite: Whether to replace a file that is already at the path (default false)
 
     Output Concepts:
@@ -351,10 +353,10 @@ def download_media_file(
         ...   the overwrite is true
     """
     name = media_sid
-    if Path(path).expanduser().is_dir():  # name the file by its type, which only Twilio knows
+    if downloads.path(path).is_dir():  # name the file by its type, which only Twilio knows
         with twilio_errors(f"read the media file {media_sid}"):
             media = client.messages(message_sid).media(media_sid).fetch()
         name += mimetypes.guess_extension(media.content_type or "") or ""
-    target = destination(path, name, overwrite=overwrite)
+    target = destination(downloads, path, name, overwrite=overwrite)
     uri = f"/2010-04-01/Accounts/{client.account_sid}/Messages/{message_sid}/Media/{media_sid}"
     return download(client, uri, target, overwrite=overwrite, what=f"the media file {media_sid}")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from book.errors import InputError
+from book.files import DownloadFolder
 from book.filters import NO_PUSHDOWN, Pushdown
 from concepts import AudioFormat, File, RecordingSid, TwilioRecording, TwilioTranscription
 from concepts.recordings import sid_problem
@@ -187,6 +188,7 @@ def _missing_is_empty(stream: Any) -> Iterator[Any]:
 @procedure("to download a *Twilio* recording")
 def download_twilio_recording(
     client: Client,
+    downloads: DownloadFolder,
     recording_sid: RecordingSid,
     path: str,
     format: AudioFormat | None = None,
@@ -195,13 +197,15 @@ def download_twilio_recording(
     """Download a recording's media file to this computer, as WAV or MP3.
 
     A WAV file (audio/x-wav) is uncompressed, at 128 kbps; an MP3 file (audio/mpeg) is compressed, at
-    32 kbps. Without a format, a path ending in .mp3 gets MP3 and any other path WAV. A path that
-    names a folder gets the file `<recording sid>.<format>` inside it. The file is written only once
-    it is complete, and an existing file is replaced only when the overwrite is true.
+    32 kbps. Without a format, a path ending in .mp3 gets MP3 and any other path WAV. The file goes
+    under the downloads folder (a relative path is taken inside it; one that leads out of it is
+    refused), and a path that names a folder gets the file `<recording sid>.<format>` inside it. The
+    file is written only once it is complete, and an existing file is replaced only when the
+    overwrite is true.
 
     Input Concepts:
         the recording sid: The SID of the recording to download (RE followed by 32 hexadecimal digits)
-        the path: Where to write the file: a file name, or a folder to put it in
+        the path: Where to write the file, in the downloads folder: a file name, or a folder to put it in
         the format: "wav" or "mp3"; by default the path's extension decides, and otherwise WAV
         the overwrite: Whether to replace a file that is already at the path (default false)
 
@@ -230,6 +234,6 @@ def download_twilio_recording(
     elif suffix in ("wav", "mp3") and suffix != format:
         raise InputError(f"the path {path!r} ends in .{suffix} but the format is {format!r}; make them agree; "
                          "nothing was downloaded")
-    target = destination(path, f"{recording_sid}.{format}", overwrite=overwrite)
+    target = destination(downloads, path, f"{recording_sid}.{format}", overwrite=overwrite)
     uri = f"/2010-04-01/Accounts/{client.account_sid}/Recordings/{recording_sid}.{format}"
     return download(client, uri, target, overwrite=overwrite, what=f"the recording {recording_sid}")

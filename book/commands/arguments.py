@@ -30,10 +30,13 @@ def read_source(path: str) -> tuple[str, str]:
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser, app: App) -> None:
-    """`--connection NAME` and `--sandbox`, as every command that reaches the service takes them."""
+    """`--connection NAME`, `--sandbox` and `--downloads DIR`, as every command that opens a session takes them."""
     parser.add_argument("--connection", "-c", metavar="NAME",
                         help=f"a named connection (see '{app.program} connections list')")
     parser.add_argument("--sandbox", action="store_true", help="use the local sandbox, even if a connection is configured")
+    parser.add_argument("--downloads", metavar="DIR",
+                        help="the only folder downloads are written to (default: downloads in the book's home "
+                        f"folder, {app.env('HOME')}); a path out of it is refused")
 
 
 def positive_seconds(text: str) -> float:

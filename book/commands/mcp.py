@@ -3,7 +3,8 @@
     PROGRAM mcp                                   stdio: what an agent's client starts as a subprocess
     PROGRAM mcp --http --host H --port P          streamable HTTP at http://H:P/mcp
         --sandbox | --connection NAME             where procedures go (default: as `run`)
-        --read-only                               serve only the procedures that change nothing
+        --read-only                               serve only the procedures that change nothing (nor write files)
+        --downloads DIR                           the only folder downloads go to (default: the home's)
         --max-items N                             the most items one result holds (default 50)
 
 Only the standard library is imported when the command is registered: the MCP SDK, the book's procedures
@@ -42,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser, app: App) -> None:
     parser.add_argument("--host", help="with --http: the address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help=f"with --http: the port (default {DEFAULT_PORT})")
     add_connection_arguments(parser, app)
-    parser.add_argument("--read-only", action="store_true", help="serve only procedures that change nothing")
+    parser.add_argument("--read-only", action="store_true", help="serve only procedures that change nothing, in the account or on this computer (no downloads)")
     parser.add_argument("--max-items", type=_positive, default=DEFAULT_MAX_ITEMS, metavar="N",
                         help=f"the most items one result holds; it says how many more there were (default {DEFAULT_MAX_ITEMS})")
 
@@ -56,7 +57,8 @@ def cmd_mcp(args: argparse.Namespace) -> int:
         raise BookError("--host and --port choose where HTTP is served: add --http, or leave them out for stdio")
     http = (args.host or "127.0.0.1", DEFAULT_PORT if args.port is None else args.port) if args.http else None
     options = ServeOptions(read_only=args.read_only, max_items=args.max_items)
-    serve(args.app.load_book(), connection=args.connection, sandbox=args.sandbox, options=options, http=http)
+    serve(args.app.load_book(), connection=args.connection, sandbox=args.sandbox, options=options, http=http,
+          downloads=args.downloads)
     return 0
 
 

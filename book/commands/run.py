@@ -53,7 +53,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     book = app.load_book()
     automation = Automation.compile(text, book.registry, filename)  # nothing runs before this passes
     writer = {"table": write_table, "json": write_json, "jsonl": write_jsonl}[args.output]
-    with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=app.say) as session:
+    with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=app.say,
+                      downloads=args.downloads) as session:
         if args.once:
             session.watch_polls = 1
         with stopping_gently(session.stop, app.say) if automation.plan.watches else nullcontext():

@@ -106,7 +106,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         automation = compile_with_facts(text, book.registry, {watchable.fact: concept, "event": concept}, filename)
     since = _datetime(args.since) if args.since else None
 
-    with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=app.say) as session:
+    with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=app.say,
+                      downloads=args.downloads) as session:
         client = session.client(book.name)
         cursor = cursor_file(session.home, watchable, session.accounts.get(book.name, ""), given, args.name)
         # The watcher checks the filters and the limit: a mistake there must not cost the cursor.

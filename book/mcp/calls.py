@@ -111,7 +111,8 @@ class Toolbox:
     def _unknown(self, name: str) -> str:
         hidden = [t for t in catalog(self.book.registry, max_items=self.options.max_items) if t.name == name]
         if hidden and self.options.read_only:
-            return f"the tool {name!r} changes things, and this server is read-only (it was started with --read-only)"
+            what = "writes files" if hidden[0].procedure is not None and hidden[0].procedure.writes_files else "changes things"
+            return f"the tool {name!r} {what}, and this server is read-only (it was started with --read-only)"
         return f"there is no tool {name!r}; " + (did_you_mean(name, list(self._by_name)) or "list the tools to see what there is")
 
     # -- the automation tools
@@ -119,7 +120,7 @@ class Toolbox:
     def _run(self, arguments: Mapping[str, Any]) -> Outcome:
         automation = Automation.compile(_text(arguments, RUN_AUTOMATION), self.book.registry)
         calls = automation.plan.procedures
-        changing = [procedure.english for procedure in calls if procedure.mutating]
+        changing = [procedure.english for procedure in calls if procedure.changes_things]
         if self.options.read_only and changing:
             raise BookError(
                 f"this server is read-only, and the automation would {' and '.join(map(repr, changing))}, which "
@@ -145,7 +146,7 @@ class Toolbox:
     def _check(self, arguments: Mapping[str, Any]) -> Outcome:
         plan = check(_text(arguments, CHECK_AUTOMATION), self.book.registry)
         calls = [procedure.english for procedure in plan.procedures]
-        changes = any(procedure.mutating for procedure in plan.procedures)
+        changes = any(procedure.changes_things for procedure in plan.procedures)
         runs_here = not (self.options.read_only and changes)
         text = f"ok: {len(plan.steps)} statements, calls: {', '.join(calls) or 'none'}"
         if not runs_here:

@@ -64,8 +64,9 @@ def tool_name(procedure: Procedure) -> str:
 
 
 def catalog(registry: Registry, *, read_only: bool = False, max_items: int = 50) -> tuple[ToolSpec, ...]:
-    """The automation tools, then one tool per procedure (only those that change nothing if `read_only`)."""
-    procedures = [p for p in registry if not (read_only and p.mutating)]
+    """The automation tools, then one tool per procedure (only those that change nothing, in the service or
+    on this computer, if `read_only`)."""
+    procedures = [p for p in registry if not (read_only and p.changes_things)]
     specs = [_run_spec(procedures, read_only, max_items), _check_spec()]
     seen = {spec.name: "the book's automation tool" for spec in specs}
     for procedure in procedures:
@@ -88,7 +89,7 @@ def procedure_spec(procedure: Procedure, max_items: int = 50) -> ToolSpec:
         description=tool_description(procedure, max_items),
         input_schema=input_schema(procedure, max_items),
         output_schema=output_schema(procedure),
-        read_only=not procedure.mutating,
+        read_only=not procedure.changes_things,
         procedure=procedure,
     )
 
@@ -103,6 +104,10 @@ def tool_description(procedure: Procedure, max_items: int) -> str:
     parts.append(f"In the book's English (for run_automation): {procedure.english}.")
     if procedure.mutating:
         parts.append("This changes things in the connected account: it is not a read.")
+    if procedure.writes_files:
+        parts.append("This writes a file on the server's computer, only under its downloads folder: a path is "
+                     "taken inside that folder, and one that leads out of it ('..', another absolute path, a "
+                     "symbolic link) is refused before anything is sent. A read-only server does not offer it.")
     if procedure.output.plural:
         filtered = "; `filter` keeps only the items that match" if procedure.filter_capable else ""
         parts.append(
@@ -339,7 +344,8 @@ _TEXT_INPUT = {
 def _run_spec(procedures: list[Procedure], read_only: bool, max_items: int) -> ToolSpec:
     known = []
     for procedure in procedures:
-        marks = [m for m, on in (("FILTER-CAPABLE", procedure.filter_capable), ("changes things", procedure.mutating)) if on]
+        marks = [m for m, on in (("FILTER-CAPABLE", procedure.filter_capable), ("changes things", procedure.mutating),
+                                 ("writes files", procedure.writes_files)) if on]
         known.append(f"- {procedure.english}" + (f" [{', '.join(marks)}]" if marks else "") + f": {procedure.summary}")
         if procedure.examples:
             known.extend(f"    {line}" for line in procedure.examples[0].text.splitlines())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -156,9 +157,11 @@ def serve(
     sandbox: bool = False,
     options: ServeOptions | None = None,
     http: tuple[str, int] | None = None,
+    downloads: Path | None = None,
 ) -> None:
-    """Open the book's session (its connection, or the sandbox) and serve it until the client goes away."""
-    with open_session(book, connection=connection, sandbox=sandbox, notice=book.app.say) as session:
+    """Open the book's session (its connection, or the sandbox) and serve it until the client goes away;
+    files are downloaded only under `downloads` (by default the book's home's `downloads`)."""
+    with open_session(book, connection=connection, sandbox=sandbox, notice=book.app.say, downloads=downloads) as session:
         server = build_server(Toolbox(book, session, options), book_resources(book))
         if http is None:
             run_stdio(server)

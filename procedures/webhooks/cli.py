@@ -162,7 +162,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
                         "below into its configuration in Twilio's console")
     seen = SeenTokens(app.home() / "triggers" / "webhooks.sqlite3")
     try:
-        with open_session(book, connection=args.connection, sandbox=sandbox is not None, notice=app.say) as session:
+        with open_session(book, connection=args.connection, sandbox=sandbox is not None, notice=app.say,
+                          downloads=args.downloads) as session:
             if args.temporal:
                 handoff = _temporal_handoff(args, book, automations, name, text, filename)
             else:

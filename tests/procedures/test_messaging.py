@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -279,6 +280,13 @@ def test_the_media_of_an_unknown_message_is_not_found(english):
     assert caught.value.status == 404
 
 
+@pytest.fixture
+def downloads(session, tmp_path: Path) -> Path:
+    """The session's downloads folder: where every download goes."""
+    session.downloads = tmp_path
+    return tmp_path
+
+
 DOWNLOAD = '''download a Twilio media file where
   the message sid is the twilio message's sid
   the media sid is the twilio media file's sid
@@ -286,8 +294,8 @@ DOWNLOAD = '''download a Twilio media file where
 '''
 
 
-def test_a_media_file_is_downloaded_to_a_path(english, tmp_path):
-    target = tmp_path / "map.png"
+def test_a_media_file_is_downloaded_to_a_path(english, downloads):
+    target = downloads / "map.png"
     result = english(media_message("https://example.com/map.png")
                      + READ_ONE + DOWNLOAD.format(path=target))
     downloaded = result.value
@@ -297,16 +305,16 @@ def test_a_media_file_is_downloaded_to_a_path(english, tmp_path):
     assert data.startswith(PNG_MAGIC) and downloaded.size == len(data)
 
 
-def test_a_folder_gets_the_file_named_by_its_sid_and_type(english, tmp_path):
+def test_a_folder_gets_the_file_named_by_its_sid_and_type(english, downloads):
     result = english(media_message("https://example.com/photo.jpeg")
-                     + READ_ONE + DOWNLOAD.format(path=tmp_path))
+                     + READ_ONE + DOWNLOAD.format(path=downloads))
     media = result.facts["twilio media"]  # "twilio media file" is now the download's file
-    assert result.value.path == str(tmp_path / f"{media.sid}.jpg")
-    assert (tmp_path / f"{media.sid}.jpg").read_bytes().startswith(JPEG_MAGIC)
+    assert result.value.path == str(downloads / f"{media.sid}.jpg")
+    assert (downloads / f"{media.sid}.jpg").read_bytes().startswith(JPEG_MAGIC)
 
 
-def test_an_existing_file_is_kept_unless_overwrite_is_true(english, session, tmp_path):
-    target = tmp_path / "map.png"
+def test_an_existing_file_is_kept_unless_overwrite_is_true(english, session, downloads):
+    target = downloads / "map.png"
     target.write_bytes(b"mine")
     text = (media_message("https://example.com/map.png")
             + READ_ONE + DOWNLOAD.format(path=target))
@@ -317,20 +325,20 @@ def test_an_existing_file_is_kept_unless_overwrite_is_true(english, session, tmp
     assert target.read_bytes().startswith(PNG_MAGIC)
 
 
-def test_a_missing_media_file_or_folder_is_reported(english, session, tmp_path):
-    tmp_path = tmp_path / "downloads"
-    tmp_path.mkdir()
+def test_a_missing_media_file_or_folder_is_reported(english, session, downloads):
+    downloads = downloads / "sub"
+    downloads.mkdir()
     sid = english(media_message("https://example.com/map.png")).value.sid
     download = ('download a Twilio media file where\n  the message sid is "{sid}"\n'
                 '  the media sid is "ME{zeros}"\n  the path is "{path}"\n')
     before = requests_sent(session)
     with pytest.raises(InputError, match="does not exist"):
-        english(download.format(sid=sid, zeros="0" * 32, path=tmp_path / "nowhere" / "x.png"))
+        english(download.format(sid=sid, zeros="0" * 32, path=downloads / "nowhere" / "x.png"))
     assert requests_sent(session) == before
     with pytest.raises(RemoteError, match="download the media file") as caught:
-        english(download.format(sid=sid, zeros="0" * 32, path=tmp_path / "x.png"))
+        english(download.format(sid=sid, zeros="0" * 32, path=downloads / "x.png"))
     assert caught.value.status == 404
-    assert list(tmp_path.iterdir()) == []
+    assert list(downloads.iterdir()) == []
 
 
 # -- the documentation's examples ---------------------------------------------------------------------
@@ -344,6 +352,5 @@ MINE = ("send a Twilio message", "send a WhatsApp message", "delete an SMS messa
     for procedure in BOOK.registry if procedure.english in MINE
     for n, example in enumerate(procedure.examples, 1)
 ])
-def test_every_example_runs_against_the_sandbox(english, text, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_every_example_runs_against_the_sandbox(english, text):
     assert english(text).value is not None

@@ -32,8 +32,9 @@ DOWNLOAD = '''download a Twilio recording where
 
 
 @pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
+def in_tmp(tmp_path: Path, session) -> Path:
+    """The session's downloads folder: where every download goes."""
+    session.downloads = tmp_path
     return tmp_path
 
 
