@@ -6,7 +6,8 @@ lookup are driven by that data alone, so a book that declares another method get
 `connect` for free.
 
 A `Connection` is one filled-in method. Its sensitive values are `SecretStr`s: no repr, str, JSON dump or
-error message ever shows them. `ConnectionStore` keeps connections in `<home>/connections.json`, written
+error message ever shows them; and no error or log line shows more than the first 4 characters of any
+field's value (`masked`), so a secret pasted into the wrong field is not printed either. `ConnectionStore` keeps connections in `<home>/connections.json`, written
 atomically and readable only by its owner (mode 600), or puts the secrets in the system keyring when one
 is really available. `resolve_connection` picks the connection a run uses. Whether the credentials work is
 the book's to say (`Book(verify_connection=...)`), raising `AuthenticationError` when they are refused.
@@ -23,7 +24,7 @@ import json
 import os
 import re
 import secrets as _secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -32,6 +33,27 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from book.app import App
 from book.errors import ConnectionError_
+
+SHOWN = 4
+"""The most characters of a connection field's value that an error or a log line shows."""
+
+
+def masked(value: str) -> str:
+    """`'f00d…' (32 characters)`: at most the first `SHOWN` characters of a credential field's value, quoted.
+
+    Every error and log line that names a field's value shows it so: a value pasted into the wrong field
+    (the Auth Token in the Account SID's variable) is never printed whole.
+    """
+    if len(value) <= SHOWN:
+        return repr(value)
+    return f"{value[:SHOWN]!r}… ({len(value)} characters)".replace("'…", "…'", 1)
+
+
+def mask_in(text: str, values: Iterable[str]) -> str:
+    """`text` with each of `values` (a connection's field values) shown as `masked` shows it."""
+    for value in sorted((v for v in values if len(v) > SHOWN), key=len, reverse=True):
+        text = text.replace(value, value[:SHOWN] + "…")
+    return text
 
 
 def add_hint(app: App, name: str = "NAME") -> str:
@@ -50,6 +72,8 @@ __all__ = [
     "check_api_url",
     "check_name",
     "connection_from_env",
+    "mask_in",
+    "masked",
     "method_for",
     "resolve_connection",
     "system_keyring",
@@ -112,7 +136,7 @@ class ConnectionField:
                 raise ConnectionError_(f"{self.label} is missing: {self.description}")
             return None
         if self.pattern is not None and re.fullmatch(self.pattern, value) is None:
-            shown = "the value given" if self.sensitive else repr(_clip(value))
+            shown = "the value given" if self.sensitive else masked(value)
             hint = f": {self.shape_hint}" if self.shape_hint else ""
             raise ConnectionError_(f"{self.label} is not valid ({shown}){hint}")
         return value
@@ -232,9 +256,17 @@ class Connection(BaseModel):
         """Every secret in plain text, so a caller can scrub them out of foreign text."""
         return [v.get_secret_value() for v in self.values.values() if isinstance(v, SecretStr) and v.get_secret_value()]
 
+    def masked(self, text: str) -> str:
+        """`text` (an error of a foreign library, say) with every secret of this connection replaced by
+        `**********` and every other field's value cut to its first characters (`mask_in`)."""
+        for secret in self.secrets():
+            text = text.replace(secret, "**********")
+        return mask_in(text, [v for v in self.values.values() if isinstance(v, str)])
+
     def __str__(self) -> str:
+        """`connection 'work' (auth_token, account AC12…)`: how errors and log lines name it."""
         where = f" at {self.api_url}" if self.api_url else ""
-        return f"connection {self.name!r} ({self.method}, account {self.identity}){where}"
+        return f"connection {self.name!r} ({self.method}, account {mask_in(self.identity, [self.identity])}){where}"
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from book.connections import (
     ConnectionStore,
     check_api_url,
     check_name,
+    masked,
     method_for,
 )
 from book.errors import ConnectionError_
@@ -83,7 +84,7 @@ def run_wizard(
             if field.name in fixed and attempt == 1:
                 try:
                     values[field.name] = field.check(fixed[field.name])
-                    print(f"{field.label}: {values[field.name]} (given on the command line)", file=out)
+                    print(f"{field.label}: {masked(values[field.name] or '')} (given on the command line)", file=out)
                     continue
                 except ConnectionError_ as e:
                     print(f"  {e}", file=out)

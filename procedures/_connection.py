@@ -16,8 +16,6 @@ from book.errors import BookError, ConnectionError_
 
 __all__ = ["ACCOUNT_SID_AND_AUTH_TOKEN", "API_KEY", "TWILIO_METHODS", "verify_connection"]
 
-_MASK = "**********"
-
 _ACCOUNT_SID = ConnectionField(
     name="account_sid",
     label="Account SID",
@@ -101,23 +99,17 @@ def verify_connection(conn: Connection, http_client: Any = None) -> str:
                 f"authentication failed: {_code(e.code, e.status)} for {conn}; check the {what}",
                 code=e.code,
             ) from None
-        detail = _scrub(str(e.msg), conn)
+        detail = conn.masked(str(e.msg))
         raise ConnectionError_(
             f"could not verify {conn}: {where} answered {_code(e.code, e.status)}" + (f": {detail}" if detail else "")
         ) from None
     except BookError as e:
-        raise ConnectionError_(f"could not verify {conn}: {_scrub(str(e), conn)}") from None
+        raise ConnectionError_(f"could not verify {conn}: {conn.masked(str(e))}") from None
     except Exception as e:  # TwilioException, requests' and socket errors: the reason, never a traceback
         reason = f"{type(e).__name__}: {e}" if str(e).strip() else type(e).__name__
-        raise ConnectionError_(f"could not reach {where} to verify {conn}: {_scrub(reason, conn)}") from None
+        raise ConnectionError_(f"could not reach {where} to verify {conn}: {conn.masked(reason)}") from None
     return account.friendly_name or conn.identity
 
 
 def _code(code: int | None, status: int | None) -> str:
     return f"Twilio error {code} (HTTP {status})" if code else f"HTTP {status}"
-
-
-def _scrub(text: str, conn: Connection) -> str:
-    for secret in conn.secrets():
-        text = text.replace(secret, _MASK)
-    return text

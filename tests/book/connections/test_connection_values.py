@@ -37,7 +37,7 @@ def test_a_mistyped_sid_is_named_with_its_label_value_and_shape() -> None:
     with pytest.raises(ConnectionError_) as e:
         ACCOUNT_SID_AND_AUTH_TOKEN.validate({"account_sid": "AC123", "auth_token": TOKEN})
     assert str(e.value) == (
-        "Account SID is not valid ('AC123'): an Account SID is AC followed by 32 hexadecimal characters"
+        "Account SID is not valid ('AC12…' (5 characters)): an Account SID is AC followed by 32 hexadecimal characters"
     )
 
 
@@ -97,7 +97,7 @@ def test_a_secret_never_shows_in_repr_str_json_or_an_error() -> None:
         texts.append(repr(e))
     for text in texts:
         assert TOKEN not in text
-    assert SID in str(conn)
+    assert SID not in str(conn) and f"account {SID[:4]}…" in str(conn)
     assert "**********" in conn.model_dump_json()
 
 

@@ -81,7 +81,7 @@ def test_the_whole_conversation(store: ConnectionStore) -> None:
     assert "1. Connect using Account SID and Auth Token\n     Connect to the Twilio API using account" in out
     assert "2. Connect using an API Key" in out
     assert "The Account SID from your Twilio account.\n" in out
-    assert "Account SID is not valid ('AC123'): an Account SID is AC followed by 32 hexadecimal" in out
+    assert "Account SID is not valid ('AC12…' (5 characters)): an Account SID is AC followed by 32 hexadecimal" in out
     assert "authentication failed: Twilio error 20003 (HTTP 401): these credentials were not accepted." in out
     assert f"Connected default (Test Account); saved to {store.path} (mode 600)" in out
     assert TOKEN not in out and WRONG not in out
@@ -107,7 +107,7 @@ def test_one_method_or_a_given_one_skips_the_menu(store: ConnectionStore) -> Non
 def test_given_values_are_not_asked(store: ConnectionStore) -> None:
     _, script, out = wizard(store, [TOKEN], name="w", method_key="auth_token", given={"account_sid": SID})
     assert [p for _, p in script.prompts] == ["Auth Token (typing is hidden): "]
-    assert f"Account SID: {SID} (given on the command line)" in out
+    assert f"Account SID: '{SID[:4]}…' (34 characters) (given on the command line)" in out
 
 
 def test_a_malformed_given_value_is_asked_for(store: ConnectionStore) -> None:
