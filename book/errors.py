@@ -19,6 +19,7 @@ Every error a user can see is one of these; each says what was wrong, where, and
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -33,16 +34,45 @@ class Problem:
     hint: str | None = None
 
     def render(self, filename: str | None = None) -> str:
-        where = ""
+        where = f"{filename}: " if filename else ""
         if self.line is not None:
             where = f"{filename or '<automation>'}:{self.line}:{self.column or 1}: "
-        text = f"{where}{self.message}"
+        text = f"{where}{_cut(self.message)}"
         if self.source_line is not None and self.line is not None:
-            caret = " " * max((self.column or 1) - 1, 0) + "^"
-            text += f"\n    {self.source_line}\n    {caret}"
+            shown, column = _clipped(self.source_line, self.column or 1)
+            caret = " " * max(column - 1, 0) + "^"
+            text += f"\n    {shown}\n    {caret}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {_cut(self.hint)}"
         return text
+
+
+SHOWN_LINE = 160
+"""The most characters of a source line an error shows: a longer one is cut around the column."""
+SHOWN_MESSAGE = 600
+"""The most characters of a problem's message an error shows (the middle of a longer one is left out)."""
+SHOWN_PROBLEMS = 20
+"""The most problems one error lists; it says how many more there are."""
+
+
+def _cut(text: str) -> str:
+    """A message or hint of at most about `SHOWN_MESSAGE` characters: a long run without a space in it (a
+    megabyte value it quotes, say) keeps its start and end."""
+    if len(text) <= SHOWN_MESSAGE:
+        return text
+    text = re.sub(r"\S{80,}", lambda run: f"{run[0][:50]}…{run[0][-10:]}", text)
+    return text if len(text) <= SHOWN_MESSAGE * 4 else text[: SHOWN_MESSAGE * 4 - 20] + " … " + text[-17:]
+
+
+def _clipped(line: str, column: int) -> tuple[str, int]:
+    """`line` cut to at most `SHOWN_LINE` characters around `column`, and the column in what is shown."""
+    if len(line) <= SHOWN_LINE:
+        return line, column
+    start = max(0, min(column - 1 - SHOWN_LINE // 2, len(line) - SHOWN_LINE))
+    shown = line[start : start + SHOWN_LINE]
+    prefix = "…" if start else ""
+    suffix = "…" if start + SHOWN_LINE < len(line) else ""
+    return prefix + shown + suffix, column - start + len(prefix)
 
 
 class BookError(Exception):
@@ -62,7 +92,11 @@ class LanguageError(BookError):
         super().__init__(self.render())
 
     def render(self) -> str:
-        return "\n".join(p.render(self.filename) for p in self.problems)
+        shown = [p.render(self.filename) for p in self.problems[:SHOWN_PROBLEMS]]
+        more = len(self.problems) - SHOWN_PROBLEMS
+        if more > 0:
+            shown.append(f"... and {more:,} more problems like these; fix these first, then check again")
+        return "\n".join(shown)
 
 
 class EnglishSyntaxError(LanguageError):

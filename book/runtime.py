@@ -21,6 +21,7 @@ from book.errors import BookError
 from book.interpreter import Interpreter, Session
 from book.plan import Plan
 from book.registry import Registry
+from book.source import checked
 from grammar.parser import parse
 
 
@@ -46,7 +47,7 @@ class Automation:
         """Parse and compile; `facts` (name -> type or concept class) are facts the run will bind before
         the first line, as a trigger binds `the message`; `watches=False` refuses `watch for new ...` lines
         (for an automation that must end). Raises `LanguageError` with every problem."""
-        program = parse(text, filename)
+        program = parse(checked(text, filename), filename)
         return cls(compile_program(program, registry, filename, facts, watches=watches))
 
     def run(self, session: Session | None = None, facts: dict[str, Any] | None = None, *,

@@ -17,12 +17,15 @@ __all__ = ["DeferredParser", "add_connection_arguments", "positive_seconds", "re
 
 
 def read_source(path: str) -> tuple[str, str]:
-    """An automation's text and the name to report it by; `-` is standard input."""
+    """An automation's text and the name to report it by; `-` is standard input. Bytes that are not UTF-8
+    text are an `EnglishSyntaxError` saying where (`book.source.readable`)."""
+    from book.source import readable
+
     if path == "-":
-        return sys.stdin.read(), "<stdin>"
+        return readable(sys.stdin.buffer.read(), "<stdin>"), "<stdin>"
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read(), path
+        with open(path, "rb") as handle:
+            return readable(handle.read(), path), path
     except OSError as err:
         from book.errors import BookError
 

@@ -76,6 +76,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     book = args.app.load_book()
     language_errors = unreadable = False
     for path in args.files:
+        filename = "<stdin>" if path == "-" else path
         try:
             text, filename = read_source(path)
             plan = check(text, book.registry, filename)
