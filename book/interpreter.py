@@ -19,7 +19,7 @@ from typing import Any
 from book import filters as f
 from book import plan as p
 from book.concept import type_words
-from book.errors import BookError, InputError, NotFoundError
+from book.errors import BookError, DeliveryUnknownError, InputError, NotFoundError
 from book.files import DownloadFolder
 from book.naming import english, noun_key
 from book.values import Invalid, coerce, convert, describe, shown
@@ -252,8 +252,14 @@ class Interpreter:
             pushed = f.Pushdown(tuple(conditions[i] for i in taken), complete)  # type: ignore[misc]
         client = self.session.client(procedure.book) if procedure.takes_client else None
         downloads = self.session.download_folder() if procedure.writes_files else None
-        result = procedure.read(client, expression, pushed=pushed, limit=1 if step.singular else step.limit,
-                                inputs=kwargs, downloads=downloads)
+        try:
+            result = procedure.read(client, expression, pushed=pushed, limit=1 if step.singular else step.limit,
+                                    inputs=kwargs, downloads=downloads)
+        except DeliveryUnknownError as err:  # name what it was given, so the user can check whether it was done
+            given = ", ".join(f"the {english(param)} {shown(kwargs[param], annotation)}"
+                              for param, _, annotation in step.inputs if param in kwargs)
+            err.where = f"line {step.line}: {step.text}" + (f", with {given}" if given else "")  # type: ignore[attr-defined]
+            raise
         if procedure.output.plural:
             result = self._collect(step, result, expression)
         return result

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from twilio.rest import Client
 
     from book.connections import Connection
-    from book.errors import RemoteError
+    from book.errors import DeliveryUnknownError, RemoteError
 
 
 def make_client(connection: Connection) -> Client:
@@ -44,13 +44,19 @@ def client_for(connection: Connection, http_client: Any) -> Client:
 
 
 @contextmanager
-def twilio_errors(doing: str) -> Iterator[None]:
-    """Turn the SDK's `TwilioRestException` into the book's `RemoteError` (code, message, more-info link)."""
+def twilio_errors(doing: str, *, write: bool = False) -> Iterator[None]:
+    """Turn the SDK's `TwilioRestException` into the book's `RemoteError` (code, message, more-info link).
+
+    For a `write` (a send, a delete), an error on Twilio's side (HTTP 5xx) is a `DeliveryUnknownError`: it
+    may have been done all the same, so the user is told to check before trying again (nothing was resent).
+    """
     from twilio.base import exceptions
 
     try:
         yield
     except exceptions.TwilioRestException as err:
+        if write and isinstance(err.status, int) and err.status >= 500:
+            raise _unknown(doing, err.msg, err.status, err.code) from None
         raise _remote(doing, err.msg, err.status, err.code) from None
     except getattr(exceptions, "TwilioServiceException", exceptions.TwilioRestException) as err:
         raise _remote(doing, getattr(err, "detail", None) or getattr(err, "title", ""), err.status, err.code) from None
@@ -83,6 +89,17 @@ def _remote(doing: str, message: str | None, status: Any, code: Any) -> RemoteEr
     more_info = f"https://www.twilio.com/docs/errors/{code}" if code else None
     return TwilioError(f"Twilio refused to {doing}: {_clean(message) or 'the request was refused'}",
                        status=status, code=code, more_info=more_info)
+
+
+def _unknown(doing: str, message: str | None, status: int, code: Any) -> DeliveryUnknownError:
+    from book.errors import DeliveryUnknownError
+
+    said = _clean(message)
+    return DeliveryUnknownError(
+        f"Twilio answered HTTP {status} to {doing}" + (f" ({said})" if said else "")
+        + ": an error on its side, so it may have been done all the same. It was not resent. Check whether it "
+        "was, before trying again", status=status, code=code if isinstance(code, int) else None,
+    )
 
 
 def _clean(message: str | None) -> str:

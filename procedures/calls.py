@@ -175,7 +175,7 @@ def delete_phone_call(client: Client, call_sid: CallSid) -> str:
     """
     from twilio.base.exceptions import TwilioRestException
 
-    with twilio_errors("delete the phone call"):
+    with twilio_errors("delete the phone call", write=True):
         try:
             client.calls(call_sid).delete()
         except TwilioRestException as err:
@@ -417,6 +417,6 @@ def make_phone_call(
         elif isinstance(value, tuple):
             value = list(value)
         arguments[_SDK_NAMES.get(name, name)] = value
-    with twilio_errors("make the phone call"):
+    with twilio_errors("make the phone call", write=True):
         call = client.calls.create(**arguments)
     return to_concept(call)

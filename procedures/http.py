@@ -8,8 +8,8 @@ What it adds to the SDK's `TwilioHttpClient`:
 - Credentials go only to `twilio.com` and its subdomains; any other host is refused before sending.
   With `base_url`, every Twilio URL (api., monitor., absolute next-page links...) is sent to
   `base_url` instead, keeping path and query.
-- Reads (GET, HEAD, OPTIONS) are retried on HTTP 429 and 503 (honouring Retry-After, capped) and on
-  connection failures and timeouts, with capped, fully jittered exponential backoff.
+- Reads (GET, HEAD, OPTIONS) are retried on HTTP 429, 500, 502, 503 and 504 (honouring Retry-After,
+  capped) and on connection failures and timeouts, with capped, fully jittered exponential backoff.
 - Writes (POST, DELETE) are retried only when the request provably never reached the server (the
   connection could not be opened) or on HTTP 429. If the connection fails after the request went
   out, `DeliveryUnknownError` is raised and nothing is resent: a message is never sent twice.
@@ -63,8 +63,10 @@ RETRY_AFTER_CAP = 30.0
 """Seconds: the longest Retry-After the client will honour."""
 
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
-_READ_RETRY_STATUSES = frozenset({429, 503})
+_READ_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _WRITE_RETRY_STATUSES = frozenset({429})
+_GIVE_UP_STATUSES = frozenset({429, 503})
+"""Statuses that, still there after the last attempt, are reported as a rate limit or an outage."""
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 _T = TypeVar("_T")
@@ -266,8 +268,8 @@ class BookHttpClient(TwilioHttpClient):
             except requests.exceptions.RequestException as exc:
                 raise _failure(exc, method, where, attempts.count) from None
             self._count(len(response.history))
-            if _BookRetry.retries_status(method, response.status_code):  # and no attempt was left
-                with response:
+            if response.status_code in _GIVE_UP_STATUSES and _BookRetry.retries_status(method, response.status_code):
+                with response:  # retried, and no attempt was left: say so (another 5xx is the service's own error)
                     raise _gave_up(response, where, attempts.count)
             try:
                 return receive(response)
@@ -326,7 +328,7 @@ class _BookRetry(Retry):
 
     @staticmethod
     def retries_status(method: str, status: int) -> bool:
-        """Whether an answer with this status is tried again: 429 and 503 for a read, 429 for a write."""
+        """Whether an answer with this status is tried again: 429 and a 5xx for a read, 429 for a write."""
         return status in (_READ_RETRY_STATUSES if method in _READS else _WRITE_RETRY_STATUSES)
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:

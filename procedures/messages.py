@@ -132,6 +132,6 @@ def send_sms_message(
         ...   the recipient number is "+18004446666"
         ...   the message body is "Hello!"
     """
-    with twilio_errors("send the SMS message"):
+    with twilio_errors("send the SMS message", write=True):
         message = client.messages.create(from_=sender_number, to=recipient_number, body=message_body)
     return message.sid

@@ -159,7 +159,7 @@ def _from_now(delta: timedelta) -> str:
 def _create(client: Client, to: str, options: dict[str, Any], doing: str) -> TwilioSmsMessage:
     """Create the message with the options that were given (None means not given)."""
     given = {name: value for name, value in options.items() if value is not None}
-    with twilio_errors(doing):
+    with twilio_errors(doing, write=True):
         message = client.messages.create(to=to, **given)
     return to_concept(message)
 
@@ -241,7 +241,7 @@ def delete_sms_message(client: Client, message_sid: MessageSid) -> str:
         ... delete an SMS message where
         ...   the message sid is the answer
     """
-    with twilio_errors(f"delete the message {message_sid}"):
+    with twilio_errors(f"delete the message {message_sid}", write=True):
         client.messages(message_sid).delete()
     return message_sid
 

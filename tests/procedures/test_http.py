@@ -185,6 +185,16 @@ def test_get_503_is_retried_with_jittered_backoff(sleeps: Sleeps) -> None:
     assert sleeps == [0.25, 0.5]  # half (the jitter) of 0.5 s, then of 1 s
 
 
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_get_answered_by_another_5xx_is_retried_and_the_last_answer_is_the_services_error(sleeps: Sleeps, status: int) -> None:
+    with ScriptedServer(Respond(status), Respond(200)) as server:
+        assert client_for(server.url, sleeps).request("GET", MESSAGES).status_code == 200
+    assert len(server.seen) == 2 and sleeps == [0.25]
+    with ScriptedServer(*[Respond(status)] * 3) as server:
+        assert client_for(server.url, sleeps, max_attempts=3).request("GET", MESSAGES).status_code == status
+    assert len(server.seen) == 3
+
+
 def test_backoff_doubles_up_to_the_cap() -> None:
     client = BookHttpClient("http://127.0.0.1:1", random=lambda: 1.0)
     assert [client.backoff(n) for n in range(1, 8)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
@@ -375,9 +385,9 @@ def test_a_twilio_error_is_a_remote_error_with_its_code_and_no_file(
 
 
 def test_an_error_without_a_twilio_body_names_the_file_and_the_status(sleeps: Sleeps, tmp_path: Path) -> None:
-    with ScriptedServer(Respond(500, (("Content-Type", "text/html"),), "<h1>oops</h1>")) as server, \
+    with ScriptedServer(*[Respond(500, (("Content-Type", "text/html"),), "<h1>oops</h1>")] * 2) as server, \
             pytest.raises(RemoteError) as caught:
-        client_for(server.url, sleeps).download(RECORDING_URL, tmp_path / "call.wav", auth=None)
+        client_for(server.url, sleeps, max_attempts=2).download(RECORDING_URL, tmp_path / "call.wav", auth=None)
     assert (caught.value.status, caught.value.code) == (500, None)
     assert str(caught.value) == (f"Twilio refused to download {server.url.removeprefix('http://')}"
                                  f"{RECORDING_URL.removeprefix('https://api.twilio.com')}: HTTP 500")
