@@ -209,7 +209,7 @@ class Interpreter:
                 report.failed += 1
                 where = getattr(err, "where", None)
                 say(f"the steps for the new {name} failed" + (f" at {where}" if where else "")
-                    + f": {err}; going on with the next one")
+                    + f": {str(err).rstrip('.')}; going on with the next one")
             except Exception as err:  # a bug in a procedure: the item was handed on all the same, so say it, go on
                 report.failed += 1
                 say(f"the steps for the new {name} failed with an internal error ({type(err).__name__}: {err}); "
@@ -258,7 +258,8 @@ class Interpreter:
         except DeliveryUnknownError as err:  # name what it was given, so the user can check whether it was done
             given = ", ".join(f"the {english(param)} {shown(kwargs[param], annotation)}"
                               for param, _, annotation in step.inputs if param in kwargs)
-            err.where = f"line {step.line}: {step.text}" + (f", with {given}" if given else "")  # type: ignore[attr-defined]
+            said = step.text.removesuffix(" where").removesuffix(" with")
+            err.where = f"line {step.line}: {said}" + (f", with {given}" if given else "")  # type: ignore[attr-defined]
             raise
         if procedure.output.plural:
             result = self._collect(step, result, expression)

@@ -5,7 +5,8 @@ The SDK is imported inside these functions only, so listing or checking procedur
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +20,30 @@ if TYPE_CHECKING:
 def make_client(connection: Connection) -> Client:
     """A twilio `Client` for a connection (a stored one, the environment's, or the sandbox's) whose every
     request goes through the book's one HTTP client: the API Key SID is the user name when there is one,
-    else the Account SID; the password is the connection's secret."""
+    else the Account SID; the password is the connection's secret. `TWILIO_BOOK_TIMEOUT` (seconds, default
+    30) is how long it waits for an answer."""
     from procedures.http import BookHttpClient
 
-    return client_for(connection, BookHttpClient(connection.api_url))
+    return client_for(connection, BookHttpClient(connection.api_url, timeout=timeout()))
+
+
+def timeout(env: Mapping[str, str] = os.environ) -> float:
+    """Seconds the client waits to connect and for each answer: `TWILIO_BOOK_TIMEOUT`, else 30."""
+    from book.errors import ConnectionError_
+    from procedures._app import APP
+
+    name = APP.env("TIMEOUT")
+    text = env.get(name, "").strip()
+    if not text:
+        return 30.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 3600:
+        raise ConnectionError_(f"{name} is {text!r}: give the seconds to wait for Twilio, like 30 or 2.5 "
+                               "(more than 0, at most 3600)")
+    return seconds
 
 
 def credentials(connection: Connection) -> tuple[str, str, str]:

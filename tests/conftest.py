@@ -197,3 +197,13 @@ def temporal() -> Iterator[Any]:
 
     with DevServer() as server:
         yield server
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The figures the reliability tests recorded (`record_property("figures", ...)`), after the summary."""
+    reports = [r for kind in ("passed", "failed") for r in terminalreporter.stats.get(kind, [])]
+    figures = [value for report in reports for name, value in getattr(report, "user_properties", ()) if name == "figures"]
+    if figures:
+        terminalreporter.section("reliability figures")
+        for line in figures:
+            terminalreporter.write_line(line)
