@@ -225,6 +225,7 @@ class Interpreter:
                                                      polls=session.watch_polls, say=say, what=what)
         finally:
             env.facts = outer
+            report.interrupted = len(watcher.interrupted)
         return report
 
     def _call(self, step: p.CallStep, env: Env) -> Any:

@@ -11,10 +11,15 @@ within the window and not handed on yet. SIDs that fall out of the window as the
 are forgotten, and at most `MAX_RECENT` are kept (past that, the window shrinks), so a cursor stays
 small however busy the list is.
 
+A cursor also says which item is in hand (`in_hand`): it is saved before an item is handed on and
+cleared once it has been, so the next run knows an item whose hand-off a dying process cut short, and
+reports it instead of handing it on again (its steps may have run: a reply sent twice is worse than one
+named for a person to check).
+
 The cursor lives in `<home>/triggers/<name>.json`, written atomically (a temporary file in the same
 folder, flushed to disk, then renamed over the old one), so a crash leaves the old cursor or the new
-one, never half of either. Version 1 files (a high water and the SIDs at it) are still read: their
-window starts at their high water.
+one, never half of either. Version 1 files (a high water and the SIDs at it) and version 2 files (no
+item in hand) are still read: a version 1 file's window starts at its high water.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -33,8 +38,9 @@ from typing import Any
 from book.errors import BookError
 from book.locks import exclusive
 
-FORMAT_VERSION = 2
-"""1: `high_water` and `sids` (handed on at it). 2 adds `look_back_from` and `recent` (SID -> timestamp)."""
+FORMAT_VERSION = 3
+"""1: `high_water` and `sids` (handed on at it). 2 adds `look_back_from` and `recent` (SID -> timestamp).
+3 adds `in_hand` (the SID and timestamp of the item being handed on, or null)."""
 LOOK_BACK = timedelta(minutes=5)
 """How long before the high water an item that turns up late is still handed on."""
 MAX_RECENT = 5000
@@ -58,6 +64,12 @@ class Cursor:
     """SID -> timestamp of the items handed on before the high water, from `look_back_from` on."""
     floor: datetime | None = None
     """Where the look-back window starts (None: at the high water, as for a cursor just placed)."""
+    in_hand: tuple[str, datetime] | None = None
+    """The SID and timestamp of the item being handed on: set before its hand-off, cleared after it."""
+
+    def holding(self, when: datetime, sid: str) -> Cursor:
+        """The cursor while this item is handed on: the same, with the item in hand."""
+        return replace(self, in_hand=(sid, utc(when)))
 
     @property
     def look_back_from(self) -> datetime | None:
@@ -76,14 +88,14 @@ class Cursor:
         return when >= self.look_back_from and sid not in self.recent  # type: ignore[operator]
 
     def after(self, when: datetime, sid: str, window: timedelta = LOOK_BACK) -> Cursor:
-        """The cursor once this item has been handed on: the window moves with the high water."""
+        """The cursor once this item has been handed on (none is in hand): the window moves with the high water."""
         when = utc(when)
         high_water = when if self.high_water is None or when > self.high_water else self.high_water
         floor = high_water - window
         if self.look_back_from is not None:
             floor = max(floor, self.look_back_from)
         if when < floor:
-            return self  # older than the window: never new, nothing to remember
+            return replace(self, in_hand=None)  # older than the window: never new, nothing to remember
         handed = dict(self.recent)
         if self.high_water is not None:
             handed.update(dict.fromkeys(self.sids, self.high_water))
@@ -142,6 +154,7 @@ class CursorFile:
             "sids": sorted(cursor.sids),
             "look_back_from": _iso(cursor.floor),
             "recent": {sid: when.isoformat() for sid, when in sorted(cursor.recent.items(), key=lambda i: (i[1], i[0]))},
+            "in_hand": None if cursor.in_hand is None else {"sid": cursor.in_hand[0], "at": cursor.in_hand[1].isoformat()},
         }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -188,8 +201,8 @@ class CursorFile:
 def _parse(data: dict[str, Any]) -> Cursor:
     """The cursor a file's JSON object holds (format 1 or 2); ValueError saying what is wrong."""
     version = data.get("version", 1)
-    if version not in (1, 2) or isinstance(version, bool):
-        raise ValueError(f"format version {version!r} is not one this book reads (1 or {FORMAT_VERSION})")
+    if version not in (1, 2, 3) or isinstance(version, bool):
+        raise ValueError(f"format version {version!r} is not one this book reads (1 to {FORMAT_VERSION})")
     high_water = _datetime(data.get("high_water"), "high_water")
     sids = data.get("sids", [])
     if not isinstance(sids, list) or not all(isinstance(s, str) for s in sids):
@@ -210,7 +223,15 @@ def _parse(data: dict[str, Any]) -> Cursor:
     if high_water is not None and (floor is not None and floor > high_water
                                    or any(not (floor or high_water) <= t < high_water for t in recent.values())):
         raise ValueError("its times are out of order ('recent' must lie between 'look_back_from' and 'high_water')")
-    return Cursor(high_water, frozenset(sids), recent, floor)  # type: ignore[arg-type]
+    held = data.get("in_hand")
+    in_hand = None
+    if held is not None:
+        if not isinstance(held, dict) or not isinstance(held.get("sid"), str):
+            raise ValueError("'in_hand' is not an object with the SID of the item being handed on")
+        in_hand = (held["sid"], _datetime(held.get("at"), "in_hand.at"))
+        if in_hand[1] is None:
+            raise ValueError("'in_hand' has no time ('at')")
+    return Cursor(high_water, frozenset(sids), recent, floor, in_hand)  # type: ignore[arg-type]
 
 
 def _datetime(value: Any, name: str) -> datetime | None:

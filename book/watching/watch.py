@@ -11,12 +11,13 @@ its start is pushed to the API as a lower bound on the list's order (where the r
 the field `pushable`; a list of messages then holds only those sent, so a message is seen once it is
 sent), and paging stops at the first item older than it, whether the filter takes that item or not.
 
-Each poll hands the new items on oldest first, and advances the cursor (see `book.watching.cursor`)
-after each one has been handed on, never before. So across restarts every item is handed on exactly
-once; if the process dies during a hand-off, that one item is handed on again by the next poll
-(nothing is missed, nothing already handed on is repeated). What the window can't cover: an item that
-turns up more than the window after its timestamp (a message whose sending waited longer) is not
-handed on.
+Each poll hands the new items on oldest first. The cursor (see `book.watching.cursor`) says which item
+is in hand before its hand-off begins, and moves past it once it is done. So across restarts no item is
+handed on twice, and none is missed without a word: if the process dies during a hand-off (killed, the
+machine off), the next run reports that one item by its SID, for a person to check what its steps did,
+and does not hand it on again (they may have sent a reply already). What the window can't cover: an
+item that turns up more than the window after its timestamp (a message whose sending waited longer)
+is not handed on.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class WatchReport(BaseModel):
     """Whether this run placed the cursor: the first run of a watch starts from now and hands on nothing."""
     cursor: str = ""
     """Where the watch's cursor is kept."""
+    interrupted: int = 0
+    """How many items an earlier run was cut short handing on (each reported by its SID; none handed on again)."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,8 @@ class Watcher:
         if expression is not None:  # flat, so each `and` condition can still be pushed to the API
             conditions = (*conditions, *expression.conjuncts())
         self.expression = FilterExpression(AllOf(conditions)) if conditions else None
+        self.interrupted: list[str] = []
+        """The SIDs of items an earlier run was cut short handing on, as this one found them."""
 
     def follow(self, hand_on: HandOn, *, every: float, stop: threading.Event, polls: int | None = None,
                say: Callable[[str], None], what: str) -> bool:
@@ -196,14 +201,16 @@ class Watcher:
         when one took longer), so a new item waits at most `every` plus one poll.
 
         `stop` is taken between two items, never in the middle of one: an item not begun is handed on by
-        the next run. A failed poll is tried again (said with `say`) when it may pass (`retryable`);
-        otherwise, or when `polls` is given, it is raised.
+        the next run. An item an earlier run was cut short handing on is said (with `say`), not handed on
+        again. A failed poll is tried again (said with `say`) when it may pass (`retryable`); otherwise, or
+        when `polls` is given, it is raised.
         """
+        fact = self.watchable.fact
 
-        def guarded(item: Any) -> None:
-            if stop.is_set():
-                raise _Stopped
-            hand_on(item)
+        def interrupted(sid: str) -> None:
+            say(f"the new {fact} {sid} was being handed on when this watch last stopped, and its process ended "
+                f"before it was done; it is not handed on again, so nothing is done twice: check what its steps "
+                "did (a reply sent, say)")
 
         started, count = False, 0
         with self.cursor.locked():
@@ -211,7 +218,7 @@ class Watcher:
             while not stop.is_set():
                 began = time.monotonic()
                 try:
-                    self.poll(guarded)
+                    self.poll(hand_on, stop=stop, interrupted=interrupted)
                 except _Stopped:
                     break
                 except BookError as err:
@@ -229,11 +236,15 @@ class Watcher:
                 stop.wait(max(0.0, every - (time.monotonic() - began)))  # a poll every `every` s, however long one takes
         return started
 
-    def poll(self, hand_on: HandOn) -> int:
-        """Hand on every new item (at most `limit`), oldest first, saving the cursor after each; how many.
+    def poll(self, hand_on: HandOn, *, stop: threading.Event | None = None,
+             interrupted: Callable[[str], None] | None = None) -> int:
+        """Hand on every new item (at most `limit`), oldest first; how many.
 
-        The first poll places the cursor: from now it hands on nothing; from `since` it goes on to hand
-        on what is there from that time on.
+        Each item is saved in the cursor as in hand before it is handed on, and the cursor moves past it
+        after. An item still in hand when the poll begins was cut short by the end of an earlier process:
+        it is given to `interrupted` (and kept in `self.interrupted`), and not handed on again. The first
+        poll places the cursor: from now it hands on nothing; from `since` it goes on to hand on what is
+        there from that time on. With `stop` set, it ends (`_Stopped`) before the next item.
         """
         cursor = self.cursor.load()
         if cursor is None:
@@ -241,10 +252,21 @@ class Watcher:
             self.cursor.save(cursor)
             if self.since is None:
                 return 0
+        if cursor.in_hand is not None:
+            sid, when = cursor.in_hand
+            self.interrupted.append(sid)
+            if interrupted is not None:
+                interrupted(sid)
+            cursor = cursor.after(when, sid, self.window)
+            self.cursor.save(cursor)
         fresh = self._fresh(cursor)
         if self.limit is not None:
             fresh = fresh[: self.limit]  # the oldest: the rest come next time, so nothing is skipped
         for item in fresh:
+            if stop is not None and stop.is_set():
+                raise _Stopped
+            when, sid = self._when(item), self._sid(item)
+            self.cursor.save(cursor.holding(when, sid))  # type: ignore[arg-type]
             hand_on(item)
             cursor = self.advance(cursor, item)
             self.cursor.save(cursor)

@@ -68,16 +68,20 @@ def test_items_sharing_the_high_water_timestamp_are_neither_missed_nor_repeated(
     assert saved["high_water"] == T1.isoformat() and set(saved["sids"]) == {*before, *late}
 
 
-def test_a_crash_during_a_hand_off_repeats_nothing_handed_on_and_misses_nothing(sandbox, client, home):
+def test_a_crash_during_a_hand_off_is_reported_not_repeated_and_nothing_is_missed(sandbox, client, home):
     watcher(client, home).poll(Collect())
     new = seed(sandbox, T1, T1, T2)
     crashed = Collect(crash_at=2)
     with pytest.raises(KeyboardInterrupt):
         watcher(client, home).poll(crashed)  # fetched all three; died handing on the second
     assert len(crashed) == 1 and crashed[0] in new[:2]
-    after = Collect()
-    watcher(client, home).poll(after)
-    assert sorted(crashed + after) == sorted(new) and after[-1] == new[2]
+    after, said = Collect(), []
+    restarted = watcher(client, home)
+    restarted.poll(after, interrupted=said.append)
+    cut_short = ({*new[:2]} - {*crashed}).pop()
+    assert said == restarted.interrupted == [cut_short]  # its steps may have run: said, never handed on again
+    assert after == [new[2]] and sorted(crashed + said + after) == sorted(new)
+    assert watcher(client, home).poll(again := Collect()) == 0 and again == []
 
 
 def test_a_crash_while_writing_the_cursor_leaves_the_old_cursor_whole(sandbox, client, home, monkeypatch):
@@ -86,22 +90,22 @@ def test_a_crash_while_writing_the_cursor_leaves_the_old_cursor_whole(sandbox, c
     real_replace = os.replace
     calls = []
 
-    def dies_on_the_second_write(src, dst):
+    def dies_on_the_third_write(src, dst):  # 1: first in hand, 2: first done, 3: second in hand
         calls.append(dst)
-        if len(calls) == 2:
+        if len(calls) == 3:
             raise KeyboardInterrupt("the process dies before the rename")
         real_replace(src, dst)
 
-    monkeypatch.setattr(os, "replace", dies_on_the_second_write)
+    monkeypatch.setattr(os, "replace", dies_on_the_third_write)
     handed = Collect()
     with pytest.raises(KeyboardInterrupt):
         watcher(client, home).poll(handed)
     monkeypatch.setattr(os, "replace", real_replace)
-    assert handed == [first, second]
+    assert handed == [first]  # the second was never begun: its being in hand never reached the disk
     assert [p.name for p in (home / "triggers").iterdir()] == [calls[0].name]  # no temporary file left
-    again = Collect()
-    watcher(client, home).poll(again)
-    assert again == [second]  # the one item whose cursor never reached the disk, and only it
+    again, said = Collect(), []
+    watcher(client, home).poll(again, interrupted=said.append)
+    assert again == [second] and said == []  # the one item not begun, and only it
 
 
 def test_the_limit_hands_on_the_oldest_and_leaves_the_rest_for_the_next_poll(sandbox, client, home):
@@ -198,7 +202,7 @@ def test_an_item_that_turns_up_late_within_the_window_is_handed_on_once(sandbox,
     assert watcher(client, home).poll(Collect()) == 0
 
 
-def test_a_crash_handing_on_a_late_item_repeats_nothing_and_misses_nothing(sandbox, client, home):
+def test_a_crash_handing_on_a_late_item_repeats_nothing_and_misses_nothing_silently(sandbox, client, home):
     watcher(client, home).poll(Collect())
     seed(sandbox, T2)
     watcher(client, home).poll(Collect())
@@ -206,9 +210,9 @@ def test_a_crash_handing_on_a_late_item_repeats_nothing_and_misses_nothing(sandb
     crashed = Collect(crash_at=2)
     with pytest.raises(KeyboardInterrupt):
         watcher(client, home).poll(crashed)
-    after = Collect()
-    watcher(client, home).poll(after)
-    assert crashed == late[:1] and after == late[1:]
+    after, said = Collect(), []
+    watcher(client, home).poll(after, interrupted=said.append)
+    assert crashed == late[:1] and said == late[1:2] and after == late[2:]
 
 
 class SortedBySent:
@@ -267,6 +271,8 @@ SCOPE = "@scope@"
     Damaged('{"version": 2, "scope": @scope@, "high_water": "2022-03-01T15:00:00+00:00", "sids": [], '
             '"recent": {"SM1": "soon"}}', "recent"),
     Damaged('{"version": 9, "scope": @scope@, "high_water": null, "sids": []}', "version 9"),
+    Damaged('{"version": 3, "scope": @scope@, "high_water": null, "sids": [], "in_hand": "SM1"}', "'in_hand'"),
+    Damaged('{"version": 3, "scope": @scope@, "high_water": null, "sids": [], "in_hand": {"sid": "SM1"}}', "'in_hand'"),
 ])
 def test_a_damaged_cursor_is_reported_with_what_to_do(sandbox, client, home, damaged):
     watch = watcher(client, home)
@@ -288,7 +294,7 @@ def test_a_version_1_cursor_is_read_and_goes_on_where_it_stood(sandbox, client, 
     handed = Collect()
     assert watch.poll(handed) == 2 and handed == [tie, newer] and before not in handed
     saved = json.loads(watch.cursor.path.read_text())
-    assert saved["version"] == 2 and saved["high_water"] == T2.isoformat() and set(saved["recent"]) == {at, tie}
+    assert saved["version"] == 3 and saved["in_hand"] is None and saved["high_water"] == T2.isoformat() and set(saved["recent"]) == {at, tie}
 
 
 def test_only_failures_that_can_pass_are_retried():
