@@ -199,6 +199,11 @@ def temporal() -> Iterator[Any]:
         yield server
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests first: each then runs beside the others instead of at the end, alone."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """The figures the reliability tests recorded (`record_property("figures", ...)`), after the summary."""
     reports = [r for kind in ("passed", "failed") for r in terminalreporter.stats.get(kind, [])]

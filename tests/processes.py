@@ -42,8 +42,10 @@ class Process:
         self.out: queue.Queue[str] = queue.Queue()
         self.err: queue.Queue[str] = queue.Queue()
         self.stderr: list[str] = []
-        for stream, into in ((self.process.stdout, self.out), (self.process.stderr, self.err)):
-            threading.Thread(target=lambda s=stream, q=into: [q.put(line) for line in s], daemon=True).start()
+        self._readers = [threading.Thread(target=lambda s=stream, q=into: [q.put(line) for line in s], daemon=True)
+                         for stream, into in ((self.process.stdout, self.out), (self.process.stderr, self.err))]
+        for reader in self._readers:
+            reader.start()
 
     def err_until(self, text: str, timeout: float = 20.0) -> str:
         deadline = time.monotonic() + timeout
@@ -58,6 +60,19 @@ class Process:
             if text in line:
                 return line
         raise AssertionError(f"no {text!r} on stderr; got:\n{''.join(self.stderr)}")
+
+    def kill(self) -> int:
+        """SIGKILL: no handler runs and nothing is cleaned up, as when a machine loses power; waits for the end."""
+        self.process.kill()
+        return self.process.wait(timeout=10)
+
+    def output(self) -> tuple[list[str], list[str]]:
+        """Once it has ended: every line it wrote, (stdout, stderr), those already read by `err_until` included."""
+        for reader in self._readers:
+            reader.join(timeout=10)
+        out = list(self.out.queue)
+        self.stderr.extend(self.err.queue)
+        return out, self.stderr
 
     def stop(self) -> int:
         if self.process.poll() is None:
