@@ -76,7 +76,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from book.temporal.worker import run_worker
 
     book = app.load_book()
-    with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=app.say) as session:
+    with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=app.say,
+                      downloads=args.downloads) as session:
 
         async def serve() -> None:
             stop = asyncio.Event()
