@@ -17,15 +17,14 @@ connection, so the faults alone decide what the client sees. Loopback only, boun
 from __future__ import annotations
 
 import random
-import socket
-import struct
 import threading
 import time
 from collections import Counter
 from http.client import HTTPConnection
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from tests.loopback import LoopbackServer, reset
 
 FAULTS = (
     "429 before", "429 Retry-After before", "500 before", "503 before", "delay before", "reset before",
@@ -47,36 +46,15 @@ class FaultProxy:
         self.requests = 0
         self._in_a_row: Counter[tuple[str, str, bytes]] = Counter()
         self._lock = threading.Lock()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                owner.handle(self)
-
-            do_POST = do_DELETE = do_GET
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass  # the client gave up on a delayed answer: nothing to say
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        self._server = LoopbackServer(self.handle, protocol="HTTP/1.1")
+        self.url = self._server.url
 
     def __enter__(self) -> FaultProxy:
-        self._thread.start()
+        self._server.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.__exit__(*exc)
 
     def _choose(self, key: tuple[str, str, bytes]) -> str | None:
         with self._lock:
@@ -94,7 +72,7 @@ class FaultProxy:
         body = handler.rfile.read(length) if length else b""
         fault = self._choose((handler.command, handler.path, body))
         if fault == "reset before":
-            return _reset(handler)
+            return reset(handler)
         if fault in ("429 before", "429 Retry-After before", "500 before", "503 before"):
             status = int(fault[:3])
             headers = [("Retry-After", "1")] if "Retry-After" in fault else []
@@ -103,7 +81,7 @@ class FaultProxy:
             time.sleep(self.delay)
         status, headers, answer = self._forward(handler, body)
         if fault == "reset after":
-            return _reset(handler)
+            return reset(handler)
         if fault in ("500 after", "503 after"):
             return _answer(handler, int(fault[:3]), [], b'{"message": "a fault"}')
         if fault == "delay after":
@@ -134,11 +112,4 @@ def _answer(handler: BaseHTTPRequestHandler, status: int, headers: list[tuple[st
         handler.wfile.write(body)
     except OSError:
         pass  # the client timed out and went away
-    handler.close_connection = True
-
-
-def _reset(handler: BaseHTTPRequestHandler) -> None:
-    """Drop the connection with a TCP reset and no answer."""
-    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    handler.connection.close()
     handler.close_connection = True

@@ -7,12 +7,11 @@ import json
 import logging
 import os
 import socket
-import struct
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import pytest
 
 from book.errors import ConnectionError_, DeliveryUnknownError, RemoteError
 from procedures.http import BACKOFF_CAP, RETRY_AFTER_CAP, BookHttpClient, DownloadResult
+from tests.loopback import LoopbackServer, reset
 
 MESSAGES = "https://api.twilio.com/2010-04-01/Accounts/AC00000000000000000000000000000000/Messages.json"
 
@@ -69,26 +69,8 @@ class ScriptedServer:
         self.script = list(actions)
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                owner.handle(self)
-
-            do_POST = do_DELETE = do_GET
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass  # resets and hangs end connections abruptly on purpose
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+        self._server = LoopbackServer(self.handle)
+        self.url = self._server.url
 
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
@@ -97,10 +79,7 @@ class ScriptedServer:
             self.seen.append(Seen(handler.command, handler.path, dict(handler.headers), body))
             action = self.script.pop(0) if self.script else Respond(200)
         if isinstance(action, Reset):
-            handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            handler.connection.close()
-            handler.close_connection = True
-            return
+            return reset(handler)
         if isinstance(action, Hang):
             time.sleep(action.seconds)
             handler.close_connection = True
@@ -123,12 +102,11 @@ class ScriptedServer:
         handler.wfile.write(payload)
 
     def __enter__(self) -> ScriptedServer:
-        self._thread.start()
+        self._server.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.__exit__(*exc)
 
 
 class Sleeps(list[float]):
