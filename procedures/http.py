@@ -314,7 +314,7 @@ class _BookRetry(Retry):
         kwargs.setdefault("other", 0)
         kwargs.setdefault("redirect", False)  # requests follows redirects itself
         kwargs.setdefault("allowed_methods", _READS)
-        kwargs.setdefault("raise_on_status", False)  # the last 429 or 503 comes back, for `_gave_up`
+        kwargs.setdefault("raise_on_status", False)  # the last answer retried comes back, for `_gave_up` or the SDK
         kwargs.setdefault("retry_after_max", int(RETRY_AFTER_CAP))
         super().__init__(**kwargs)
         self.attempts = attempts
