@@ -71,21 +71,116 @@ class Possessive:
         return self.owner.pos
 
 
-Value = Literal | Above | FactRef | Possessive
+@dataclass(frozen=True, slots=True)
+class AboveField:
+    """`the above's body`: a field of the previous line's result."""
+
+    field: Name
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp:
+    """`the start date + 3 days`, `"Hi " + the name`: `op` is one of + - * /."""
+
+    op: str
+    left: Value
+    right: Value
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class Placeholder:
+    """`{the customer's name}` in quoted text: the words of a value, parsed when the automation compiles
+    (`grammar.parser.parse_value`); `pos` is where they start."""
+
+    text: str
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """`"Hello {the customer's name}"`: quoted text with placeholders (`{the ...}`; other braces are text)."""
+
+    parts: tuple[str | Placeholder, ...]
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class ListValue:
+    """`"+15550001", "+15550002" and "+15550003"`: a list written out."""
+
+    items: tuple[Value, ...]
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class CountOf:
+    """`the number of messages`, `how many messages`: how many items a list holds."""
+
+    of: Value
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """`the first message of the above`, `the last 2 messages`, `the first three notes`.
+
+    `noun` names what is picked (and, without `of`, the list it is picked from); `count` None means one item.
+    """
+
+    which: str  # "first" | "last"
+    count: int | None
+    noun: Name
+    of: Value | None
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """`now`, `today`, `yesterday`, `tomorrow`: read from the session's clock when the line runs."""
+
+    kind: str
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """`3 days`, `an hour`; with `ago`, the moment that long before now (`3 days ago`)."""
+
+    count: int | float
+    unit: str  # singular: second, minute, hour, day, week, month, year
+    ago: bool
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """`last week`, `this month`, `next year`: a span of time from the session's clock."""
+
+    which: str  # "this" | "last" | "next"
+    unit: str
+    pos: Pos
+
+
+Value = (Literal | Above | FactRef | Possessive | AboveField | BinOp | Template | ListValue | CountOf | Pick | Moment
+         | Duration | Period)
 
 
 # -- filters -------------------------------------------------------------------------------------
 
-OPERATORS = ("eq", "ne", "gt", "lt", "ge", "le", "one_of", "contains", "not_contains", "starts_with", "ends_with")
+OPERATORS = ("eq", "ne", "gt", "lt", "ge", "le", "one_of", "contains", "not_contains", "starts_with", "ends_with",
+             "between", "empty", "not_empty")
 
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    """`whose <field> <op> <value>`; for `one_of` the value is a tuple of values."""
+    """`whose <field> <op> <value>`; for `one_of` and `between` the value is a tuple of values, for `empty`
+    and `not_empty` it is None."""
 
     field: Name
     op: str
-    value: Value | tuple[Value, ...]
+    value: Value | tuple[Value, ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +201,39 @@ class Not:
 FilterNode = Comparison | And | Or | Not
 
 
+# -- conditions ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Test:
+    """`the message's body contains "STOP"`: a value, a comparison (as in filters) and what it is compared with."""
+
+    value: Value
+    op: str
+    operand: Value | tuple[Value, ...] | None
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class Exists:
+    """`the customer exists`, `the customer does not exist`."""
+
+    value: Value
+    negated: bool
+    pos: Pos
+
+
+ConditionNode = Test | Exists | And | Or | Not
+
+
 # -- statements ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Quantity:
-    """How many things a call asks for: `some`, `a`/`an` (one), `all`, `the`, `the first 10`, `10`."""
+    """How many things a call asks for: `some`, `a`/`an` (one), `all`, `the`, `the first 10`, `the last 2`, `10`."""
 
-    kind: str  # "some" | "one" | "every" | "the" | "first" | "count"
+    kind: str  # "some" | "one" | "every" | "the" | "first" | "last" | "count"
     count: int | None = None
 
     @property
@@ -130,8 +250,17 @@ class Input:
 
 
 @dataclass(frozen=True, slots=True)
+class Prep:
+    """`to "+18004446666"`, `saying "Hi"`: a preposition of a one-line call; the procedure says what it binds."""
+
+    word: str
+    value: Value
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
 class Call:
-    """`read some SMS messages whose ...`, `send an SMS message where ...`."""
+    """`read some SMS messages whose ...`, `send an SMS message where ...`, `send an SMS to "+1..." saying "Hi"`."""
 
     verb: Name
     quantity: Quantity
@@ -139,6 +268,7 @@ class Call:
     filter: FilterNode | None
     inputs: tuple[Input, ...]
     pos: Pos
+    preps: tuple[Prep, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +300,67 @@ class Convert:
 
 @dataclass(frozen=True, slots=True)
 class Get:
-    """`get the message's sid`."""
+    """`get the message's sid`; `get the messages whose ...` filters a list (or reads, when no such fact is
+    defined: then it is a call of `read`)."""
 
     value: Value
+    pos: Pos
+    preps: tuple[Prep, ...] = ()
+    filter: FilterNode | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """`count the messages`, `count the messages whose body contains "STOP"`: how many there are."""
+
+    value: Value
+    preps: tuple[Prep, ...]
+    filter: FilterNode | None
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """`say "Hello"`: a line of output (the session says where it goes)."""
+
+    value: Value
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """`stop`: the run ends here."""
+
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """`add 1 to the counter`, `subtract 2 from the total`: a fact changes by an amount."""
+
+    op: str  # "+" | "-"
+    value: Value
+    name: Name
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class Sort:
+    """`sort the messages by date sent` (`descending` for the largest or latest first)."""
+
+    value: Value
+    key: Name
+    descending: bool
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class If:
+    """`if ... then` blocks: each branch's condition and steps, in order (`otherwise if` adds one), and the
+    `otherwise` steps (empty when there is none)."""
+
+    branches: tuple[tuple[ConditionNode, tuple[Statement, ...]], ...]
+    otherwise: tuple[Statement, ...]
     pos: Pos
 
 
@@ -218,7 +406,7 @@ class Watch:
     pos: Pos
 
 
-Statement = Call | Assign | Use | Convert | Get | ForEach | Watch
+Statement = Call | Assign | Use | Convert | Get | ForEach | Watch | Count | Say | Stop | Change | Sort | If
 
 
 @dataclass(frozen=True, slots=True)
