@@ -49,7 +49,10 @@ from grammar.ast import Call
 from grammar.signature import parse_signature
 
 RESERVED = {"client", "downloads", "filter_expression", "pushed", "offset", "limit"}
-RESERVED_VERBS = {"the", "use", "convert", "get", "process", "a", "an", "some", "all"}
+RESERVED_VERBS = {"the", "use", "convert", "get", "process", "a", "an", "some", "all", "if", "otherwise", "else",
+                  "say", "stop", "add", "subtract", "sort"}
+PREPOSITIONS = ("to", "from", "saying", "after", "before", "on")
+"""The words a one-line call's prepositions end with (the grammar's); a procedure says what each binds."""
 READ_ONLY_VERBS = {"read", "list", "find", "download", "check", "look", "count", "watch", "search"}
 
 
@@ -121,6 +124,7 @@ class Book:
     def procedure(
         self, phrase: str, *, mutating: bool | None = None, pushable: Mapping[str, Collection[str]] | None = None,
         find_sent: Callable[..., list[Any]] | None = None,
+        synonyms: Collection[str] = (), prepositions: Mapping[str, str] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Declare a procedure by its English phrase; the function's docstring is its documentation.
 
@@ -128,6 +132,10 @@ class Book:
         conditions its API applies itself; the compiler hands those to the procedure as `pushed`.
         `find_sent` (a send) finds what an earlier attempt of a call sent when its outcome was lost
         (`Procedure.find_sent`), so a durable run can tell whether to send again.
+        `synonyms` are other nouns an automation may call it by (`("texts", "SMS")`: `send an SMS`).
+        `prepositions` say what a one-line call binds: words ending with to, from, saying, after, before or on
+        -> an input's parameter, or a field of what a FILTER-CAPABLE read returns (`{"to": "recipient_number",
+        "sent after": "date_sent"}`: `read the messages sent after yesterday` filters on the date sent).
         """
         signature = parse_signature(phrase)
         if signature.verb in RESERVED_VERBS:
@@ -140,6 +148,8 @@ class Book:
                     raise AuthoringError(f"{procedure.location} ({phrase!r}): find_sent= is for a procedure that "
                                          "sends or changes something, and this one only reads")
                 procedure = dataclasses.replace(procedure, find_sent=find_sent)
+            procedure = dataclasses.replace(procedure, synonyms=_synonyms(procedure, synonyms),
+                                            prepositions=_prepositions(procedure, prepositions))
             _check_callable(procedure)
             self.registry.register(procedure)
             if isinstance(procedure.output.type, type) and getattr(procedure.output.type, "concept_name", ""):
@@ -273,7 +283,7 @@ def _build(book: Book, signature: Any, function: Callable[..., Any], mutating: b
 
 
 _OPERATORS = frozenset({"eq", "ne", "gt", "ge", "lt", "le", "contains", "not_contains", "starts_with", "ends_with",
-                        "one_of"})
+                        "one_of", "empty", "not_empty"})
 
 
 def _pushable(where: str, pushable: Mapping[str, Collection[str]] | None, concept: Any,
@@ -295,4 +305,39 @@ def _pushable(where: str, pushable: Mapping[str, Collection[str]] | None, concep
             raise AuthoringError(f"{where}: pushable= gives {name!r} unknown operators {', '.join(unknown)}; "
                                  f"use {', '.join(sorted(_OPERATORS))}")
         out[name] = frozenset(ops)
+    return MappingProxyType(out)
+
+
+def _synonyms(procedure: Procedure, synonyms: Collection[str]) -> tuple[str, ...]:
+    """The declared synonyms, each a noun an automation can say (no keyword in it)."""
+    if isinstance(synonyms, str):
+        synonyms = (synonyms,)
+    where = f"{procedure.location} ({procedure.phrase!r})"
+    out = []
+    for synonym in synonyms:
+        words = synonym.split()
+        if not words or not all(w.replace("-", "").isalnum() and w[0].isalpha() for w in words):
+            raise AuthoringError(f"{where}: the synonym {synonym!r} must be words (letters, digits and hyphens)")
+        out.append(" ".join(words))
+    return tuple(out)
+
+
+def _prepositions(procedure: Procedure, prepositions: Mapping[str, str] | None) -> Mapping[str, str]:
+    """The declared prepositions, checked: each ends with a preposition of the grammar and binds an input or,
+    for a FILTER-CAPABLE read, a field of its concept."""
+    if not prepositions:
+        return MappingProxyType({})
+    where = f"{procedure.location} ({procedure.phrase!r})"
+    fields = getattr(procedure.output.type, "model_fields", {}) if procedure.filter_capable else {}
+    params = {i.param for i in procedure.inputs}
+    out = {}
+    for words, target in prepositions.items():
+        key = " ".join(words.lower().split())
+        if not key or key.split()[-1] not in PREPOSITIONS:
+            raise AuthoringError(f"{where}: the preposition {words!r} must end with one of {', '.join(PREPOSITIONS)}")
+        if target not in params and target not in fields:
+            known = sorted(params | set(fields))
+            raise AuthoringError(f"{where}: the preposition {words!r} binds {target!r}, which is neither an input nor "
+                                 f"a field it can filter on; use one of {', '.join(known) or '(none)'}")
+        out[key] = target
     return MappingProxyType(out)

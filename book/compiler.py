@@ -8,26 +8,26 @@ fields there are.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from book import plan as p
-from book.concept import Concept, type_words
+from book.compile_flow import PERIOD_BOUNDS, FlowCompiler, period_bound
+from book.compile_values import ListOf, Scope, ValueCompiler
+from book.compile_values import concept_of as _concept
+from book.concept import Concept, type_phrase, type_words
 from book.errors import CompileError, Problem
-from book.filters import ORDER_OPERATORS, TEXT_OPERATORS, orderable, split
+from book.filters import ORDER_OPERATORS, TEXT_OPERATORS, VALUELESS_OPERATORS, orderable, split
 from book.naming import did_you_mean, english, normal, noun_key, param_name, singular
 from book.registry import Procedure, Registry
-from book.values import CONVERSIONS, Invalid, allows_only, coerce, is_secret, shown
+from book.values import CONVERSIONS
 from book.watching.watch import WatchReport, watchable_for
 from grammar import ast
-
-_PLAIN = (str, int, float, bool, date, datetime)  # types without fields
-
 
 # `watch for new ... every 10 seconds`: the units of time, in seconds; polls are a second apart at least.
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -37,31 +37,7 @@ MIN_EVERY, MAX_EVERY = 1.0, 7 * 86400.0
 _VALUE_END = re.compile(r'"(?:[^"\\\n]|\\.)*"|\u201c[^\u201d\n]*\u201d|\S+')
 
 
-@dataclass(frozen=True)
-class ListOf:
-    """The static type of a list of things (the result of a plural read)."""
-
-    item: Any
-
-
-@dataclass
-class Scope:
-    """What the compiler knows at a point: facts and their types, and the type of `the above`."""
-
-    facts: dict[str, Any] = field(default_factory=dict)
-    above: Any = None
-    has_above: bool = False
-    items: frozenset[str] = frozenset()  # the current items of the `process each` blocks around
-
-    def child(self) -> Scope:
-        return Scope(dict(self.facts), self.above, self.has_above, self.items)
-
-
-def _concept(t: Any) -> type[Concept] | None:
-    return t if isinstance(t, type) and issubclass(t, Concept) else None
-
-
-class Compiler:
+class Compiler(ValueCompiler, FlowCompiler):
     def __init__(self, registry: Registry, source: str, filename: str | None = None, *, watches: bool = True) -> None:
         self.registry = registry
         self.allow_watches = watches  # False for an automation a trigger runs per item: it must end
@@ -97,82 +73,22 @@ class Compiler:
             ast.Use: self._set,
             ast.Convert: self._convert,
             ast.Get: self._get,
+            ast.Count: self._count,
             ast.ForEach: self._foreach,
             ast.Watch: self._watch,
+            ast.If: self._if,
+            ast.Say: self._say,
+            ast.Stop: self._stop,
+            ast.Change: self._change,
+            ast.Sort: self._sort,
         }
         for statement in statements:
             step = handlers[type(statement)](statement, scope)
-            if step is not None:
+            if isinstance(step, list):  # a statement made of several steps (`count the messages`: read, count)
+                steps.extend(step)
+            elif step is not None:
                 steps.append(step)
         return steps
-
-    # -- values
-    def _value(self, value: ast.Value, scope: Scope) -> tuple[p.ValueExpr, Any] | None:
-        """A value expression and its static type (Any when only the run can tell); None on a problem."""
-        if isinstance(value, ast.Literal):
-            return p.Const(value.value), type(value.value)
-        if isinstance(value, ast.Above):
-            if not scope.has_above:
-                self._problem("'the above' has nothing above it", value.pos, "use it on a line after one that gives a result")
-                return None
-            return p.AboveRef(), scope.above
-        if isinstance(value, ast.FactRef):
-            key = value.name.key
-            if key not in scope.facts:
-                self._unknown_fact(value.name, scope)
-                return None
-            return p.Fact(key), scope.facts[key]
-        owner_key = value.owner.key
-        if owner_key not in scope.facts:
-            self._unknown_fact(value.owner, scope)
-            return None
-        owner_type = scope.facts[owner_key]
-        concept = _concept(owner_type)
-        if concept is None:
-            if isinstance(owner_type, ListOf):
-                self._problem(f"'the {value.owner.text}' is a list: its items have fields, the list has none", value.pos,
-                              f"read each one with: process each {singular(owner_key)} in the {owner_key} as follows")
-                return None
-            if allows_only(owner_type, _PLAIN):
-                self._problem(f"'the {value.owner.text}' is {type_words(owner_type)}, which has no fields", value.pos,
-                              "a possessive reads a field of a concept, like the note's title")
-                return None
-            return p.FieldOf(owner_key, value.field.key, value.field.text), Any
-        attr = concept.resolve_field(value.field.text)
-        if attr is None:
-            fields = list(concept.english_fields())
-            self._problem(
-                f"a {concept.concept_name} has no field {value.field.text!r}",
-                value.field.pos,
-                did_you_mean(value.field.key, fields) or "its fields are: " + ", ".join(fields),
-            )
-            return None
-        return p.FieldOf(owner_key, attr, value.field.text), concept.field_type(attr)
-
-    def _unknown_fact(self, name: ast.Name, scope: Scope) -> None:
-        known = sorted(scope.facts)
-        hint = did_you_mean(name.key, known)
-        if not hint:
-            hint = f"define it first, like: the {name.key} is \"...\"" + (
-                f" (known facts: {', '.join(known)})" if known else ""
-            )
-        self._problem(f"'the {name.text}' is not defined before this line", name.pos, hint)
-
-    def _typed(self, value: ast.Value, scope: Scope, annotation: Any, what: str) -> p.ValueExpr | None:
-        """A value for a place of type `annotation`: literals are checked now, facts when they run."""
-        compiled = self._value(value, scope)
-        if compiled is None:
-            return None
-        expr, _static = compiled
-        if isinstance(expr, p.Const):
-            try:
-                return p.Const(coerce(expr.value, annotation))
-            except Invalid as err:
-                self._problem(f"{shown(expr.value, annotation)} is not a valid {what}: {err}", value.pos,
-                              f"{what} takes {type_words(annotation)}" + (" text" if is_secret(annotation) else ""),
-                              masked=is_secret(annotation))
-                return None
-        return expr
 
     # -- statements
     def _set(self, stmt: ast.Assign | ast.Use, scope: Scope) -> p.SetStep | None:
@@ -196,13 +112,6 @@ class Compiler:
             return None
         scope.above, scope.has_above = target, True
         return p.ConvertStep(stmt.pos.line, self._text(stmt.pos), expr, stmt.type_name.key, target)
-
-    def _get(self, stmt: ast.Get, scope: Scope) -> p.GetStep | None:
-        compiled = self._value(stmt.value, scope)
-        if compiled is None:
-            return None
-        scope.above, scope.has_above = compiled[1], True
-        return p.GetStep(stmt.pos.line, self._text(stmt.pos), compiled[0])
 
     def _foreach(self, stmt: ast.ForEach, scope: Scope) -> p.ForEachStep | None:
         if stmt.collection is None:
@@ -341,21 +250,78 @@ class Compiler:
         return did_you_mean(normal(noun), nouns) or "the book can watch for new: " + ", ".join(nouns)
 
     # -- calls
-    def _call(self, call: ast.Call, scope: Scope) -> p.CallStep | None:
-        procedure = self.registry.find(call.verb.text, call.noun.text)
-        if procedure is None:
+    def _resolve(self, call: ast.Call) -> tuple[Procedure | None, ast.Call]:
+        """The procedure a call names, and the call with its prepositions bound to inputs and conditions.
+
+        `read the messages sent to "+1..."` names `read ... messages` with the preposition `sent to`: the noun's
+        last words go with the first preposition when the whole noun names no procedure."""
+        found = self.registry.lookup(call.verb.text, call.noun.text)
+        words = call.noun.text.split()
+        for cut in range(1, len(words) if call.preps and not found else 0):
+            shorter = self.registry.lookup(call.verb.text, " ".join(words[:-cut]))
+            moved = " ".join(words[-cut:]).lower() + " " + call.preps[0].word
+            if len(shorter) == 1 and moved in shorter[0].prepositions:
+                first = dataclasses.replace(call.preps[0], word=moved)
+                noun = ast.Name(" ".join(words[:-cut]), call.noun.pos)
+                call = dataclasses.replace(call, noun=noun, preps=(first, *call.preps[1:]))
+                found = shorter
+                break
+        if len(found) != 1:
             said = f"{call.verb.text} {call.noun.text}"
-            self._problem(f"I don't know how to {said!r}", call.pos,
-                          self.registry.suggest(call.verb.text, call.noun.text)
-                          or f"run '{self.registry.program} procedures' to list what the book can do")
+            if found:
+                self._problem(f"{said!r} could be any of: " + ", ".join(repr(p.english) for p in found), call.pos,
+                              f"say which, like '{found[0].english}'")
+            else:
+                self._problem(f"I don't know how to {said!r}", call.pos,
+                              self.registry.suggest(call.verb.text, call.noun.text)
+                              or f"run '{self.registry.program} procedures' to list what the book can do")
+            return None, call
+        return found[0], self._with_prepositions(call, found[0])
+
+    def _with_prepositions(self, call: ast.Call, procedure: Procedure) -> ast.Call:
+        """The call with each preposition made an input line or a `whose` condition, as the procedure declares."""
+        if not call.preps:
+            return call
+        inputs, conditions = list(call.inputs), []
+        for prep in call.preps:
+            target = procedure.prepositions.get(prep.word)
+            if target is None:
+                known = ", ".join(f"'{w}'" for w in procedure.prepositions)
+                self._problem(f"'{procedure.english}' takes no '{prep.word}'", prep.pos,
+                              f"its prepositions are {known}" if known else
+                              f"give its inputs with 'where': {procedure.english} where ...")
+                continue
+            name = ast.Name(english(target), prep.pos)
+            if procedure.input(target) is not None:
+                inputs.append(ast.Input(name, prep.value))
+            else:
+                last = prep.word.split()[-1]
+                conditions.append(ast.Comparison(name, {"after": "gt", "before": "lt"}.get(last, "eq"), prep.value))
+        filter_ = call.filter
+        if conditions:
+            items = (*conditions, *([filter_] if filter_ is not None else []))
+            filter_ = items[0] if len(items) == 1 else ast.And(tuple(items))
+        return dataclasses.replace(call, inputs=tuple(inputs), filter=filter_, preps=())
+
+    def _call(self, call: ast.Call, scope: Scope) -> p.CallStep | list | None:
+        if call.verb.key == "count" and not self.registry.lookup("count", call.noun.text):
+            # `count the messages (whose ...)`: how many, of a list defined above or read here
+            what = ast.FactRef(call.noun) if call.quantity.kind in ("the", "every", "some") else None
+            if what is not None and not call.inputs:
+                return self._count(ast.Count(what, call.preps, call.filter, call.pos), scope)
+        procedure, call = self._resolve(call)
+        if procedure is None:
             return None
         ok = True
         output = procedure.output
         singular_call = False
         limit = call.quantity.count
+        last = None
+        if call.quantity.kind == "last":
+            limit, last = None, call.quantity.count
         if output.plural:
             singular_call = call.quantity.singular or (call.quantity.kind == "the" and singular(call.noun.text.split()[-1]) == call.noun.text.split()[-1].lower())
-            if limit is not None and limit < 1:
+            if (last if last is not None else limit) is not None and (last if last is not None else limit) < 1:
                 self._problem("ask for at least one", call.pos, "use a count of 1 or more")
                 ok = False
         elif call.quantity.kind not in ("one", "the"):
@@ -388,7 +354,7 @@ class Compiler:
             return None
         pushdown = split(p.conjuncts(filter_t), procedure.pushable) if filter_t is not None else ((), True)
         return p.CallStep(call.pos.line, self._text(call.pos), procedure, inputs, filter_t, singular_call, limit,
-                          tuple(sorted(binds)), pushdown)
+                          tuple(sorted(binds)), pushdown, finds=call.verb.key == "find", last=last)
 
     def _inputs(self, call: ast.Call, procedure: Procedure, scope: Scope) -> tuple | None:
         given: dict[str, tuple[p.ValueExpr, Any]] = {}
@@ -438,9 +404,13 @@ class Compiler:
         items = [self._filter(n, concept, scope) for n in node.items]
         if any(i is None for i in items):
             return None
-        return p.BoolT("all" if isinstance(node, ast.And) else "any", tuple(items))
+        kind = "all" if isinstance(node, ast.And) else "any"
+        flat: list[p.FilterT] = []
+        for item in items:  # `is between 1 and 5` and `is last week` are two conditions: one `and` of them all
+            flat.extend(item.items if isinstance(item, p.BoolT) and item.kind == kind else (item,))  # type: ignore[union-attr]
+        return p.BoolT(kind, tuple(flat))
 
-    def _comparison(self, node: ast.Comparison, concept: type[Concept], scope: Scope) -> p.ConditionT | None:
+    def _comparison(self, node: ast.Comparison, concept: type[Concept], scope: Scope) -> p.FilterT | None:
         attr = concept.resolve_field(node.field.text)
         if attr is None:
             fields = list(concept.english_fields())
@@ -451,13 +421,31 @@ class Compiler:
             return None
         annotation = str if node.op in TEXT_OPERATORS else concept.field_type(attr)
         what = f"{english(attr)}"
+        if node.op in VALUELESS_OPERATORS:
+            return p.ConditionT(attr, node.op, None, annotation)
+        if node.op == "between":
+            low, high = node.value  # type: ignore[misc]
+            parts = [self._comparison(ast.Comparison(node.field, op, v), concept, scope) for op, v in (("ge", low), ("le", high))]
+            return p.BoolT("all", tuple(parts)) if all(parts) else None  # type: ignore[arg-type]
+        if isinstance(node.value, ast.Period):
+            if node.op not in PERIOD_BOUNDS and node.op != "ne":
+                self._problem(f"'{node.value.which} {node.value.unit}' is a span of time: compare with is, is after, "
+                              "is before, is on or after or is on or before", node.field.pos)
+                return None
+            if not orderable(annotation):
+                self._problem(f"the {what} is {type_phrase(annotation)}, which has no order", node.field.pos)
+                return None
+            bounds = PERIOD_BOUNDS["eq" if node.op == "ne" else node.op]
+            conditions = tuple(p.ConditionT(attr, op, period_bound(node.value, edge), annotation) for op, edge in bounds)
+            made: p.FilterT = conditions[0] if len(conditions) == 1 else p.BoolT("all", conditions)
+            return p.BoolT("not", (made,)) if node.op == "ne" else made
         if node.op == "one_of":
             values = [self._typed(v, scope, annotation, what) for v in node.value]  # type: ignore[union-attr]
             if any(v is None for v in values):
                 return None
             return p.ConditionT(attr, "one_of", tuple(values), annotation)
         if node.op in ORDER_OPERATORS and not orderable(annotation):
-            self._problem(f"the {what} is {type_words(annotation)}, which has no order", node.field.pos,
+            self._problem(f"the {what} is {type_phrase(annotation)}, which has no order", node.field.pos,
                           "compare it with 'is', 'is not', 'contains' or 'starts with'")
             return None
         value = self._typed(node.value, scope, annotation, what)  # type: ignore[arg-type]

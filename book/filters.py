@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 
+from book.expressions import compare
+
 __all__ = ["Condition", "AllOf", "AnyOf", "Not", "FilterExpression", "Pushdown", "TEXT_OPERATORS",
-           "ORDER_OPERATORS", "NO_PUSHDOWN", "orderable", "split"]
+           "ORDER_OPERATORS", "VALUELESS_OPERATORS", "NO_PUSHDOWN", "orderable", "split"]
 
 TEXT_OPERATORS = frozenset({"contains", "not_contains", "starts_with", "ends_with"})  # compare as text
+VALUELESS_OPERATORS = frozenset({"empty", "not_empty"})  # `is empty`: nothing to compare with
 ORDER_OPERATORS = frozenset({"gt", "lt", "ge", "le"})  # need a type with an order
 
 
@@ -30,19 +33,6 @@ def orderable(annotation: Any) -> bool:
     return bool(args) and all(isinstance(a, type) and issubclass(a, (int, float, date)) for a in args)
 
 
-def _comparable(left: Any, right: Any) -> tuple[Any, Any]:
-    """Compare datetimes with dates by day, and naive datetimes as UTC."""
-    if isinstance(left, datetime) and isinstance(right, datetime):
-        if left.tzinfo is None:
-            left = left.replace(tzinfo=timezone.utc)
-        if right.tzinfo is None:
-            right = right.replace(tzinfo=timezone.utc)
-        return left, right
-    if isinstance(left, datetime) and isinstance(right, date):
-        return left.astimezone(timezone.utc).date() if left.tzinfo else left.date(), right
-    return left, right
-
-
 @dataclass(frozen=True, slots=True)
 class Condition:
     """`<field> <op> <value>`; `value` is already of the field's type (a tuple for `one_of`)."""
@@ -52,34 +42,7 @@ class Condition:
     value: Any
 
     def test(self, item: Any) -> bool:
-        actual = getattr(item, self.field, None)
-        op, value = self.op, self.value
-        if op == "ne":
-            return not Condition(self.field, "eq", value).test(item)
-        if op == "not_contains":
-            return not Condition(self.field, "contains", value).test(item)
-        if op == "one_of":
-            return any(Condition(self.field, "eq", v).test(item) for v in value)
-        if actual is None or value is None:
-            return op == "eq" and actual is None and value is None
-        if op in ("contains", "starts_with", "ends_with"):
-            text, part = str(actual).lower(), str(value).lower()
-            return {"contains": part in text, "starts_with": text.startswith(part), "ends_with": text.endswith(part)}[op]
-        left, right = _comparable(actual, value)
-        try:
-            if op == "eq":
-                return left == right
-            if op == "gt":
-                return left > right
-            if op == "lt":
-                return left < right
-            if op == "ge":
-                return left >= right
-            if op == "le":
-                return left <= right
-        except TypeError:
-            return False
-        raise ValueError(f"unknown filter operator {op!r}")
+        return compare(getattr(item, self.field, None), self.op, self.value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,17 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date as date_type
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from book import dates
 from book import filters as f
 from book import plan as p
 from book.concept import type_words
 from book.errors import BookError, DeliveryUnknownError, InputError, NotFoundError
+from book.expressions import OperationError, combine, compare, text_of
 from book.files import DownloadFolder
 from book.naming import english, noun_key
 from book.values import Invalid, coerce, convert, describe, shown
@@ -34,7 +38,8 @@ execution engine gives another (`book.temporal` runs each call as an activity on
 
 @dataclass
 class Session:
-    """What a run needs from outside: a client per book (made lazily), and where progress goes.
+    """What a run needs from outside: a client per book (made lazily), where progress and `say` lines go, and
+    the clock.
 
     A `watch for new ...` line polls until `stop` is set (between two items, never in the middle of
     one), or `watch_polls` times when that is given (`run --once`: 1); its cursors live under `home`
@@ -51,7 +56,19 @@ class Session:
     watch_polls: int | None = None
     downloads: Path | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    """The clock `now`, `today`, `3 days ago` and `last week` read (GMT); a test gives one that stands still."""
+    say: Callable[[Any], None] | None = None
+    """Where `say <value>` goes: by default a line on standard output (`run` collects them in its JSON modes; a
+    phone conversation may speak them)."""
     _made: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def said(self, value: Any) -> None:
+        """Hand a `say` line's value on: to the `say` hook, else as a line on standard output."""
+        if self.say is not None:
+            self.say(value)
+        else:
+            print(text_of(value), flush=True)
 
     def client(self, book: str) -> Any:
         if book not in self._made:
@@ -89,10 +106,23 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _sort_key(value: Any) -> Any:
+    """Dates with datetimes (a day as its midnight, GMT), naive datetimes as GMT."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date_type):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    return value
+
+
 def _located(err: BookError, step: p.Step) -> BookError:
     if getattr(err, "where", None) is None:
         err.where = f"line {step.line}: {step.text}"  # type: ignore[attr-defined]
     return err
+
+
+class _Stopped(BaseException):
+    """`stop`: the run ends here (a BaseException, so no `except Exception` on the way takes it for a failure)."""
 
 
 class Interpreter:
@@ -107,6 +137,12 @@ class Interpreter:
             p.GetStep: self._get,
             p.ForEachStep: self._foreach,
             p.WatchStep: self._watch,
+            p.CountStep: self._count,
+            p.SayStep: self._say,
+            p.StopStep: self._stop,
+            p.ChangeStep: self._change,
+            p.SortStep: self._sort,
+            p.IfStep: self._if,
         }
 
     def run(self, plan: p.Plan, facts: dict[str, Any] | None = None, *, stream: bool = False) -> Env:
@@ -115,7 +151,10 @@ class Interpreter:
         env = Env(dict(facts or {}))
         last = plan.steps[-1] if plan.steps else None
         self._streamed = last if stream and isinstance(last, p.CallStep) else None
-        self._block(plan.steps, env, top=True)
+        try:
+            self._block(plan.steps, env, top=True)
+        except _Stopped:
+            pass
         return env
 
     def _block(self, steps: tuple[p.AnyStep, ...], env: Env, *, top: bool = False) -> None:
@@ -135,11 +174,52 @@ class Interpreter:
             return env.above
         if isinstance(expr, p.Fact):
             return env.facts[expr.name]
-        owner = env.facts[expr.owner]
+        if isinstance(expr, p.FieldOf):
+            return self._field(env.facts[expr.owner], expr.english, f"the {expr.owner}")
+        if isinstance(expr, p.FieldOfValue):
+            return self._field(self._eval(expr.of, env), expr.english, "the above")
+        if isinstance(expr, p.BinOp):
+            left, right = self._eval(expr.left, env), self._eval(expr.right, env)
+            try:
+                return combine(expr.op, left, right)
+            except OperationError as err:
+                raise InputError(str(err)) from None
+        if isinstance(expr, p.Template):
+            return "".join(part if isinstance(part, str) else text_of(self._eval(part, env)) for part in expr.parts)
+        if isinstance(expr, p.ListExpr):
+            return [self._eval(item, env) for item in expr.items]
+        if isinstance(expr, p.CountOf):
+            return len(self._listed(self._eval(expr.of, env), "count"))
+        if isinstance(expr, p.Pick):
+            items = self._listed(self._eval(expr.of, env), f"take the {expr.which} of")
+            if expr.count is not None:
+                return list(items[: expr.count] if expr.which == "first" else items[-expr.count:] if expr.count else [])
+            if not items:
+                raise NotFoundError(f"there is no {expr.which} item: the list is empty")
+            return items[0] if expr.which == "first" else items[-1]
+        return self._clock(expr)
+
+    def _clock(self, expr: p.Clock) -> Any:
+        now = self.session.now()
+        if expr.kind == "moment":
+            return dates.moment(expr.what, now)
+        if expr.kind == "ago":
+            return combine("-", now, expr.what)
+        start, end = dates.period(*expr.what, now)
+        return start if expr.kind == "start" else end
+
+    @staticmethod
+    def _listed(value: Any, what: str) -> list[Any]:
+        if not isinstance(value, (list, tuple)):
+            raise InputError(f"there is no list here to {what} (got {describe(value)})")
+        return list(value)
+
+    @staticmethod
+    def _field(owner: Any, words: str, said: str) -> Any:
         resolve = getattr(owner, "resolve_field", None)  # only a concept has fields to read
-        attr = resolve(expr.english) if resolve is not None else None
+        attr = resolve(words) if resolve is not None else None
         if attr is None:
-            raise InputError(f"the {expr.owner} has no {expr.english!r}"
+            raise InputError(f"{said} has no {words!r}"
                              + ("" if resolve is not None else f": it is {type_words(type(owner))}, not a concept"))
         return getattr(owner, attr)
 
@@ -150,7 +230,79 @@ class Interpreter:
         return value
 
     def _get(self, step: p.GetStep, env: Env) -> Any:
-        return self._eval(step.value, env)
+        value = self._eval(step.value, env)
+        if step.filter is not None:
+            expression = self.filter_expression(step.filter, env)
+            return [item for item in self._listed(value, "filter") if expression.matches(item)]
+        return value
+
+    def _count(self, step: p.CountStep, env: Env) -> int:
+        items = self._listed(self._eval(step.value, env), "count")
+        if step.filter is not None:
+            expression = self.filter_expression(step.filter, env)
+            return sum(1 for item in items if expression.matches(item))
+        return len(items)
+
+    def _say(self, step: p.SayStep, env: Env) -> Any:
+        value = self._eval(step.value, env)
+        self.session.said(value)
+        return value
+
+    def _stop(self, step: p.StopStep, env: Env) -> Any:
+        raise _Stopped
+
+    def _change(self, step: p.ChangeStep, env: Env) -> Any:
+        try:
+            value = combine(step.op, env.facts[step.name], self._eval(step.value, env))
+        except OperationError as err:
+            raise InputError(f"the {step.name} can't change: {err}") from None
+        env.facts[step.name] = value
+        return value
+
+    def _sort(self, step: p.SortStep, env: Env) -> Any:
+        items = self._listed(env.facts[step.name], "sort")
+        # nothing (None) sorts last, whichever the order
+        present = [i for i in items if getattr(i, step.key, None) is not None]
+        missing = [i for i in items if getattr(i, step.key, None) is None]
+        try:
+            present.sort(key=lambda item: _sort_key(getattr(item, step.key)), reverse=step.descending)
+        except TypeError:
+            raise InputError(f"the {step.name} can't be sorted by their {english(step.key)}: the values differ in kind") from None
+        env.facts[step.name] = present + missing
+        return env.facts[step.name]
+
+    def _if(self, step: p.IfStep, env: Env) -> Any:
+        for condition, body in step.branches:
+            if self._holds(condition, env):
+                self._block(body, env)
+                return env.above
+        self._block(step.otherwise, env)
+        return env.above
+
+    def _holds(self, node: p.ConditionNodeT, env: Env) -> bool:
+        if isinstance(node, p.CondT):
+            if node.kind == "not":
+                return not self._holds(node.items[0], env)
+            results = (self._holds(item, env) for item in node.items)
+            return all(results) if node.kind == "all" else any(results)
+        value = self._eval(node.value, env)
+        if isinstance(node, p.ExistsT):
+            return (value is None) == node.negated
+        operand: Any = None
+        if isinstance(node.operand, tuple):
+            operand = tuple(self._operand(v, node.annotation, env) for v in node.operand)
+        elif node.operand is not None:
+            operand = self._operand(node.operand, node.annotation, env)
+            if isinstance(value, (date_type,)) and isinstance(operand, str):  # "December 3, 2026" beside a date
+                operand = self._operand(node.operand, type(value), env)
+        return compare(value, node.op, operand)
+
+    def _operand(self, expr: p.ValueExpr, annotation: Any, env: Env) -> Any:
+        value = self._eval(expr, env)
+        try:
+            return coerce(value, annotation)
+        except Invalid as err:
+            raise InputError(f"{describe(value)} can't be compared: {err}") from None
 
     def _convert(self, step: p.ConvertStep, env: Env) -> Any:
         value = self._eval(step.value, env)
@@ -165,12 +317,18 @@ class Interpreter:
             raise InputError(f"there is no list here to process each {step.item} of (got {describe(collection)})")
         results = []
         outer_facts = env.facts
-        for item in collection:
-            env.facts = {**outer_facts, **dict.fromkeys(step.binds, item)}
-            env.above = item
-            self._block(step.body, env)
-            results.append(env.above)
-        env.facts = outer_facts
+        try:
+            for item in collection:
+                env.facts = {**outer_facts, **dict.fromkeys(step.binds, item)}
+                env.above = item
+                try:
+                    self._block(step.body, env)
+                finally:
+                    # a fact defined above the loop and changed in it keeps its change (`add 1 to the counter`)
+                    outer_facts.update((k, v) for k, v in env.facts.items() if k in outer_facts and k not in step.binds)
+                results.append(env.above)
+        finally:
+            env.facts = outer_facts
         return results
 
     def _watch(self, step: p.WatchStep, env: Env) -> Any:
@@ -205,6 +363,10 @@ class Interpreter:
             name = f"{watchable.fact} {getattr(item, watchable.sid_field, '')}".strip()
             try:
                 self._block(step.body, env)
+            except _Stopped:  # `stop` in the block: this item is done, and the watch stops before the next one
+                session.stop.set()
+                say(f"stopped at the new {name}, as its steps say")
+                return
             except BookError as err:
                 report.failed += 1
                 where = getattr(err, "where", None)
@@ -237,7 +399,14 @@ class Interpreter:
             except Invalid as err:
                 raise InputError(f"the {english(param)} {shown(value, annotation)} is not valid: {err}; nothing was sent") from None
         expression = self.filter_expression(step.filter, env) if step.filter is not None else None
-        result = self.caller(step, kwargs, expression)
+        try:
+            result = self.caller(step, kwargs, expression)
+        except NotFoundError:
+            if not step.finds:
+                raise
+            result = None  # `find` finds nothing: that is an answer, not a failure
+        if step.last is not None and isinstance(result, list):
+            result = result[-step.last:] if step.last > 0 else []
         for name in step.binds:
             env.facts[name] = result
         return result
@@ -300,8 +469,10 @@ class Interpreter:
         if isinstance(node, p.BoolT):
             items = tuple(self._node(n, env) for n in node.items)
             return {"all": f.AllOf, "any": f.AnyOf}[node.kind](items) if node.kind != "not" else f.Not(items[0])
-        if isinstance(node.value, tuple):
-            value: Any = tuple(self._condition_value(v, node, env) for v in node.value)
+        if node.value is None:  # `is empty`
+            value: Any = None
+        elif isinstance(node.value, tuple):
+            value = tuple(self._condition_value(v, node, env) for v in node.value)
         else:
             value = self._condition_value(node.value, node, env)
         return f.Condition(node.field, node.op, value)

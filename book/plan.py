@@ -36,7 +36,62 @@ class FieldOf:
     english: str
 
 
-ValueExpr = Const | AboveRef | Fact | FieldOf
+@dataclass(frozen=True, slots=True)
+class FieldOfValue:
+    """A field of a value that is not a named fact: `the above's body`."""
+
+    of: ValueExpr
+    field: str
+    english: str
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp:
+    """`left op right`: + - * / on numbers, dates and spans of time; + on text (see `book.expressions`)."""
+
+    op: str
+    left: ValueExpr
+    right: ValueExpr
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """Quoted text with placeholders: text and values, joined when the line runs."""
+
+    parts: tuple[str | ValueExpr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ListExpr:
+    items: tuple[ValueExpr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CountOf:
+    """How many items a list holds (`the number of messages`)."""
+
+    of: ValueExpr
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """The first or last item (`count` None) or items of a list."""
+
+    which: str
+    count: int | None
+    of: ValueExpr
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """A moment of the session's clock: `now`, `today`, `yesterday`, `tomorrow`; `ago` (a `book.dates.Span`)
+    before now; or an edge ("start" / "end") of a period (`last week`)."""
+
+    kind: str  # "moment" | "ago" | "start" | "end"
+    what: Any  # the moment's name, the span, or (which, unit) of a period
+
+
+ValueExpr = Const | AboveRef | Fact | FieldOf | FieldOfValue | BinOp | Template | ListExpr | CountOf | Pick | Clock
 
 
 # -- filters with value expressions (filled in at run time) ----------------------------------------
@@ -59,6 +114,34 @@ class BoolT:
 FilterT = ConditionT | BoolT
 
 
+# -- conditions of `if` lines -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CheckT:
+    """`<value> <op> <operand>` (an operand tuple for one_of and between, None for empty)."""
+
+    value: ValueExpr
+    op: str
+    operand: ValueExpr | tuple[ValueExpr, ...] | None
+    annotation: Any  # what the operand is converted to (the value's type when it is known), else Any
+
+
+@dataclass(frozen=True, slots=True)
+class ExistsT:
+    value: ValueExpr
+    negated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CondT:
+    kind: str  # "all" | "any" | "not"
+    items: tuple[ConditionNodeT, ...]
+
+
+ConditionNodeT = CheckT | ExistsT | CondT
+
+
 # -- steps ---------------------------------------------------------------------------------------
 
 
@@ -79,6 +162,8 @@ class CallStep(Step):
     # FILTER-CAPABLE: which top-level `and` conditions of `filter` go to the API (by index), and whether
     # that is all of them (`book.filters.split` of the procedure's `pushable`)
     pushdown: tuple[tuple[int, ...], bool] = ((), True)
+    finds: bool = False  # written `find`: nothing found is no failure (nothing, or an empty list)
+    last: int | None = None  # `the last 2`: the last so many of what it reads
 
     @property
     def pushed(self) -> tuple[ConditionT, ...]:
@@ -109,6 +194,45 @@ class ConvertStep(Step):
 @dataclass(frozen=True, slots=True)
 class GetStep(Step):
     value: ValueExpr
+    filter: FilterT | None = None  # `get the messages whose ...`: the items of a list that match
+
+
+@dataclass(frozen=True, slots=True)
+class CountStep(Step):
+    value: ValueExpr
+    filter: FilterT | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SayStep(Step):
+    value: ValueExpr
+
+
+@dataclass(frozen=True, slots=True)
+class StopStep(Step):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeStep(Step):
+    """`add 1 to the counter`: the fact becomes `fact op value`."""
+
+    name: str
+    op: str
+    value: ValueExpr
+
+
+@dataclass(frozen=True, slots=True)
+class SortStep(Step):
+    name: str
+    key: str  # the field's attribute
+    descending: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IfStep(Step):
+    branches: tuple[tuple[ConditionNodeT, tuple[AnyStep, ...]], ...]
+    otherwise: tuple[AnyStep, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +258,17 @@ class WatchStep(Step):
     automation: str  # names this watch for its cursor: the automation file and the watch line
 
 
-AnyStep = CallStep | SetStep | ConvertStep | GetStep | ForEachStep | WatchStep
+AnyStep = (CallStep | SetStep | ConvertStep | GetStep | ForEachStep | WatchStep | CountStep | SayStep | StopStep
+           | ChangeStep | SortStep | IfStep)
+
+
+def blocks(step: AnyStep) -> tuple[tuple[AnyStep, ...], ...]:
+    """The blocks of steps a step holds: a loop's or watch's body, each branch of an `if`."""
+    if isinstance(step, ForEachStep | WatchStep):
+        return (step.body,)
+    if isinstance(step, IfStep):
+        return (*(body for _, body in step.branches), step.otherwise)
+    return ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +292,8 @@ class Plan:
             for step in steps:
                 if isinstance(step, CallStep | WatchStep):
                     seen.setdefault(id(step.procedure), step.procedure)
-                if isinstance(step, ForEachStep | WatchStep):
-                    walk(step.body)
+                for block in blocks(step):
+                    walk(block)
 
         walk(self.steps)
         return tuple(seen.values())

@@ -16,6 +16,9 @@ from book.filters import NO_PUSHDOWN
 from book.naming import did_you_mean, noun_key
 from grammar.signature import Signature
 
+READ_ALIASES = frozenset({"get", "list", "find", "fetch", "retrieve", "show"})
+"""Verbs that mean `read` in a call, where no procedure of the book takes them."""
+
 
 @dataclass(frozen=True, slots=True)
 class InputConcept:
@@ -66,6 +69,12 @@ class Procedure:
     that a call with these inputs made since `since`, less `exclude` (`book.temporal` asks before it resends)."""
     writes_files: bool = False
     """Whether it writes files on this computer (it takes `downloads`: the session's `book.files.DownloadFolder`)."""
+    synonyms: tuple[str, ...] = ()
+    """Other nouns the book declares for it (`texts`, `SMS`): `read the texts` calls it too."""
+    prepositions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """What a one-line call's prepositions bind: word(s) -> an input's parameter or (a read) a field of what it
+    reads: `{"to": "recipient_number", "saying": "message_body"}`; on a field, `after` and `before` compare
+    (is after, is before), any other word is `is`."""
 
     @property
     def changes_things(self) -> bool:
@@ -86,6 +95,18 @@ class Procedure:
     @property
     def key(self) -> tuple[str, str]:
         return (self.signature.verb, noun_key(self.signature.noun))
+
+    @property
+    def nouns(self) -> tuple[str, ...]:
+        """The noun keys an automation may call it by: its noun, its noun without the proper nouns in it (when
+        some word is left: `phone call` -> `call`, `Twilio API call` -> `API call`), and its synonyms."""
+        s = self.signature
+        plain = [w for i, w in enumerate(s.words) if i not in s.proper]
+        found = [noun_key(s.noun)]
+        if plain and len(plain) < len(s.words):
+            found.append(noun_key(" ".join(plain)))
+        found += [noun_key(synonym) for synonym in self.synonyms]
+        return tuple(dict.fromkeys(found))
 
     @property
     def lists_on_its_own(self) -> bool:
@@ -150,13 +171,36 @@ class Registry:
         return len(self.procedures)
 
     def find(self, verb: str, noun: str) -> Procedure | None:
-        return self.procedures.get((verb.lower(), noun_key(noun)))
+        """The one procedure `verb noun` calls (see `lookup`), or None when none does or several could."""
+        found = self.lookup(verb, noun)
+        return found[0] if len(found) == 1 else None
+
+    def lookup(self, verb: str, noun: str) -> list[Procedure]:
+        """The procedures `verb noun` may call: the one whose verb and noun it is, else those it names by a
+        shorter noun or a synonym (`read the calls`, `send an SMS`); `get`, `list`, `find`, `fetch`, `retrieve`
+        and `show` are `read` where no procedure of the book takes that verb. Several: the call is ambiguous."""
+        verb, key = verb.lower(), noun_key(noun)
+        exact = self.procedures.get((verb, key))
+        if exact is not None:
+            return [exact]
+        verbs = {verb}
+        if verb in READ_ALIASES and verb not in self._verbs():
+            verbs.add("read")
+        exact = self.procedures.get(("read", key)) if "read" in verbs else None
+        if exact is not None:
+            return [exact]
+        return [p for p in self.procedures.values() if p.signature.verb in verbs and key in p.nouns]
+
+    def _verbs(self) -> set[str]:
+        return {v for v, _ in self.procedures}
 
     def readers(self, noun: str) -> list[Procedure]:
-        """The procedures that list this noun with no inputs required (`read some SMS messages`), `read` first."""
+        """The procedures that list this noun with no inputs required (`read some SMS messages`), `read` first;
+        a shorter noun or a synonym names them too, when it names no other (`watch for new texts`)."""
         key = noun_key(noun)
-        found = [p for (v, n), p in self.procedures.items()
-                 if n == key and p.lists_on_its_own]
+        found = [p for (v, n), p in self.procedures.items() if n == key and p.lists_on_its_own]
+        if not found:
+            found = [p for p in self.procedures.values() if key in p.nouns and p.lists_on_its_own]
         return sorted(found, key=lambda p: (p.signature.verb != "read", p.signature.verb))
 
     def suggest(self, verb: str, noun: str) -> str | None:

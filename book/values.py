@@ -10,7 +10,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from book.concept import type_words
+from book.concept import type_phrase
+from book.dates import DateTextError, parse_date_text
 
 # The types `convert ... to a <type>` knows.
 CONVERSIONS: dict[str, Any] = {
@@ -47,6 +48,13 @@ def _explain(err: ValidationError) -> str:
     return message[0].lower() + message[1:] if message else "is invalid"
 
 
+def wants_a_date(annotation: Any) -> bool:
+    """Whether `annotation` takes a date or a datetime (beside None)."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return wants_a_date(typing.get_args(annotation)[0])
+    return any(isinstance(a, type) and issubclass(a, date) for a in (typing.get_args(annotation) or (annotation,)))
+
+
 def is_datetime(annotation: Any) -> bool:
     args = typing.get_args(annotation)
     return annotation is datetime or datetime in args
@@ -61,13 +69,22 @@ def coerce(value: Any, annotation: Any) -> Any:
             value = date.fromisoformat(value.strip())
         except ValueError:
             raise Invalid(f"{value.strip()} is not a real date") from None
+    if isinstance(value, str) and wants_a_date(annotation):
+        try:  # "December 3, 2026", "12/03/2026" (month first): see book.dates
+            written = parse_date_text(value)
+        except DateTextError as err:
+            raise Invalid(str(err)) from None
+        if written is not None:
+            value = written
+            if isinstance(value, datetime) and not is_datetime(annotation):
+                raise Invalid(f"{describe(value)} is a date and time; give only the day, like {value.date().isoformat()}")
     if isinstance(value, date) and not isinstance(value, datetime) and is_datetime(annotation):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if allows_only(annotation, (str,)):
-            raise Invalid(f"expected {type_words(annotation)}, got the number {value}; put text in double quotes")
+            raise Invalid(f"expected {type_phrase(annotation)}, got the number {value}; put text in double quotes")
         if allows_only(annotation, (date, datetime)):  # not a count of seconds since 1970
-            raise Invalid(f"expected {type_words(annotation)}, got the number {value}; "
+            raise Invalid(f"expected {type_phrase(annotation)}, got the number {value}; "
                           "write a date like 2022-03-01 or a datetime like 2022-03-01T15:00:00Z")
     try:
         adapter = _adapter(annotation)

@@ -127,10 +127,9 @@ _VALUES = (ast.Literal, ast.Above, ast.FactRef, ast.Possessive, ast.AboveField, 
 
 # Numbers in words: up to twenty, and the round tens.
 _NUMBER_WORDS = {word: n for n, word in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"])}
 _NUMBER_WORDS.update({word: 10 * n for n, word in enumerate(
-    "thirty forty fifty sixty seventy eighty ninety".split(), 3)})
+    ["thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], 3)})
 
 # `{the customer's name}` in quoted text: a placeholder starts with `the` (other braces stay text, as in JSON)
 _PLACEHOLDER = re.compile(r"\{[\t ]*((?:the|how[\t ]+many)[\t ][^{}\n]*?)[\t ]*\}", re.IGNORECASE)
@@ -208,16 +207,12 @@ class _ToAst(Transformer):
 
     def get(self, keyword, value, *rest):
         preps, filter_, _ = _parts(rest)
-        return ast.Get(value, _pos(keyword), tuple(preps), filter_)
+        return ast.Get(value, value.pos, tuple(preps), filter_)
 
     def get_call(self, keyword, quantity, noun, *rest):
         preps, filter_, _ = _parts(rest)
         return ast.Call(ast.Name(str(keyword), _pos(keyword)), quantity, noun.name(), filter_, (), _pos(keyword),
                         tuple(preps))
-
-    def count(self, value, *rest):
-        preps, filter_, _ = _parts(rest)
-        return ast.Count(value, tuple(preps), filter_, value.pos)
 
     def say(self, value):
         return ast.Say(value, value.pos)
@@ -497,15 +492,45 @@ _TERMINAL_WORDS = {
     "WATCH": "'watch for new'",
     "EVERY": "every",
     "_AT_MOST": "at most",
-    "UNIT": "a unit of time (seconds, minutes, hours or days)",
+    "UNIT": "a unit of time (seconds, minutes, hours, days, weeks, months or years)",
+    "NUMWORD": "a number",
+    "SLASHDATE": "a date",
+    "PLUS": "'+'",
+    "MINUS": "'-'",
+    "STAR": "'*'",
+    "SLASH": "'/'",
+    "_AND": "'and'",
+    "_OR": "'or'",
+    "_ISNT": "isn't",
+    "_DOESNT": "does not",
+    "_MORE": "greater",
+    "_LESS": "less",
+    "_NUMBER_OF": "'number of'",
+    "_OTHERWISE": "otherwise",
+    "MOMENT": "now, today or yesterday",
+    "PERIOD": "this, last or next",
+    "PICK": "first or last",
+    "ORDER": "ascending or descending",
+    "EQUAL": "'='",
+    "MORETHAN": "'>'",
+    "LESSTHAN": "'<'",
 }
+# What may always come next in a value (arithmetic, a unit), and what continues a list: left out of an
+# "expected ..." hint when something else may come (the end of the line, most often).
+_QUIET = frozenset({"PLUS", "MINUS", "STAR", "SLASH", "UNIT", "POSSESSIVE"})
+_LIST_GOES_ON = frozenset({"COMMA", "_AND"})
 
 
 def _expected(tokens: set[str]) -> str:
+    if tokens - _QUIET:
+        tokens = tokens - _QUIET
+    if "_NL" in tokens:
+        tokens = tokens - _LIST_GOES_ON
     words = []
     for name in sorted(tokens):
         if name in _TERMINAL_WORDS:
-            words.append(_TERMINAL_WORDS[name])
+            if _TERMINAL_WORDS[name]:
+                words.append(_TERMINAL_WORDS[name])
         elif not name.startswith("__"):
             words.append(f"'{name.lower().replace('_', ' ').strip()}'")
     words = sorted(set(words))
@@ -552,6 +577,48 @@ _MISTAKES: dict[tuple[str, str], list[str]] = {
         "read some things whose x is \"1\" whose y is \"2\"\n",
         "read some things whose x is \"1\" and y is \"2\"\n",
     ],
+    ("a value is missing here", "give quoted text, a number, a date, or a fact like the start date"): [
+        "say\n",
+        "the x is 1 +\n",
+        "the x is 1 *\n",
+        "add to the counter\n",
+        "the recipients are \"a\",\n",
+        "send a thing to\n",
+        "read some things whose x is between\n",
+    ],
+    ("the steps of an 'if' must be indented under it", "indent each step under the 'if' (or 'otherwise') line"): [
+        "if the x is 1 then\nget the x\n",
+        "if the x is 1 then\n  get the x\notherwise\nget the x\n",
+    ],
+    ("an 'if' needs a condition", 'write it like: if the message\'s body contains "STOP" then'): [
+        "if\n",
+    ],
+    ("this condition has no comparison", "say what to check: is, is not, contains, is greater than, is empty, exists"): [
+        "if the x then\n",
+        "if the x\n",
+        "if the x is 1 and the y then\n",
+    ],
+    ("'greater' and 'less' need 'than'", "write it like: is greater than 3, is less than 10"): [
+        "read some things whose x is greater 3\n",
+        "read some things whose x is less 3\n",
+    ],
+    ("'between' needs two values joined by 'and'", "write it like: is between 1 and 5"): [
+        "read some things whose x is between 1 5\n",
+        "read some things whose x is between 1\n",
+    ],
+    ("say what to add it to", "write it like: add 1 to the counter"): [
+        "add 1\n",
+    ],
+    ("say what to subtract it from", "write it like: subtract 1 from the counter"): [
+        "subtract 1\n",
+    ],
+    ("say what to sort by", "write it like: sort the messages by date sent (add 'descending' for the latest first)"): [
+        "sort the things\n",
+        "sort the things by\n",
+    ],
+    ("'in the last' needs a span of time", "write it like: is in the last 7 days"): [
+        "read some things whose x is in the last 7\n",
+    ],
 }
 @functools.cache
 def _example_errors() -> list[tuple[tuple[str, str], UnexpectedToken]]:
@@ -595,19 +662,40 @@ def _allowed(err: UnexpectedInput) -> set[str]:
     return set(accepts or getattr(err, "expected", None) or ())
 
 
+_PHONE = re.compile(r"\+\d{6,}")
+# Words a person may use to compare that the English does not take as they stand (`is above 3`, `bigger 3`).
+_COMPARING = re.compile(r"\b(greater|more|less|fewer|bigger|smaller|larger|higher|lower|above|below|over|under|"
+                        r"equal|equals|than|same|between|later|earlier)\b", re.IGNORECASE)
+_COMPARISONS_HINT = ("compare with: is, is not, is greater than, is less than, is at least, is at most, is between "
+                     "1 and 5, is after, is before, is on or after, contains, starts with, or the symbols > < >= <= = !=")
+_IF_HINT = ('an if line reads: if <condition> then, with its steps indented under it, like: '
+            'if the message\'s body contains "STOP" then')
+
+
 def _explain(err: UnexpectedInput, text: str) -> tuple[str, str | None]:
+    at = getattr(err, "pos_in_stream", None)
+    if isinstance(err, UnexpectedToken):
+        at = err.token.start_pos
+    if isinstance(at, int) and _PHONE.match(text, at):  # `+18004445555`, not `2 + 3`
+        return "a phone number must be quoted text", f'write it like "{_PHONE.match(text, at).group(0)}"'
     if isinstance(err, UnexpectedCharacters):
         ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
         if ch == "'":
             return "text must be in double quotes", "write \"like this\", not 'like this'"
-        if ch == "+":
-            return "a phone number must be quoted text", 'write it like "+18004445555"'
         if ch == '"':
             return "this quoted text is not closed on its line", 'end it with a double quote: "Hello!"'
         return f"I don't understand the character {ch!r} here", _expected(set(err.allowed or ())) or None
     allowed = _allowed(err)
     if isinstance(err, UnexpectedToken) and err.token.type == "NAME" and "STRING" in allowed and "NAME" not in allowed:
+        if _COMPARING.fullmatch(str(err.token)):
+            return f"'{err.token}' does not compare here", _COMPARISONS_HINT
         return "text must be in double quotes", f'write "{err.token}" (or the {err.token}, for a fact defined above)'
+    if isinstance(err, UnexpectedToken) and "IS" in allowed and "CONTAINS" in allowed:
+        # a comparison was wanted: `whose stars greater than 3` (no `is`) reads `greater than` as the field's words
+        line = _source_line(text, err.token.line) or ""
+        found = _COMPARING.search(line, 0, max((err.token.column or 1) - 1, 0))
+        if found:
+            return "a comparison is missing or not one I know", f"put 'is' before '{found.group(0)}'; " + _COMPARISONS_HINT
     label = _known_mistake(err) if isinstance(err, UnexpectedToken) and err.state is not None else None
     if label:
         return label
@@ -668,7 +756,26 @@ def _failure(err: Exception, text: str) -> _Failure:
         cut_short = True
     if not isinstance(line, int) or line < 1:
         line, column = max(1, text.count("\n")), 1
+    message, hint = _on_an_if_line(message, hint, _source_line(text, line) or "")
     return _Failure([_problem_at(message, line, column or 1, text, hint)], cut_short, _expects_block(err))
+
+
+_IF_LINE = re.compile(r"[\t ]*((otherwise|else)[\t ]+)?if\b", re.IGNORECASE)
+_OTHERWISE_LINE = re.compile(r"[\t ]*(otherwise|else)\b", re.IGNORECASE)
+
+
+def _on_an_if_line(message: str, hint: str | None, line: str) -> tuple[str, str | None]:
+    """A mistake on an `if` (or `otherwise`) line says what such a line looks like."""
+    if _IF_LINE.match(line):
+        if message.startswith(("I did not expect", "the automation ends")):
+            message = "I can't read this 'if' line: " + message[0].lower() + message[1:]
+        if hint and re.search(r"\bif\b", hint):  # the hint shows an if line already
+            return message, hint
+        return message, (f"{hint}; " if hint else "") + _IF_HINT
+    if _OTHERWISE_LINE.match(line) and message.startswith(("I did not expect", "a call needs")):
+        return ("'otherwise' must come right after the steps of an 'if', at the 'if' line's indentation",
+                "write 'otherwise' (or 'otherwise if <condition> then') under the if block, and indent its steps")
+    return message, hint
 
 
 def _expects_block(err: UnexpectedInput) -> bool:
@@ -819,3 +926,32 @@ def parse(text: str, filename: str | None = None) -> ast.Program:
     else:
         return ast.Program(statements, text)
     raise EnglishSyntaxError(_recover(source, first), filename) from None
+
+
+def parse_value(text: str, pos: ast.Pos) -> ast.Value:
+    """Parse the words of a placeholder (`the customer's name` of `"Hello {the customer's name}"`) as a value;
+    the nodes, and any `EnglishSyntaxError`, carry positions in the automation (`pos`: where the words start)."""
+    shift = pos.column - 5  # the words are parsed after `get `
+    try:
+        statements = parse("get " + text).statements
+    except EnglishSyntaxError as err:
+        problems = [Problem(p.message, pos.line, max(pos.column, (p.column or 1) + shift), None, p.hint)
+                    for p in err.problems[:1]]
+        raise EnglishSyntaxError(problems) from None
+    get = statements[0] if len(statements) == 1 else None
+    if not isinstance(get, ast.Get) or get.preps or get.filter is not None:
+        raise EnglishSyntaxError(Problem("a placeholder holds one value", pos.line, pos.column, None,
+                                         "write it like {the customer's name}"))
+    return _moved(get.value, pos.line, shift)
+
+
+def _moved(node: Any, line: int, shift: int) -> Any:
+    """`node` with every position on `line`, `shift` columns further right."""
+    if isinstance(node, ast.Pos):
+        return ast.Pos(line, node.column + shift)
+    if isinstance(node, tuple):
+        return tuple(_moved(item, line, shift) for item in node)
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        return dataclasses.replace(node, **{f.name: _moved(getattr(node, f.name), line, shift)
+                                            for f in dataclasses.fields(node) if f.init})
+    return node

@@ -89,7 +89,13 @@ def to_concept(call: Any) -> TwilioCall:
     )
 
 
-@procedure("to read some (*phone* calls)", pushable=PUSHABLE)
+CALL_PREPOSITIONS = {"to": "recipient_number", "from": "sender_number", "after": "start_time",
+                     "before": "start_time", "on": "start_time", "made to": "recipient_number",
+                     "made from": "sender_number", "made after": "start_time", "made before": "start_time",
+                     "made on": "start_time"}
+
+
+@procedure("to read some (*phone* calls)", pushable=PUSHABLE, prepositions=CALL_PREPOSITIONS)
 def read_phone_calls(
     client: Client,
     pushed: Pushdown = NO_PUSHDOWN,
@@ -266,7 +272,8 @@ def find_sent_call(client: Client, inputs: dict[str, Any], since: datetime,
     return [to_concept(call) for call in found]
 
 
-@procedure("to make a *phone* call", find_sent=find_sent_call)
+@procedure("to make a *phone* call", find_sent=find_sent_call,
+           prepositions={"to": "recipient_number", "from": "sender_number"})
 def make_phone_call(
     client: Client,
     sender_number: CallSender,

@@ -47,7 +47,19 @@ def to_concept(message: Any) -> TwilioSmsMessage:
     )
 
 
-@procedure("to read some (*SMS* messages)", pushable=PUSHABLE)
+# Other nouns for messages, and what a one-line call's prepositions bind (`send a text to "+1..." saying "Hi"`).
+SYNONYMS = ("texts", "text messages", "SMS")
+READ_PREPOSITIONS = {
+    "to": "recipient_number", "sent to": "recipient_number",
+    "from": "sender_number", "sent from": "sender_number",
+    "after": "date_sent", "sent after": "date_sent",
+    "before": "date_sent", "sent before": "date_sent",
+    "on": "date_sent", "sent on": "date_sent",
+}
+SEND_PREPOSITIONS = {"to": "recipient_number", "from": "sender_number", "saying": "message_body"}
+
+
+@procedure("to read some (*SMS* messages)", pushable=PUSHABLE, synonyms=SYNONYMS, prepositions=READ_PREPOSITIONS)
 def read_sms_messages(
     client: Client,
     pushed: Pushdown = NO_PUSHDOWN,
@@ -107,7 +119,8 @@ def find_sent_sms(client: Client, inputs: dict[str, Any], since: datetime, exclu
     return [message.sid for message in found]
 
 
-@procedure("to send an *SMS* message", find_sent=find_sent_sms)
+@procedure("to send an *SMS* message", find_sent=find_sent_sms, synonyms=SYNONYMS,
+           prepositions=SEND_PREPOSITIONS)
 def send_sms_message(
     client: Client,
     sender_number: PhoneNumber,

@@ -29,7 +29,7 @@ from procedures._book import procedure
 from procedures._download import destination, download
 from procedures._sent import media_count, sent_messages, sids
 from procedures._twilio import twilio_errors
-from procedures.messages import to_concept
+from procedures.messages import SEND_PREPOSITIONS, SYNONYMS, to_concept
 
 if TYPE_CHECKING:
     from twilio.rest import Client
@@ -49,7 +49,7 @@ def find_sent_message(client: Client, inputs: dict[str, Any], since: datetime,
     return [to_concept(message) for message in found]
 
 
-@procedure("to send a *Twilio* message", find_sent=find_sent_message)
+@procedure("to send a *Twilio* message", find_sent=find_sent_message, prepositions=SEND_PREPOSITIONS)
 def send_twilio_message(
     client: Client,
     recipient_number: PhoneNumber,
@@ -164,7 +164,7 @@ def _create(client: Client, to: str, options: dict[str, Any], doing: str) -> Twi
     return to_concept(message)
 
 
-@procedure("to send a *WhatsApp* message", find_sent=find_sent_message)
+@procedure("to send a *WhatsApp* message", find_sent=find_sent_message, prepositions=SEND_PREPOSITIONS)
 def send_whatsapp_message(
     client: Client,
     sender_number: WhatsAppAddress,
@@ -221,7 +221,7 @@ def send_whatsapp_message(
     return _create(client, recipient_number, options, "send the WhatsApp message")
 
 
-@procedure("to delete an *SMS* message")
+@procedure("to delete an *SMS* message", synonyms=SYNONYMS)
 def delete_sms_message(client: Client, message_sid: MessageSid) -> str:
     """Delete a message, and its media, from the account.
 
