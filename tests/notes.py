@@ -1,8 +1,9 @@
 """The one test book: notes kept in memory, for the runtime's tests (and the MCP front end's). Nothing here
 knows Twilio.
 
-    book, store = make_book()       # read some notes (FILTER-CAPABLE, the title pushed down),
-                                    # write a Lark note, find a note (by id)
+    book, store = make_book()       # read some notes (FILTER-CAPABLE, the title pushed down; also
+                                    # `memos`, `read the notes written after ...`), write a Lark note
+                                    # (`write a note saying "..."`), find a note (by id)
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ def make_book() -> tuple[Book, Store]:
     store = Store()
     book = Book("Notes", description="Notes kept in memory.", client_factory=lambda *connection: store)
 
-    @book.procedure("to read some (notes)", pushable={"title": {"eq"}})
+    @book.procedure("to read some (notes)", pushable={"title": {"eq"}}, synonyms=("memos", "jottings"),
+                    prepositions={"written after": "written", "written before": "written", "written on": "written",
+                                  "after": "written", "before": "written"})
     def read_notes(client: Store, pushed: Pushdown = NO_PUSHDOWN, offset: int = 0,
                    limit: int | None = None) -> Iterator[Note]:
         """Read notes, oldest first.
@@ -75,7 +78,7 @@ def make_book() -> tuple[Book, Store]:
                 client.yielded += 1
                 yield note
 
-    @book.procedure("to write a *Lark* note")
+    @book.procedure("to write a *Lark* note", prepositions={"saying": "body"})
     def write_note(client: Store, title: str, body: str | None = None, stars: int = 0) -> str:
         """Write a note.
 

@@ -53,14 +53,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     book = app.load_book()
     automation = Automation.compile(text, book.registry, filename)  # nothing runs before this passes
     writer = {"table": write_table, "json": write_json, "jsonl": write_jsonl}[args.output]
+    said: list[Any] = []
     with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=app.say,
                       downloads=args.downloads) as session:
         if args.once:
             session.watch_polls = 1
+        # `say` lines: printed as they come (table), a JSON line each (jsonl), or kept for the one JSON document
+        if args.output == "jsonl":
+            session.say = lambda value: (write_jsonl({"said": value}, sys.stdout), sys.stdout.flush())
+        elif args.output == "json":
+            session.say = said.append
         with stopping_gently(session.stop, app.say) if automation.plan.watches else nullcontext():
             # JSON lines stream: each item is written as its page arrives, in constant memory.
             result = automation.run(session, stream=args.output == "jsonl")
-            writer(result.value, sys.stdout)
+            writer({"said": said, "result": result.value} if said else result.value, sys.stdout)
     failed = getattr(result.value, "failed", 0) if automation.plan.watches else 0
     if failed:
         app.say(f"the steps failed for {failed} of the {result.value.handed_on} new items (each is said above); "

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from book import plan as p
 from book.concept import Concept, type_words
 from book.errors import BookError, InputError, LanguageError
+from book.expressions import text_of
 from book.filters import orderable
 from book.interpreter import Interpreter, Session
 from book.mcp.schemas import (
@@ -127,8 +128,12 @@ class Toolbox:
                 "changes things; nothing was run. Leave those lines out, or use a server started without --read-only"
             )
         # A 'watch for new ...' line checks once per tool call: a call can't wait until the watch is stopped.
-        value = automation.run(dataclasses.replace(self.session, watch_polls=1)).value
+        # `say` lines are part of the answer (standard output is the protocol's, on stdio).
+        said: list[Any] = []
+        value = automation.run(dataclasses.replace(self.session, watch_polls=1, say=said.append)).value
         structured: dict[str, Any] = {"calls": [procedure.english for procedure in calls]}
+        if said:
+            structured["said"] = jsonable(said)
         if isinstance(value, (list, tuple)):
             items = list(value)[: self.options.max_items]
             more = len(value) - len(items)
@@ -141,6 +146,8 @@ class Toolbox:
         else:
             structured["result"] = jsonable(value)
             text = _table(value)
+        if said:
+            text = "".join(f"{text_of(line)}\n" for line in said) + text
         return Outcome(structured, text)
 
     def _check(self, arguments: Mapping[str, Any]) -> Outcome:
