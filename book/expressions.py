@@ -13,7 +13,7 @@ from collections.abc import Sized
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from book.dates import Span
+from book.dates import DateTextError, Span, parse_date_text
 
 __all__ = ["combine", "compare", "result_type", "text_of", "OperationError"]
 
@@ -58,6 +58,8 @@ _WORDS = {"number": "a number", "datetime": "a date and time", "date": "a date",
 def result_type(op: str, left: Any, right: Any) -> Any:
     """The type `left op right` gives, Any when only the run can tell; `OperationError` when it can't be done."""
     a, b = _kind(_plain(left)), _kind(_plain(right))
+    if {a, b} == {"text", "span"} and op in "+-":
+        return Any  # date text and a span ("March 1, 2022" + 1 day): a date, if the text is one
     if a is None or b is None:
         if op == "+" and "text" in (a, b):
             return str
@@ -86,6 +88,10 @@ _RESULTS: dict[tuple[str, str, str], Any] = {
 
 def combine(op: str, left: Any, right: Any) -> Any:
     """`left op right` for values a line has; `OperationError` for values of the wrong kinds."""
+    if op in "+-" and isinstance(left, str) and isinstance(right, Span):
+        left = _date_text(left)
+    elif op == "+" and isinstance(left, Span) and isinstance(right, str):
+        right = _date_text(right)
     if op == "+" and (isinstance(left, str) or isinstance(right, str)):
         return text_of(left) + text_of(right)
     a, b = _kind(type(left)), _kind(type(right))
@@ -105,6 +111,16 @@ def combine(op: str, left: Any, right: Any) -> Any:
         raise OperationError(f"{text_of(left)} {_VERBS[op]} {text_of(right)} is out of range ({err})") from None
     raise OperationError(f"{_WORDS.get(a or 'other')} {_VERBS[op]} {_WORDS.get(b or 'other')} can't be worked out "
                          f"({text_of(left)} {op} {text_of(right)})")
+
+
+def _date_text(text: str) -> date:
+    """Text a span of time is added to: it must be a date ("March 1, 2022", 2022-03-01)."""
+    try:
+        found = parse_date_text(text)
+        return found if found is not None else (datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+                                                if "T" in text or " " in text.strip() else date.fromisoformat(text.strip()))
+    except (DateTextError, ValueError) as err:
+        raise OperationError(f'a span of time can only be added to a date, and "{text}" is not one ({err})') from None
 
 
 def _number(left: int | float, op: str, right: int | float) -> int | float:
