@@ -686,9 +686,9 @@ def _explain(err: UnexpectedInput, text: str) -> tuple[str, str | None]:
             return "this quoted text is not closed on its line", 'end it with a double quote: "Hello!"'
         return f"I don't understand the character {ch!r} here", _expected(set(err.allowed or ())) or None
     allowed = _allowed(err)
+    if isinstance(err, UnexpectedToken) and "STRING" in allowed and _COMPARING.fullmatch(str(err.token)):
+        return f"'{err.token}' does not compare here", _COMPARISONS_HINT
     if isinstance(err, UnexpectedToken) and err.token.type == "NAME" and "STRING" in allowed and "NAME" not in allowed:
-        if _COMPARING.fullmatch(str(err.token)):
-            return f"'{err.token}' does not compare here", _COMPARISONS_HINT
         return "text must be in double quotes", f'write "{err.token}" (or the {err.token}, for a fact defined above)'
     if isinstance(err, UnexpectedToken) and "IS" in allowed and "CONTAINS" in allowed:
         # a comparison was wanted: `whose stars greater than 3` (no `is`) reads `greater than` as the field's words
@@ -768,7 +768,7 @@ def _on_an_if_line(message: str, hint: str | None, line: str) -> tuple[str, str 
     """A mistake on an `if` (or `otherwise`) line says what such a line looks like."""
     if _IF_LINE.match(line):
         if message.startswith(("I did not expect", "the automation ends")):
-            message = "I can't read this 'if' line: " + message[0].lower() + message[1:]
+            message = "in this 'if' line, " + message
         if hint and re.search(r"\bif\b", hint):  # the hint shows an if line already
             return message, hint
         return message, (f"{hint}; " if hint else "") + _IF_HINT

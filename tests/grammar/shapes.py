@@ -21,6 +21,42 @@ def shape(node: Any) -> Any:
         return ("of", node.owner.key, node.field.key)
     if isinstance(node, ast.Comparison):
         return (node.field.key, node.op, shape(node.value))
+    if node is None:
+        return None
+    if isinstance(node, ast.AboveField):
+        return ("above's", node.field.key)
+    if isinstance(node, ast.BinOp):
+        return (node.op, shape(node.left), shape(node.right))
+    if isinstance(node, ast.Template):
+        return ("template", *(p if isinstance(p, str) else ("{}", p.text) for p in node.parts))
+    if isinstance(node, ast.ListValue):
+        return ("list", *shape(node.items))
+    if isinstance(node, ast.CountOf):
+        return ("count of", shape(node.of))
+    if isinstance(node, ast.Pick):
+        return ("pick", node.which, node.count, node.noun.key, shape(node.of))
+    if isinstance(node, ast.Moment):
+        return ("moment", node.kind)
+    if isinstance(node, ast.Duration):
+        return ("ago" if node.ago else "span", node.count, node.unit)
+    if isinstance(node, ast.Period):
+        return ("period", node.which, node.unit)
+    if isinstance(node, ast.Test):
+        return ("test", shape(node.value), node.op, shape(node.operand))
+    if isinstance(node, ast.Exists):
+        return ("exists", shape(node.value), not node.negated)
+    if isinstance(node, ast.Prep):
+        return (node.word, shape(node.value))
+    if isinstance(node, ast.If):
+        return ("if", tuple((shape(c), shape(b)) for c, b in node.branches), shape(node.otherwise))
+    if isinstance(node, ast.Say):
+        return ("say", shape(node.value))
+    if isinstance(node, ast.Stop):
+        return ("stop",)
+    if isinstance(node, ast.Change):
+        return ("change", node.op, shape(node.value), node.name.key)
+    if isinstance(node, ast.Sort):
+        return ("sort", shape(node.value), node.key.key, node.descending)
     if isinstance(node, ast.And):
         return ("and", *shape(node.items))
     if isinstance(node, ast.Or):
@@ -32,8 +68,9 @@ def shape(node: Any) -> Any:
     if isinstance(node, ast.Input):
         return (node.name.key, shape(node.value))
     if isinstance(node, ast.Call):
-        return ("call", node.verb.text.lower(), shape(node.quantity), node.noun.key,
+        made = ("call", node.verb.text.lower(), shape(node.quantity), node.noun.key,
                 shape(node.filter) if node.filter is not None else None, shape(node.inputs))
+        return made + (shape(node.preps),) if node.preps else made
     if isinstance(node, ast.Assign):
         return ("assign", node.name.key, shape(node.value))
     if isinstance(node, ast.Use):
@@ -41,6 +78,8 @@ def shape(node: Any) -> Any:
     if isinstance(node, ast.Convert):
         return ("convert", shape(node.value), node.type_name.key)
     if isinstance(node, ast.Get):
+        if node.filter is not None or node.preps:
+            return ("get", shape(node.value), shape(node.preps), shape(node.filter))
         return ("get", shape(node.value))
     if isinstance(node, ast.ForEach):
         collection = shape(node.collection) if node.collection is not None else None

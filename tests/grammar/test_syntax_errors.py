@@ -176,3 +176,48 @@ def test_the_source_line_is_found_as_the_parser_counts_lines(odd):
 def test_a_form_feed_is_blank_space_not_a_line_break():
     problem = error("the x is 1 \f\nthe y is\n").problems[0]
     assert (problem.line, problem.source_line) == (2, "the y is")
+
+
+# -- the wave-2 forms: their mistakes, and hints that used to mislead ------------------------------------
+
+
+@pytest.mark.parametrize(("text", "column", "message", "hint_part"), [
+    ("read some notes whose stars greater than 3\n", 42, "a comparison is missing or not one I know",
+     "put 'is' before 'greater'"),
+    ("read some notes whose stars is bigger 3\n", 39, "'greater' and 'less' need 'than'", "is greater than 3"),
+    ("read some notes whose stars is above 3\n", 32, "'above' does not compare here", "is greater than"),
+    ("read some notes whose stars is over 3\n", 32, "'over' does not compare here", "is at least"),
+    ("read some notes whose stars is between 1 5\n", 42, "'between' needs two values joined by 'and'",
+     "is between 1 and 5"),
+    ("read some notes whose written is in the last 7\n", 47, "'in the last' needs a span of time", "7 days"),
+    ("the x is 2 +\n", 13, "a value is missing here", "quoted text"),
+    ("say\n", 4, "a value is missing here", "quoted text"),
+    ("sort the notes\n", 15, "say what to sort by", "sort the messages by date sent"),
+    ("add 1\n", 6, "say what to add it to", "add 1 to the counter"),
+    ("subtract 1\n", 11, "say what to subtract it from", "subtract 1 from the counter"),
+    ("if the x is 1 then\nsay 1\n", 1, "the steps of an 'if' must be indented under it", "indent each step"),
+    ("if\n", 3, "an 'if' needs a condition", "if the message's body contains"),
+    ("if the x then\n  stop\n", 10, "this condition has no comparison", "is empty, exists"),
+    ("otherwise\n  stop\n", 10, "'otherwise' must come right after the steps of an 'if', at the 'if' line's indentation",
+     "under the if block"),
+])
+def test_each_new_form_has_a_known_mistake_message(text, column, message, hint_part):
+    problem = error(text).problems[0]
+    assert (problem.message, problem.column) == (message, column)
+    assert hint_part in problem.hint
+
+
+def test_a_sum_is_not_taken_for_a_phone_number():
+    assert parse("the x is 2 + 3\n").statements[0].value.op == "+"
+    problem = error("read some notes whose stars is 2 +\n").problems[0]
+    assert problem.message == "a value is missing here"  # not "a phone number must be quoted text"
+    assert error("the to is +18004445555\n").problems[0].message == "a phone number must be quoted text"
+
+
+def test_an_if_line_that_does_not_parse_says_what_an_if_line_looks_like():
+    problem = error("if the x is 1 or\n  stop\n").problems[0]
+    assert problem.message == "in this 'if' line, I did not expect the end of the line here"
+    assert problem.hint.endswith("an if line reads: if <condition> then, with its steps indented under it, like: "
+                                 "if the message's body contains \"STOP\" then")
+    problem = error("process each x in the xs\n  if the x's y is \"a\" \"b\" then\n    stop\n").problems[0]
+    assert problem.line == 2 and "an if line reads" in problem.hint
