@@ -6,6 +6,7 @@ A mixin of `book.compiler.Compiler` (which gives `_value`, `_typed`, `_filter`, 
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from book import plan as p
@@ -73,6 +74,8 @@ class FlowCompiler:
                           "compare it with 'is', 'is not', 'contains' or 'starts with'")
             return None
         annotation = str if op in TEXT_OPERATORS and not isinstance(static, ListOf) else plain
+        if isinstance(annotation, type) and issubclass(annotation, date):
+            annotation = date | datetime  # a day beside a moment compares by the day (`is after 3 days ago`)
         if isinstance(static, ListOf) and op in ("contains", "not_contains"):
             annotation = static.item if allows_only(static.item, (str, int, float)) else Any
         operands = node.operand if isinstance(node.operand, tuple) else (node.operand,)

@@ -346,7 +346,8 @@ class Compiler(ValueCompiler, FlowCompiler):
         # Bind the result's names even when this line has problems, so later lines are not blamed for it.
         static: Any = ListOf(output.type) if output.plural and not singular_call else output.type
         # A result never takes the name of the item a `process each` block is working on.
-        binds = {normal(call.noun.text), output.name} - scope.items
+        # (and by the procedure's own noun, when it is called by another: `read the texts` binds `the sms messages`)
+        binds = {normal(call.noun.text), output.name, normal(procedure.signature.noun)} - scope.items
         for name in binds:
             scope.facts[name] = static
         scope.above, scope.has_above = static, True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime, timezone
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,6 +34,21 @@ SEEDS = [
     "# a comment\nthe n is 42 # another\nthe ok is yes\nthe day is 2022-03-02\nget the day",
     'read all notes whose title starts with "g" and whose title ends with "y"\nget the notes',
     "convert \"5\" to a whole number\nuse the above as the stars\nwrite a lark note where\n  the title is \"x\"",
+    # the wave-2 English (issue 11)
+    "the counter is 0\n"
+    'read some notes\nprocess each note as follows\n  if the note\'s stars is greater than 2 and the note\'s body '
+    'isn\'t empty then\n    say "Hi " + the note\'s title\n  otherwise if the note exists\n    stop\n  else\n'
+    '    add 1 to the counter',
+    'the counter is 0\nthe titles are "a", "b", and \u201cc\u201d.\nprocess each title in the titles\n'
+    '  add 1 to the counter\nsay "seen {the counter} of {the number of titles}"',
+    "read the first three memos whose stars >= 1, and whose written is in the last 7 days\n"
+    "sort the notes by written descending\nget the first note of the above\nget the above's title",
+    'read the notes written after yesterday whose stars is between 1 and 3 or whose written is last week\n'
+    "count the notes\nthe x is (the above + 2) * 3 / 4 - 1",
+    'the day is "December 3, 2026"\nthe other is "12/03/2026"\nthe later is today + 3 days\n'
+    "if the later is on or after 3 days ago then\n  say now",
+    'the title is "t"\nfind a note where\n  the note id is "N9"\nif the note does not exist then\n  write a note saying "x"',
+    "read the last 2 notes\nget the first note of the result\nget the result's id\nthe n is the number of notes\nsubtract 1 from the n\nsay how many notes",
 ]
 
 VOCABULARY = [
@@ -43,6 +59,11 @@ VOCABULARY = [
     "written", "id", '"x"', '"a\\"b"', "\u201cq\u201d", "'single'", "+18004445555", "2022-03-01",
     "2022-02-30", "2022-03-01T15:00:00Z", "2022-03-01 15:00", "9" * 40, "9" * 4400, "#", "\n", "\n  ", "\n\t", "\n    ",
     '"', "\\", "\u00e9", "\u00a0", "\r", "\x00", "\ufeff", "datetime", "number", "text",
+    "if", "then", "otherwise", "else", "say", "stop", "add", "subtract", "from", "sort", "by", "descending", "count",
+    "exists", "exist", "empty", "isn't", "doesn't", "greater", "less", "than", "more", "fewer", "equal", "between",
+    "on", "+", "-", "*", "/", "=", "!=", ">", "<", ">=", "<=", "today", "yesterday", "now", "ago", "days", "week",
+    "month", "last", "this", "three", "twenty", "how", "many", "result", "saying", "memos", "{the x}",
+    '"Hi {the note\'s title}"', '"12/03/2026"', "12/03/2026", '"13/03/2026"', '"December 3, 2026"', ".", ":",
 ]
 
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\u201c[^\u201d\n]*\u201d|\n[\t ]*|[^\s"]+|\s')
@@ -53,6 +74,7 @@ def tokens(text: str) -> list[str]:
 
 
 BOOK, _ = make_book()
+NOW = datetime(2022, 3, 6, 12, tzinfo=timezone.utc)
 
 
 def attempt(text: str) -> None:
@@ -62,7 +84,7 @@ def attempt(text: str) -> None:
     store.add("todo", None, 1)
     try:
         plan = compile_program(parse(text), BOOK.registry)
-        Interpreter(Session({"Notes": lambda: store})).run(plan)
+        Interpreter(Session({"Notes": lambda: store}, now=lambda: NOW, say=lambda value: None)).run(plan)
     except BookError as err:
         str(err)  # rendering the message must not fail either
 
@@ -114,7 +136,7 @@ def test_the_seeds_run():
         store = Store()
         store.add("groceries", "milk", 3)
         plan = compile_program(parse(seed), BOOK.registry)
-        Interpreter(Session({"Notes": lambda store=store: store})).run(plan)
+        Interpreter(Session({"Notes": lambda store=store: store}, now=lambda: NOW, say=lambda value: None)).run(plan)
 
 
 @FUZZ
