@@ -61,7 +61,8 @@ class Note(Concept):
 def make_book() -> Book:
     book = Book("Bench notes")
 
-    @book.procedure("to read some (notes)")
+    @book.procedure("to read some (notes)", synonyms=("memos",),
+                    prepositions={"after": "written", "before": "written", "titled on": "title"})
     def read_notes(filter_expression: FilterExpression | None = None, offset: int = 0,
                    limit: int | None = None) -> Iterator[Note]:
         """Read notes.
@@ -71,7 +72,7 @@ def make_book() -> Book:
         """
         yield from ()
 
-    @book.procedure("to write a memo")
+    @book.procedure("to write a memo", prepositions={"saying": "body", "on": "title"})
     def write_memo(title: str, body: str | None = None, stars: int = 0) -> str:
         """Write a memo (a call binds its noun as a fact: `write a note` would hide the note of a
         `process each note`).
@@ -209,6 +210,72 @@ class Writer:
         return "\n".join(self.lines) + "\n"
 
 
+class NewWriter(Writer):
+    """Writes statements in the wave-2 English (issue 11): conditionals, comparisons in words and symbols,
+    arithmetic and dates, templates, lists, counting, sorting, one-line calls with prepositions."""
+
+    def clause(self) -> str:
+        kind = self.rng.random()
+        if kind < 0.3:
+            op = self.rng.choice(["is greater than", "is less than", ">=", "<=", "!=", "=", "is equal to", "is fewer than"])
+            return f"whose stars {op} {self.rng.choice(['two', '3', 'the minimum stars', '1 + 1'])}"
+        if kind < 0.5:
+            return f"whose stars is between {self.rng.randint(0, 2)} and {self.rng.choice(['four', '5'])}"
+        if kind < 0.7:
+            when = self.rng.choice(["in the last 7 days", "last week", "this month", "on or after yesterday",
+                                    "before 3 days ago", 'after "December 3, 2026"', "on or before today"])
+            return f"whose written is {when}"
+        op = self.rng.choice(["isn't", "doesn't contain", "contains", "starts with"])
+        return f"whose {self.rng.choice(['title', 'body'])} {op} {self.text_value()}"
+
+    def condition(self, item: str) -> str:
+        parts = [f"the {item}'s stars is greater than {self.rng.randint(0, 4)}",
+                 f'the {item}\'s title contains {self.quoted()}', f"the {item}'s body is empty",
+                 f"the {item}'s written is in the last 30 days", f"the {item} exists"]
+        chosen = self.rng.sample(parts, self.rng.randint(1, 2))
+        return (" and " if self.rng.random() < 0.6 else ", or ").join(chosen)
+
+    def block(self, item: str, indent: str) -> None:
+        self.lines.append(f"{indent}if {self.condition(item)} then")
+        self.lines.append(f'{indent}  say "Hello {{the {item}\'s title}}, {{the {item}\'s stars}} stars"')
+        self.lines.append(f"{indent}  add 1 to the counter")
+        if self.rng.random() < 0.5:
+            self.lines.append(f"{indent}otherwise if the {item}'s stars >= 2")
+            self.lines.append(f'{indent}  write a memo on the {item}\'s title saying "Hi " + the {item}\'s title')
+        self.lines.append(f"{indent}otherwise")
+        self.lines.append(f"{indent}  subtract 1 from the counter")
+
+    def automation(self, lines: int) -> str:
+        self.lines.append("the counter is 0")
+        self.lines.append("the minimum stars is 2")
+        self.star_facts.append("minimum stars")
+        while len(self.lines) < lines:
+            kind = self.rng.random()
+            if kind < 0.05:
+                self.lines.append(f"# {self.rng.choice(WORDS)} {self.rng.choice(WORDS)}")
+            elif kind < 0.2:
+                self.assign()
+                self.lines.append(self.rng.choice([
+                    "the later is today + 3 days", "the total is (the counter + 2) * 3 / 4 - 1",
+                    f'the greeting is "Hi " + {self.quoted()}', 'the deadline is "12/03/2026"',
+                    f'the titles are {self.quoted()}, {self.quoted()}, and {self.quoted()}.']))
+            elif kind < 0.45:
+                quantity = self.rng.choice(["some", "the first three", "all", "the last 2"])
+                self.lines.append(f"read {quantity} {self.rng.choice(['notes', 'memos'])} {self.clause()} and "
+                                  f"{self.clause()}")
+            elif kind < 0.55:
+                self.lines.append(f'write a memo on {self.text_value()} saying "Hello {{the counter}}"')
+            elif kind < 0.65:
+                self.lines.append(f"read some notes {self.clause()}")
+                self.lines.append(self.rng.choice(["sort the notes by stars descending", "count the notes",
+                                                   "say how many notes", "get the first note of the notes"]))
+            else:
+                self.lines.append(f"read some notes {self.clause()}")
+                self.lines.append("process each note in the notes as follows")
+                self.block("note", "  ")
+        return "\n".join(self.lines) + "\n"
+
+
 # -- measuring ---------------------------------------------------------------------------------------
 
 
@@ -265,16 +332,56 @@ def main(argv: list[str] | None = None) -> int:
         ("LALR tree", args.runs, lambda: lalr.parse(text)),
         ("Earley tree", args.earley_runs, lambda: earley.parse(head)),
     ]
+    # the wave-2 English beside the old: parse + compile per line, in the same rounds; and the grammar before
+    # wave 2 (from git) on the old forms, beside today's, to a plain tree: what the richer grammar costs a line
+    new_text = NewWriter(random.Random(args.seed)).automation(args.lines)
+    new_lines = new_text.count("\n")
+    compile_program(english.parse(new_text), book.registry)  # it must compile
+    measures.append(("book, wave-2 English", args.runs, lambda: compile_program(english.parse(new_text), book.registry)))
+    wave1 = wave1_parser()
+    if wave1 is not None:
+        measures.append(("LALR tree, wave-1 grammar", args.runs, lambda: wave1.parse(text)))
     print(f"{lines} lines ({len(text):,} characters, {len(plan.steps)} top-level statements; Earley reads the "
           f"first {head.count(chr(10))}), best of {args.runs} runs ({args.earley_runs} for Earley), "
           f"CPU time, Python {sys.version.split()[0]}")
-    sizes = {name: (head if name.startswith("Earley") else text).count("\n") for name, _, _ in measures}
+    sizes = {name: (head if name.startswith("Earley") else new_text if "wave-2" in name else text).count("\n")
+             for name, _, _ in measures}
     rates = {name: sizes[name] / seconds for name, seconds in best_times(measures, args.runs).items()}
     book_rate = rates["book (parse + compile)"]
     for name, rate in rates.items():
+        if "wave-" in name:
+            continue
         ratio = "" if name.startswith("book (") else f"   book is {book_rate / rate:5.2f}x"
         print(f"  {name:<24} {rate:>10,.0f} lines/s{ratio}")
+    old, new = 1e6 / book_rate, 1e6 / rates["book, wave-2 English"]
+    per_char = (new / (len(new_text) / new_lines)) / (old / (len(text) / lines))
+    print("\nthe richer grammar, per line:")
+    if wave1 is not None:
+        before, after = 1e6 / rates["LALR tree, wave-1 grammar"], 1e6 / rates["LALR tree"]
+        print(f"  the old forms, to a plain tree: the wave-1 grammar {before:6.1f} us/line, today's {after:6.1f} us/line"
+              f"   {after / before:4.2f}x (the bar: at most 1.20x)")
+    print(f"  parse + compile, the old forms ({lines} lines, {len(text) / lines:.0f} characters a line)"
+          f"{old:>12.1f} us/line")
+    print(f"  parse + compile, the wave-2 forms ({new_lines} lines, {len(new_text) / new_lines:.0f} characters a line: "
+          f"conditionals, comparisons in words and symbols, arithmetic, dates, templates, lists, prepositions)"
+          f"{new:>8.1f} us/line   {new / old:4.2f}x per line, {per_char:4.2f}x per character")
     return 0
+
+
+WAVE1 = "ca7870a"  # the last commit before the wave-2 English (issue 11)
+
+
+def wave1_parser() -> Lark | None:
+    """The automation grammar as it was before wave 2 (from git), with the same indenter; None without git."""
+    import subprocess
+
+    try:
+        grammar = subprocess.run(["git", "show", f"{WAVE1}:grammar/automation.lark"], capture_output=True, text=True,
+                                 check=True, cwd=Path(__file__).resolve().parents[1]).stdout
+    except (OSError, subprocess.CalledProcessError):
+        print("(git has no wave-1 grammar here: its comparison is left out)")
+        return None
+    return Lark(grammar, parser="lalr", lexer="contextual", postlex=english._BookIndenter(), maybe_placeholders=False)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from typing import Any
 from book import plan as p
 from book.concept import Concept, type_phrase, type_words
 from book.dates import Span
-from book.errors import EnglishSyntaxError
 from book.expressions import OperationError, result_type
 from book.naming import did_you_mean, noun_key, singular
 from book.values import Invalid, allows_only, coerce, is_secret, shown
@@ -49,6 +48,7 @@ def concept_of(t: Any) -> type[Concept] | None:
 
 class ValueCompiler:
     """Values, for `book.compiler.Compiler`."""
+
 
     def _problem(self, message: str, pos: ast.Pos, hint: str | None = None, *, masked: bool = False) -> None:
         raise NotImplementedError
@@ -160,29 +160,10 @@ class ValueCompiler:
         return p.BinOp(value.op, left[0], right[0]), static
 
     def _template(self, value: ast.Template, scope: Scope) -> tuple[p.ValueExpr, Any] | None:
-        from grammar.parser import parse_value
-
-        parts: list[str | p.ValueExpr] = []
-        ok = True
-        for part in value.parts:
-            if isinstance(part, str):
-                parts.append(part)
-                continue
-            try:
-                inner = parse_value(part.text, part.pos)
-            except EnglishSyntaxError as err:
-                problem = err.problems[0]
-                self._problem(f"in the placeholder {{{part.text}}}: {problem.message}",
-                              ast.Pos(problem.line or part.pos.line, problem.column or part.pos.column),
-                              problem.hint or "a placeholder holds a value, like {the customer's name}")
-                ok = False
-                continue
-            compiled = self._value(inner, scope)
-            if compiled is None:
-                ok = False
-                continue
-            parts.append(compiled[0])
-        return (p.Template(tuple(parts)), str) if ok else None
+        parts = [part if isinstance(part, str) else self._value(part, scope) for part in value.parts]
+        if any(part is None for part in parts):
+            return None
+        return p.Template(tuple(part if isinstance(part, str) else part[0] for part in parts)), str  # type: ignore[index]
 
     def _pick(self, value: ast.Pick, scope: Scope) -> tuple[p.ValueExpr, Any] | None:
         """`the first message of the above`, `the last 2 messages`; `the first day` is a fact of that name

@@ -191,6 +191,11 @@ class Registry:
             return [exact]
         return [p for p in self.procedures.values() if p.signature.verb in verbs and key in p.nouns]
 
+    def said_as(self, procedure: Procedure) -> list[str]:
+        """The nouns that call `procedure` and no other (its own noun first), for the reference."""
+        verb = procedure.signature.verb
+        return [noun for noun in procedure.nouns if self.lookup(verb, noun) == [procedure]]
+
     def _verbs(self) -> set[str]:
         return {v for v, _ in self.procedures}
 

@@ -90,19 +90,10 @@ class BinOp:
 
 
 @dataclass(frozen=True, slots=True)
-class Placeholder:
-    """`{the customer's name}` in quoted text: the words of a value, parsed when the automation compiles
-    (`grammar.parser.parse_value`); `pos` is where they start."""
-
-    text: str
-    pos: Pos
-
-
-@dataclass(frozen=True, slots=True)
 class Template:
     """`"Hello {the customer's name}"`: quoted text with placeholders (`{the ...}`; other braces are text)."""
 
-    parts: tuple[str | Placeholder, ...]
+    parts: tuple[str | Value, ...]
     pos: Pos
 
 

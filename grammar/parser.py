@@ -9,7 +9,6 @@ after the first, the parse goes on from the next top-level statement (see `_reco
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
 import threading
@@ -62,9 +61,13 @@ class _Dedent(Exception):
 
 
 def _unquote(text: str) -> str:
-    if text.startswith("\u201c"):
+    if text.startswith(("\u201c", "\u2018")):
         return text[1:-1]
-    body = text[1:-1]
+    return _unescape(text[1:-1])
+
+
+def _unescape(body: str) -> str:
+    """Quoted text's body with its backslash escapes read: `\\n`, `\\t`, `\\"` and `\\\\`."""
     if "\\" not in body:
         return body
     out, chars = [], iter(body)
@@ -131,10 +134,6 @@ _NUMBER_WORDS = {word: n for n, word in enumerate(
 _NUMBER_WORDS.update({word: 10 * n for n, word in enumerate(
     ["thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], 3)})
 
-# `{the customer's name}` in quoted text: a placeholder starts with `the` (other braces stay text, as in JSON)
-_PLACEHOLDER = re.compile(r"\{[\t ]*((?:the|how[\t ]+many)[\t ][^{}\n]*?)[\t ]*\}", re.IGNORECASE)
-
-
 def _parts(rest: tuple) -> tuple[_Preps, Any, list]:
     """A call's prepositions, filter and the rest (its inputs, or a block's statements), in any order."""
     preps, filter_, others = _Preps(), None, []
@@ -156,23 +155,6 @@ def _count(token: Token) -> int:
     if "." in token or token.startswith("-"):
         raise _syntax_error(f"{token} is not a count of things", token, "use a whole number, like 10")
     return _whole(token)
-
-
-def _template(token: Token, text: str) -> ast.Literal | ast.Template:
-    """Quoted text, or a template when it holds `{the ...}` placeholders."""
-    if "{" not in text or not _PLACEHOLDER.search(text):
-        return ast.Literal(text, _pos(token))
-    parts: list[str | ast.Placeholder] = []
-    last = 0
-    for found in _PLACEHOLDER.finditer(text):
-        if found.start() > last:
-            parts.append(text[last:found.start()])
-        # the column of the placeholder's words, counting the opening quote (escapes may shift it a little)
-        parts.append(ast.Placeholder(found.group(1), ast.Pos(token.line or 1, (token.column or 1) + 1 + found.start(1))))
-        last = found.end()
-    if last < len(text):
-        parts.append(text[last:])
-    return ast.Template(tuple(parts), _pos(token))
 
 
 @v_args(inline=True)
@@ -364,7 +346,19 @@ class _ToAst(Transformer):
 
     # -- values
     def string(self, token):
-        return _template(token, _unquote(token))
+        return ast.Literal(_unquote(token), _pos(token))
+
+    def template(self, *parts):
+        """`"Hello {the customer's name}!"`: the text between the placeholders, and their values."""
+        made: list[str | ast.Value] = []
+        for part in parts:
+            if isinstance(part, Token):
+                text = _unescape(str(part)[1:-1])
+                if text:
+                    made.append(text)
+            else:
+                made.append(part)
+        return ast.Template(tuple(made), _pos(parts[0]))
 
     def number(self, token):
         word = str(token).lower()
@@ -926,32 +920,3 @@ def parse(text: str, filename: str | None = None) -> ast.Program:
     else:
         return ast.Program(statements, text)
     raise EnglishSyntaxError(_recover(source, first), filename) from None
-
-
-def parse_value(text: str, pos: ast.Pos) -> ast.Value:
-    """Parse the words of a placeholder (`the customer's name` of `"Hello {the customer's name}"`) as a value;
-    the nodes, and any `EnglishSyntaxError`, carry positions in the automation (`pos`: where the words start)."""
-    shift = pos.column - 5  # the words are parsed after `get `
-    try:
-        statements = parse("get " + text).statements
-    except EnglishSyntaxError as err:
-        problems = [Problem(p.message, pos.line, max(pos.column, (p.column or 1) + shift), None, p.hint)
-                    for p in err.problems[:1]]
-        raise EnglishSyntaxError(problems) from None
-    get = statements[0] if len(statements) == 1 else None
-    if not isinstance(get, ast.Get) or get.preps or get.filter is not None:
-        raise EnglishSyntaxError(Problem("a placeholder holds one value", pos.line, pos.column, None,
-                                         "write it like {the customer's name}"))
-    return _moved(get.value, pos.line, shift)
-
-
-def _moved(node: Any, line: int, shift: int) -> Any:
-    """`node` with every position on `line`, `shift` columns further right."""
-    if isinstance(node, ast.Pos):
-        return ast.Pos(line, node.column + shift)
-    if isinstance(node, tuple):
-        return tuple(_moved(item, line, shift) for item in node)
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
-        return dataclasses.replace(node, **{f.name: _moved(getattr(node, f.name), line, shift)
-                                            for f in dataclasses.fields(node) if f.init})
-    return node

@@ -28,7 +28,7 @@ def shape(node: Any) -> Any:
     if isinstance(node, ast.BinOp):
         return (node.op, shape(node.left), shape(node.right))
     if isinstance(node, ast.Template):
-        return ("template", *(p if isinstance(p, str) else ("{}", p.text) for p in node.parts))
+        return ("template", *(p if isinstance(p, str) else ("{}", shape(p)) for p in node.parts))
     if isinstance(node, ast.ListValue):
         return ("list", *shape(node.items))
     if isinstance(node, ast.CountOf):

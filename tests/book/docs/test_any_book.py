@@ -80,6 +80,7 @@ def test_the_index_page_and_one_page_per_procedure_and_concept():
         "README.md",
         "concepts/acme-maker.md",
         "concepts/acme-widget.md",
+        "english.md",  # the English of automations, with what this book declares
         "procedures/find-some-acme-widgets.md",
     ]
     index = pages["README.md"]

@@ -115,3 +115,21 @@ def test_the_concept_page_lists_all_sixteen_fields_with_their_types(pages):
 
 def test_generation_is_deterministic():
     assert generate_markdown(BOOK) == generate_markdown(BOOK)
+
+
+def test_the_english_page_lists_every_form_and_each_example_parses():
+    from book.english_reference import FORMS, PAGE
+    from grammar.parser import parse
+    from tests.notes import make_book
+
+    book, _ = make_book()
+    pages = generate_markdown(book)
+    page = pages[PAGE]
+    assert f"]({PAGE})" in pages["README.md"]
+    for section, form, example in FORMS:
+        parse(example)  # raises on a form the grammar no longer reads
+        assert f"## {section}" in page and form.replace("<", "&lt;") in page
+        assert "\n".join(f"  {line}" for line in example.split("\n")) in page
+    # what the book declares: its nouns and synonyms, and what its prepositions bind
+    assert "- read some notes: `read note`, `read memo`, `read jotting`" in page
+    assert "- write a Lark note: `saying` the body" in page

@@ -1,0 +1,122 @@
+"""The English of automations, form by form with an example: the `english.md` page of every book's reference.
+
+The forms are the same for every book (`FORMS`); the page adds what the book itself declares: the nouns and
+synonyms each procedure answers to, and what each one-line call's prepositions bind. A test parses every
+example, so the page can't drift from the grammar.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from book.naming import english
+
+if TYPE_CHECKING:
+    from book.authoring import Book
+
+PAGE = "english.md"
+
+# (section, form, example): each example is a whole automation that parses.
+FORMS: tuple[tuple[str, str, str], ...] = (
+    ("Calls", "a verb, a quantity and a noun", "read some notes"),
+    ("Calls", "quantities: some, a / an, all, the, the first 10, the last 2, 10, numbers in words",
+     "read the first three notes"),
+    ("Calls", "filters: whose <field> <comparison>, joined with and whose / or whose, not whose",
+     'read some notes whose title contains "milk" and whose stars is at least 2'),
+    ("Calls", "inputs: where (or with) and indented lines", 'write a note where\n  the title is "groceries"'),
+    ("Calls", "one line, with the prepositions the procedure declares (to, from, saying, after, before, on)",
+     'send a message to "+15558675310" saying "Hi"'),
+    ("Calls", "a noun without its proper noun, or a synonym the book declares", "read the messages"),
+    ("Calls", "get, list, find, fetch, retrieve and show mean read, where no procedure takes that verb",
+     "list the messages"),
+    ("Calls", "find: nothing found is nothing (or an empty list), not a failure", 'find a note whose title is "x"'),
+    ("Comparisons", "is, is not, isn't, is equal to, = == !=", 'read some notes whose title isn\'t "todo"'),
+    ("Comparisons", "is greater than / more than / after, is less than / fewer than / before, > <",
+     "read some notes whose stars is greater than 2"),
+    ("Comparisons", "is at least / at most, is on or after / on or before, >= <=",
+     "read some notes whose stars >= 2"),
+    ("Comparisons", "is between A and B (both included)", "read some notes whose stars is between 1 and 3"),
+    ("Comparisons", "is one of (A, B)", 'read some notes whose title is one of ("a", "b")'),
+    ("Comparisons", "contains, does not contain, doesn't contain, starts with, ends with",
+     'read some notes whose body doesn\'t contain "spam"'),
+    ("Comparisons", "is empty, is not empty", "read some notes whose body is empty"),
+    ("Conditions", "if <condition> then, an indented block; otherwise if / else if; otherwise / else",
+     'the count is 3\nif the count is greater than 2 then\n  say "many"\notherwise if the count is 1\n  say "one"\n'
+     'otherwise\n  say "few"'),
+    ("Conditions", "a comparison on a value, a fact or a possessive; exists, does not exist; and, or, not",
+     'read a note whose title is "todo"\nif the note exists and not the note\'s body is empty then\n  say the note\'s body'),
+    ("Conditions", "inside a loop, and nested", 'read some notes\nprocess each note as follows\n  if the note\'s stars '
+     '> 3 then\n    if the note\'s body contains "urgent" then\n      say the note\'s title'),
+    ("Values", "quoted text (straight or curly quotes), numbers, numbers in words up to twenty and the tens, true / false",
+     'the title is \u201cgroceries\u201d\nthe stars is twenty'),
+    ("Values", "facts, possessives, the above (the result), the above's field",
+     'read a note whose title is "todo"\nget the above\'s body\nget the result'),
+    ("Values", "+ - * / on numbers; + and - a span of time on a date", "the total is (2 + 3) * 4\nthe due date is today "
+     "+ 3 days"),
+    ("Values", "text joined with +, and templates with {the ...} placeholders",
+     'the name is "Ada"\nsay "Hello " + the name\nsay "Hello {the name}, you have {the number of notes} notes"'),
+    ("Values", "lists: A, B and C (a comma before and is fine)", 'the titles are "a", "b", and "c"'),
+    ("Values", "the number of <list>, how many <list>", "read some notes\nsay how many notes"),
+    ("Values", "the first / last <noun> of <list>, the last 2 <list>",
+     "read some notes\nget the first note of the above\nget the last 2 notes"),
+    ("Dates", "today, yesterday, tomorrow (whole days), now, 3 days ago",
+     "read some notes whose written is after yesterday"),
+    ("Dates", "in the last 7 days, this week / month / year, last week, next month (weeks start on Monday)",
+     "read some notes whose written is in the last 7 days"),
+    ("Dates", "date text: \"December 3, 2026\", \"12/03/2026\" (numbers are read month first), ISO 2026-12-03; "
+     "GMT unless a zone is given (\"December 3, 2026 10:00 -05:00\")",
+     'read some notes whose written is on or after "December 3, 2026"'),
+    ("Statements", "the <fact> is <value>; use <value> as the <fact>", 'the start date is "2022-03-01T15:00:00Z"'),
+    ("Statements", "convert <value> to a <type>", 'convert "42" to a whole number'),
+    ("Statements", "get <value>; get <list> whose ...", 'read some notes\nget the notes whose stars is 0'),
+    ("Statements", "count <list> (whose ...)", 'read some notes\ncount the notes whose body contains "milk"'),
+    ("Statements", "add <value> to the <fact>, subtract <value> from the <fact>",
+     "the counter is 0\nadd 1 to the counter\nsubtract 2 from the counter"),
+    ("Statements", "sort <list> by <field> (descending)", "read some notes\nsort the notes by stars descending"),
+    ("Statements", "process each <item> in <list> (as follows), an indented block",
+     'the titles are "a" and "b"\nprocess each title in the titles\n  say the title'),
+    ("Statements", "say <value>: a line of output (collected in the result with --output json or jsonl)",
+     'say "done"'),
+    ("Statements", "stop: the run ends here", "stop"),
+    ("Statements", "watch for new <list> (whose ...) (every 10 seconds) (at most 10 at a time) as follows",
+     "watch for new notes every minute as follows\n  say the note's title"),
+    ("Punctuation", "a period or a colon may end a line; # starts a comment", "read some notes.  # all of them"),
+)
+
+
+def markdown(book: Book, marker: str) -> str:
+    """The English reference page of `book`."""
+    lines = [marker, f"[{book.name}](README.md) \u203a The English", "", "# The English of automations", "",
+             "Every form an automation may use, with an example. Keywords are case-insensitive.", ""]
+    section = None
+    for name, form, example in FORMS:
+        if name != section:
+            lines += [f"## {name}", ""]
+            section = name
+        lines += [f"- {form.replace('<', '&lt;')}:", "", "  ```text", *(f"  {line}" for line in example.split("\n")), "  ```", ""]
+    lines += _nouns(book) + _prepositions(book)
+    while lines and lines[-1] == "":
+        lines.pop()
+    return "\n".join(lines) + "\n"
+
+
+def _nouns(book: Book) -> list[str]:
+    rows = []
+    for procedure in book.registry:
+        said = [f"{procedure.signature.verb} {noun}" for noun in book.registry.said_as(procedure)]
+        rows.append(f"- {procedure.english}: " + ", ".join(f"`{s}`" for s in said))
+    return ["## What each procedure answers to", "",
+            "Its noun, its noun without the proper nouns in it, and its synonyms, where they name no other "
+            "procedure; read's other verbs (get, list, find, fetch, retrieve, show) too.", "", *rows, ""] if rows else []
+
+
+def _prepositions(book: Book) -> list[str]:
+    rows = []
+    for procedure in book.registry:
+        if procedure.prepositions:
+            bound = ", ".join(f"`{word}` the {english(target)}" for word, target in procedure.prepositions.items())
+            rows.append(f"- {procedure.english}: {bound}")
+    if not rows:
+        return []
+    return ["## One-line calls", "", "What each procedure's prepositions bind: an input, or (a read) a `whose` "
+            "condition on a field (`after` is after, `before` is before, any other is `is`).", "", *rows, ""]
