@@ -18,6 +18,9 @@
             ...   the text is "Hello!"
         '''
 
+`@book.procedure(phrase, synonyms=("memos",), prepositions={"saying": "text"})`: other nouns an automation may
+call it by, and what a one-line call's prepositions bind (`send an Acme note to "ada" saying "Hello!"`).
+
 Reserved parameters: `client` (the connection's client, made by the book's `client_factory`),
 `downloads` (the session's `book.files.DownloadFolder`, for a procedure that writes files: the only
 place it may write them),

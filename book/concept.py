@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import typing
+import weakref
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -31,13 +32,13 @@ class Concept(BaseModel):
     @classmethod
     def english_fields(cls) -> dict[str, str]:
         """English name -> field name: `sender number` -> `sender_number`."""
-        return {english(name): name for name in cls.model_fields}
+        return dict(_english_fields(cls))
 
     @classmethod
     def resolve_field(cls, words: str) -> str | None:
         """The field an English name refers to (`date sent`, `Date_Sent`), or None."""
         key = normal(words).replace("_", " ")
-        return cls.english_fields().get(key)
+        return _english_fields(cls).get(key)
 
     @classmethod
     def field_type(cls, name: str) -> Any:
@@ -46,6 +47,17 @@ class Concept(BaseModel):
     @classmethod
     def field_description(cls, name: str) -> str:
         return cls.model_fields[name].description or ""
+
+
+_FIELDS: weakref.WeakKeyDictionary[type, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _english_fields(cls: type[Concept]) -> dict[str, str]:
+    """A concept class's English field names, worked out once per class (the compiler asks for every field)."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = {english(name): name for name in cls.model_fields}
+    return found
 
 
 _TYPE_WORDS = {str: "text", int: "number", float: "number", bool: "boolean", datetime: "datetime", date: "date"}

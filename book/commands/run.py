@@ -43,6 +43,7 @@ def add_run_commands(subparsers: Any, app: App) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from book.output import write_json, write_jsonl, write_table
+    from book.plan import SayStep
     from book.runtime import Automation
     from book.session import open_session
 
@@ -66,7 +67,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         with stopping_gently(session.stop, app.say) if automation.plan.watches else nullcontext():
             # JSON lines stream: each item is written as its page arrives, in constant memory.
             result = automation.run(session, stream=args.output == "jsonl")
-            writer({"said": said, "result": result.value} if said else result.value, sys.stdout)
+            if args.output != "table" or not automation.plan.steps or not isinstance(automation.plan.steps[-1], SayStep):
+                writer({"said": said, "result": result.value} if said else result.value, sys.stdout)
+            # (a `say` on the last line has printed its result already)
     failed = getattr(result.value, "failed", 0) if automation.plan.watches else 0
     if failed:
         app.say(f"the steps failed for {failed} of the {result.value.handed_on} new items (each is said above); "
