@@ -135,7 +135,7 @@ class ValueCompiler:
                               f"read each one with: process each {singular(said.split()[-1])} in {said} as follows")
                 return None
             if allows_only(owner_type, _PLAIN):
-                self._problem(f"'{said}' is {type_words(owner_type)}, which has no fields", field_name.pos,
+                self._problem(f"'{said}' is {type_phrase(owner_type)}, which has no fields", field_name.pos,
                               "a possessive reads a field of a concept, like the note's title")
                 return None
             return made(field_name.key), Any
