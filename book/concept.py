@@ -93,20 +93,16 @@ _TYPE_PHRASES = {str: "text", int: "a whole number", float: "a number", bool: "t
 def type_phrase(annotation: Any) -> str:
     """A type as a sentence names it, for messages: `int | None` -> `a whole number`, `datetime` -> `a date and
     time`, `list[X]` -> `a list of x`; the reference's `type_words` is for tables."""
-    origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
-    if origin is typing.Annotated:
+    if typing.get_origin(annotation) is typing.Annotated:
         return type_phrase(args[0])
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if typing.get_origin(annotation) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         rest = [a for a in args if a is not type(None)]
         return " or ".join(dict.fromkeys(type_phrase(a) for a in rest)) if rest else "nothing"
-    if origin in (list, tuple, set, frozenset) or origin is typing.Iterator or origin is typing.Iterable:
-        return f"a list of {type_words(args[0])}" if args else "a list"
     if isinstance(annotation, type) and issubclass(annotation, Concept):
         name = annotation.concept_name
         return ("an " if name[:1].lower() in "aeiou" else "a ") + name
     if annotation in _TYPE_PHRASES:
         return _TYPE_PHRASES[annotation]
-    if origin is typing.Literal or getattr(annotation, "__name__", "") == "SecretStr":
-        return type_words(annotation)
-    return type_words(annotation)
+    words = type_words(annotation)
+    return "a list of " + words[5:-1] if words.startswith("list[") else words

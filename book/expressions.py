@@ -32,22 +32,15 @@ def _plain(annotation: Any) -> Any:
     return args[0] if len(args) == 1 and isinstance(args[0], type) else Any
 
 
+# What a type is to arithmetic, the first that fits (a bool is no number, a datetime is no mere date).
+_KINDS = (("boolean", bool), ("number", _NUMBERS), ("datetime", datetime), ("date", date), ("text", str), ("span", Span))
+
+
 def _kind(t: Any) -> str | None:
     if t is Any:
         return None
     if isinstance(t, type):
-        if issubclass(t, bool):
-            return "boolean"
-        if issubclass(t, _NUMBERS):
-            return "number"
-        if issubclass(t, datetime):
-            return "datetime"
-        if issubclass(t, date):
-            return "date"
-        if issubclass(t, str):
-            return "text"
-        if issubclass(t, Span):
-            return "span"
+        return next((kind for kind, types in _KINDS if issubclass(t, types)), "other")
     return "other"
 
 
