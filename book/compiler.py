@@ -192,7 +192,8 @@ class Compiler(ValueCompiler, FlowCompiler):
         scope.above, scope.has_above = WatchReport, True  # what the watch did
         if procedure is None:  # the body's facts are unknown too: saying so line by line would only blame them
             return None
-        binds = tuple(dict.fromkeys((noun_key(procedure.signature.noun), fact)))
+        # the new item is also known by the noun the line used (`watch for new texts`: the text)
+        binds = tuple(dict.fromkeys((noun_key(procedure.signature.noun), fact, noun_key(stmt.noun.text))))
         inner = scope.child()
         inner.items = inner.items | set(binds)
         for name in binds:

@@ -378,3 +378,12 @@ def test_the_result_is_the_above_and_the_aboves_field(notes):
     assert result.value == "call mom"
     assert run(notes, 'read a note whose id is "N1"\nget the result\'s title\n').value == "groceries"
     assert run(notes, 'read a note whose id is "N1"\nthe result is "mine"\nget the result\n').value == "mine"
+
+
+def test_reads_other_verbs_are_read_only_where_no_procedure_takes_them(notes):
+    assert notes.check("list some notes").steps[0].procedure.english == "read some notes"
+    assert notes.check("show the memos").steps[0].procedure.english == "read some notes"
+    # the Notes book has a `find` of its own: `find` is that one, not read
+    assert notes.check('find a note where\n  the note id is "N1"\n').steps[0].procedure.english == "find a note"
+    (_, _, message, _), *_ = notes.problems("find some notes")
+    assert message == "'find a note' works on one note at a time"

@@ -189,3 +189,12 @@ def test_say_prints_lines_in_table_mode_and_is_part_of_the_json_result(tmp_path,
     assert json.loads(document.stdout) == {"said": ["hello", "n is 5"], "result": 5}
     lines = book_command("run", "--sandbox", "--output", "jsonl", str(path), home=home)
     assert [json.loads(line) for line in lines.stdout.splitlines()] == [{"said": "hello"}, {"said": "n is 5"}, 5]
+
+
+def test_a_watch_for_new_texts_knows_each_as_the_text():
+    from book.runtime import check
+
+    plan = check('watch for new texts every minute as follows\n  if the text\'s body contains "STOP" then\n    stop\n'
+                 '  say "new: " + the text\'s body\n', BOOK.registry)
+    [watch] = plan.steps
+    assert watch.procedure.english == "read some SMS messages" and "text" in watch.binds
