@@ -112,6 +112,15 @@ def test_run_automation_returns_the_last_line_bounded(notes):
     assert one.structured["result"]["id"] == "N3"
 
 
+def test_say_lines_are_part_of_the_answer_not_the_protocols_stdout(notes, capsys):
+    out = toolbox(*notes).call("run_automation", {"text": 'read some notes\nsay "found {the number of notes}"\n'
+                                                          "count the notes whose stars > 2"})
+    assert not out.is_error, out.text
+    assert out.structured["said"] == ["found 5"] and out.structured["result"] == 3
+    assert out.text.startswith("found 5\n")
+    assert capsys.readouterr().out == ""  # stdout is the MCP stream on stdio
+
+
 def test_language_errors_carry_line_and_column(notes):
     box = toolbox(*notes)
     for tool in ("run_automation", "check_automation"):
