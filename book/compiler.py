@@ -168,6 +168,15 @@ class Compiler(ValueCompiler, FlowCompiler):
                           stmt.noun.pos, self._watchable_nouns(noun))
             ok = False
         filter_t = None
+        if stmt.preps and procedure is not None:  # `watch for new texts to "+1..."`: conditions on the read's fields
+            as_call = ast.Call(ast.Name(procedure.signature.verb, stmt.pos), ast.Quantity("some"), stmt.noun,
+                               stmt.filter, (), stmt.pos, stmt.preps)
+            made = self._with_prepositions(as_call, procedure)
+            if made.inputs:
+                self._problem(f"a watch takes no inputs: '{made.inputs[0].name.text}' is one", made.inputs[0].name.pos,
+                              "watch with whose clauses on what is read")
+                ok = False
+            stmt = dataclasses.replace(stmt, filter=made.filter, preps=())
         if stmt.filter is not None and procedure is not None:
             if not procedure.filter_capable or concept is None:
                 self._problem(f"'{procedure.english}' takes no 'whose' filter, so this watch can't either",

@@ -121,6 +121,19 @@ def _located(err: BookError, step: p.Step) -> BookError:
     return err
 
 
+class _EitherStop:
+    """The session's stop, or this watch's own (`stop` in its block), as `Watcher.follow` waits on one."""
+
+    def __init__(self, outer: threading.Event) -> None:
+        self.outer, self.own = outer, threading.Event()
+
+    def is_set(self) -> bool:
+        return self.own.is_set() or self.outer.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return True if self.own.is_set() else self.outer.wait(timeout)
+
+
 class _Stopped(BaseException):
     """`stop`: the run ends here (a BaseException, so no `except Exception` on the way takes it for a failure)."""
 
@@ -150,7 +163,8 @@ class Interpreter:
         page by page as it is consumed (for JSON lines of any size in constant memory)."""
         env = Env(dict(facts or {}))
         last = plan.steps[-1] if plan.steps else None
-        self._streamed = last if stream and isinstance(last, p.CallStep) else None
+        # (not `the last 2`: the last are known only once all are read)
+        self._streamed = last if stream and isinstance(last, p.CallStep) and last.last is None else None
         try:
             self._block(plan.steps, env, top=True)
         except _Stopped:
@@ -364,7 +378,7 @@ class Interpreter:
             try:
                 self._block(step.body, env)
             except _Stopped:  # `stop` in the block: this item is done, and the watch stops before the next one
-                session.stop.set()
+                stopping.own.set()
                 say(f"stopped at the new {name}, as its steps say")
                 return
             except BookError as err:
@@ -378,12 +392,15 @@ class Interpreter:
                     "this is a bug in the book, not in the automation; going on with the next one")
             else:
                 say(f"handed on the new {name}")
+            finally:  # a fact defined above the watch and changed in its block keeps its change (a counter)
+                outer.update((k, v) for k, v in env.facts.items() if k in outer and k not in step.binds)
 
+        stopping = _EitherStop(session.stop)  # Ctrl-C, or a `stop` in the block (which ends this watch only)
         once = session.watch_polls is not None
         say(f"line {step.line}: watching for {what} " + ("(once)" if session.watch_polls == 1 else f"every {every}")
             + f"; the cursor is {cursor.path}" + ("" if once else "; press Ctrl-C to stop"))
         try:
-            report.started_from_now = watcher.follow(hand_on, every=step.every, stop=session.stop,
+            report.started_from_now = watcher.follow(hand_on, every=step.every, stop=stopping,  # type: ignore[arg-type]
                                                      polls=session.watch_polls, say=say, what=what)
         finally:
             env.facts = outer

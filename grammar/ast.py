@@ -395,6 +395,7 @@ class Watch:
     limit: Limit | None
     body: tuple[Statement, ...]
     pos: Pos
+    preps: tuple[Prep, ...] = ()  # `watch for new texts to "+1..."`: conditions, as the read declares them
 
 
 Statement = Call | Assign | Use | Convert | Get | ForEach | Watch | Count | Say | Stop | Change | Sort | If

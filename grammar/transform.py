@@ -191,16 +191,19 @@ class ToAst(Transformer):
         return tuple(rest), _Else((), ())
 
     def watch(self, keyword, noun, *rest):
-        filter_, every, limit, body = self._watch_parts(rest)
-        return ast.Watch(noun.name(), filter_, every, limit, body, _pos(keyword))
+        preps, filter_, every, limit, body = self._watch_parts(rest)
+        return ast.Watch(noun.name(), filter_, every, limit, body, _pos(keyword), preps)
 
     def watch_alone(self, keyword, noun, *rest):
-        filter_, every, limit, _ = self._watch_parts(rest)
-        return ast.Watch(noun.name(), filter_, every, limit, (), _pos(keyword))
+        preps, filter_, every, limit, _ = self._watch_parts(rest)
+        return ast.Watch(noun.name(), filter_, every, limit, (), _pos(keyword), preps)
 
     @staticmethod
     def _watch_parts(rest):
         filter_ = every = limit = None
+        preps: tuple = ()
+        if rest and isinstance(rest[0], _Preps):
+            preps, rest = tuple(rest[0]), rest[1:]
         if rest and isinstance(rest[0], _FILTERS):
             filter_, rest = rest[0], rest[1:]
         while rest and isinstance(rest[0], ast.Every | ast.Limit):  # in either order
@@ -209,7 +212,7 @@ class ToAst(Transformer):
             else:
                 limit = rest[0]
             rest = rest[1:]
-        return filter_, every, limit, tuple(rest)
+        return preps, filter_, every, limit, tuple(rest)
 
     def poll_limit(self, number):
         return ast.Limit(float(number) if "." in number else _whole(number), _pos(number))

@@ -401,3 +401,23 @@ def test_a_watch_without_its_block_gets_the_known_mistakes_message(text, message
         check(text, BOOK.registry)
     problem = caught.value.problems[0]
     assert (problem.message, problem.line) == (message, line) and "as follows" in problem.hint
+
+
+def test_stop_in_the_block_ends_the_watch_after_its_item_and_a_counter_counts_across_items(sandbox, client, run):
+    text = ("the seen is 0\n"
+            f'watch for new texts to "{NUMBER}" every 10 seconds as follows\n'
+            "  add 1 to the seen\n"
+            '  if the text\'s body contains "STOP" then\n'
+            "    stop\n"
+            '  send an SMS to the text\'s sender number from the text\'s recipient number saying "Got it"\n')
+    run(text)  # from now
+    new = inbound(sandbox, T1, T1 + timedelta(seconds=1))
+    inbound(sandbox, T2, body="STOP")
+    inbound(sandbox, START + timedelta(seconds=20), body="after the end")
+    stopped, said = run(text, polls=None)  # would poll forever, but the block says stop at the third
+    assert stopped.value.handed_on == 3 and stopped.facts["seen"] == 3
+    assert replies(client) == [CALLER] * 2
+    assert any(line.startswith("stopped at the new message SM") for line in said)
+    rest, said = run(text)  # the stopped item was done: the next run goes on after it
+    assert rest.value.handed_on == 1 and rest.facts["seen"] == 1 and replies(client) == [CALLER] * 3
+    assert [line.split()[-1] for line in said if line.startswith("handed on")] != new
