@@ -251,7 +251,7 @@ class Prep:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """`read some SMS messages whose ...`, `send an SMS message where ...`, `send an SMS to "+1..." saying "Hi"`."""
+    """`read some SMS messages whose ...`, `send an SMS message where ...`, `send a note to "ada" saying "Hi"`."""
 
     verb: Name
     quantity: Quantity
