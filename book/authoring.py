@@ -321,8 +321,24 @@ def _synonyms(procedure: Procedure, synonyms: Collection[str]) -> tuple[str, ...
         words = synonym.split()
         if not words or not all(w.replace("-", "").isalnum() and w[0].isalpha() for w in words):
             raise AuthoringError(f"{where}: the synonym {synonym!r} must be words (letters, digits and hyphens)")
+        said = f"{procedure.signature.verb} some {' '.join(words)}"
+        if not _reads_back(said, procedure.signature.verb, " ".join(words)):
+            raise AuthoringError(f"{where}: an automation could not say {said!r}; a synonym can't use the words the "
+                                 "English keeps for itself, like 'whose', 'where', 'with', 'to', 'from'")
         out.append(" ".join(words))
     return tuple(out)
+
+
+def _reads_back(text: str, verb: str, noun: str) -> bool:
+    """Whether `text` parses as one call of `verb` on `noun`."""
+    from grammar.parser import parse  # the automation grammar, needed only from the first registration
+
+    try:
+        statements = parse(text).statements
+    except EnglishSyntaxError:
+        return False
+    call = statements[0] if len(statements) == 1 else None
+    return isinstance(call, Call) and (call.verb.text.lower(), noun_key(call.noun.text)) == (verb, noun_key(noun))
 
 
 def _prepositions(procedure: Procedure, prepositions: Mapping[str, str] | None) -> Mapping[str, str]:

@@ -354,3 +354,22 @@ def test_a_failed_registration_registers_nothing():
         def frob(size: int) -> str:
             """Frob."""
     assert len(book.registry) == 0
+
+
+def test_synonyms_and_prepositions_are_checked_when_a_procedure_is_registered():
+    book = Book("Checked")
+
+    def reader() -> list[str]:
+        """Read items."""
+        return []
+
+    with pytest.raises(AuthoringError, match="could not say 'read some items to keep'"):
+        book.procedure("to read some (things)", synonyms=("items to keep",))(reader)
+    with pytest.raises(AuthoringError, match="must be words"):
+        book.procedure("to read some (things)", synonyms=("it's",))(reader)
+    with pytest.raises(AuthoringError, match="must end with one of to, from, saying, after, before, on"):
+        book.procedure("to read some (things)", prepositions={"titled": "title"})(reader)
+    with pytest.raises(AuthoringError, match="binds 'colour', which is neither an input nor a field"):
+        book.procedure("to read some (things)", prepositions={"to": "colour"})(reader)
+    book.procedure("to read some (things)", synonyms=("items", "stuff"))(reader)
+    assert book.registry.find("read", "stuff").signature.noun == "things"
