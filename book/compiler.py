@@ -365,7 +365,9 @@ class Compiler(ValueCompiler, FlowCompiler):
             return None
         pushdown = split(p.conjuncts(filter_t), procedure.pushable) if filter_t is not None else ((), True)
         return p.CallStep(call.pos.line, self._text(call.pos), procedure, inputs, filter_t, singular_call, limit,
-                          tuple(sorted(binds)), pushdown, finds=call.verb.key == "find", last=last)
+                          tuple(sorted(binds)), pushdown, last=last,
+                          # `find` as read's other verb: nothing found is nothing (a book's own `find` says itself)
+                          finds=call.verb.key == "find" and procedure.signature.verb != "find")
 
     def _inputs(self, call: ast.Call, procedure: Procedure, scope: Scope) -> tuple | None:
         given: dict[str, tuple[p.ValueExpr, Any]] = {}

@@ -71,9 +71,12 @@ def step_at(ref: PlanRef, path: tuple[int, ...] | list[int]) -> Any:
     """The step at `path` in the automation's plan."""
     steps: tuple[Any, ...] = plan_of(ref).steps
     step: Any = None
-    for index in path:
+    indexes = iter(path)
+    for index in indexes:
         step = steps[index]
-        steps = getattr(step, "body", ())
+        blocks = p.blocks(step)
+        # an `if` has a block per branch: the next index says which (a loop's or a watch's one body needs none)
+        steps = blocks[next(indexes)] if isinstance(step, p.IfStep) else (blocks[0] if blocks else ())
     return step
 
 
@@ -97,7 +100,11 @@ def _compiled(ref: PlanRef) -> tuple[p.Plan, dict[int, tuple[int, ...]]]:
     def walk(steps: tuple[Any, ...], prefix: tuple[int, ...]) -> None:
         for index, step in enumerate(steps):
             paths[id(step)] = (*prefix, index)
-            walk(getattr(step, "body", ()), (*prefix, index))
+            if isinstance(step, p.IfStep):
+                for branch, block in enumerate(p.blocks(step)):
+                    walk(block, (*prefix, index, branch))
+            else:
+                walk(getattr(step, "body", ()), (*prefix, index))
 
     walk(automation.plan.steps, ())
     with _lock:

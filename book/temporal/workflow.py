@@ -31,6 +31,7 @@ from temporalio.exceptions import TimeoutError as ActivityTimeout
 with workflow.unsafe.imports_passed_through():
     from book import plan as p
     from book.errors import BookError, DeliveryUnknownError, RemoteError
+    from book.expressions import text_of
     from book.interpreter import Env, Interpreter, Session
     from book.temporal import plans
     from book.temporal.codec import error_details, error_from
@@ -54,6 +55,12 @@ SENDS = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3,
 POLLS = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                     maximum_interval=timedelta(seconds=60), maximum_attempts=0)
 """A watch's poll is tried until it passes (or fails in a way that can't pass)."""
+
+
+def _session() -> Session:
+    """A session for the interpreter inside a workflow: the workflow's clock (`today`, `3 days ago` read the same
+    on a replay), and `say` lines to the workflow's log (which a replay does not repeat), not to stdout."""
+    return Session(now=workflow.now, say=lambda value: workflow.logger.info("said: %s", text_of(value)))
 
 
 class _Pending(BaseException):
@@ -153,7 +160,7 @@ class AutomationWorkflow:
         outcomes: list[_Outcome] = []
         while True:
             try:
-                return Interpreter(Session(), caller=_Replay(self.ref, outcomes)).run(block, facts)
+                return Interpreter(_session(), caller=_Replay(self.ref, outcomes)).run(block, facts)
             except _Pending as pending:
                 outcomes.append(await self._call(pending))
 
@@ -204,7 +211,7 @@ class AutomationWorkflow:
         state = dict(state or {"path": list(plans.path_of(self.ref, step)), "facts": codec.encode(facts),
                                "cursor": None, "handed_on": 0, "failed": 0, "polls": 0, "started": False,
                                "generation": 0})
-        expression = (Interpreter(Session()).filter_expression(step.filter, Env(dict(facts)))
+        expression = (Interpreter(_session()).filter_expression(step.filter, Env(dict(facts)))
                       if step.filter is not None else None)
         watcher = Watcher(step.watchable, step.procedure, None, None, expression=expression,  # type: ignore[arg-type]
                           limit=step.limit)

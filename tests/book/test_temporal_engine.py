@@ -84,3 +84,41 @@ def test_a_plan_run_as_a_workflow_gives_what_the_interpreter_gives(temporal):
     value = asyncio.run(main())
     assert [n.model_dump() for n in value] == [n.model_dump() for n in local.value]
     assert [n.title for n in store.notes] == ["groceries", "chores"]  # each write ran once, on the worker
+
+
+BRANCHING = '''the written is 0
+the titles are "groceries", "chores" and "ideas"
+process each title in the titles
+  if the title starts with "g" then
+    write a Lark note where
+      the title is the title
+      the stars is 1
+    add 1 to the written
+  otherwise if the title is "chores"
+    write a note saying "sweep" + "!"
+    add 1 to the written
+say "wrote {the written} notes"
+count the notes whose written is before tomorrow
+'''
+
+
+def test_an_automation_with_branches_in_a_loop_runs_as_a_workflow_as_in_process(temporal):
+    """A call inside an `if` block in a loop is found again on the worker (the plan's paths name the branch);
+    the workflow's clock and log stand in for the session's."""
+    from book.temporal.worker import connect, result_of, start_automation, worker_for
+
+    text = BRANCHING.replace('write a note saying "sweep" + "!"', 'write a note saying "sweep" + "!" where\n'
+                             '      the title is the title')
+    book, store = make_book()
+    local_book, local_store = make_book()
+    local = Automation.compile(text, local_book.registry).run(session_for(local_book, local_store))
+    queue = f"notes-{uuid.uuid4().hex[:8]}"
+
+    async def main() -> Any:
+        client = await connect(temporal.target)
+        async with worker_for(client, book, session_for(book, store), task_queue=queue):
+            handle = await start_automation(client, book, text, "branches.auto", task_queue=queue)
+            return await result_of(handle, book)
+
+    assert asyncio.run(main()) == local.value == 2
+    assert [(n.title, n.body) for n in store.notes] == [("groceries", None), ("chores", "sweep!")]
