@@ -47,7 +47,7 @@ SEEDS = [
     "count the notes\nthe x is (the above + 2) * 3 / 4 - 1",
     'the day is "December 3, 2026"\nthe other is "12/03/2026"\nthe later is today + 3 days\n'
     "if the later is on or after 3 days ago then\n  say now",
-    'the title is "t"\nfind a note where\n  the note id is "N9"\nif the note does not exist then\n  write a note saying "x"',
+    'the title is "t"\nfind a note where\n  the note id is "N1"\nif the note does not exist then\n  write a note saying "x"',
     "read the last 2 notes\nget the first note of the result\nget the result's id\nthe n is the number of notes\nsubtract 1 from the n\nsay how many notes",
 ]
 
