@@ -68,20 +68,26 @@ def test_find_sent_is_refused_for_a_procedure_that_only_reads():
             return []
 
 
-def test_a_plan_run_as_a_workflow_gives_what_the_interpreter_gives(temporal):
+def as_a_workflow(temporal: Any, text: str, filename: str) -> tuple[Any, Any, Any]:
+    """`text` run as a workflow on a worker in this process (its value, its notes), and in-process (its result)."""
     from book.temporal.worker import connect, result_of, start_automation, worker_for
 
     book, store = make_book()
-    local = Automation.compile(PLAN, book.registry).run(session_for(*make_book()))
+    local_book, local_store = make_book()
+    local = Automation.compile(text, local_book.registry).run(session_for(local_book, local_store))
     queue = f"notes-{uuid.uuid4().hex[:8]}"
 
     async def main() -> Any:
         client = await connect(temporal.target)
         async with worker_for(client, book, session_for(book, store), task_queue=queue):
-            handle = await start_automation(client, book, PLAN, "notes.auto", task_queue=queue)
+            handle = await start_automation(client, book, text, filename, task_queue=queue)
             return await result_of(handle, book)
 
-    value = asyncio.run(main())
+    return asyncio.run(main()), store, local
+
+
+def test_a_plan_run_as_a_workflow_gives_what_the_interpreter_gives(temporal):
+    value, store, local = as_a_workflow(temporal, PLAN, "notes.auto")
     assert [n.model_dump() for n in value] == [n.model_dump() for n in local.value]
     assert [n.title for n in store.notes] == ["groceries", "chores"]  # each write ran once, on the worker
 
@@ -105,20 +111,8 @@ count the notes whose written is before tomorrow
 def test_an_automation_with_branches_in_a_loop_runs_as_a_workflow_as_in_process(temporal):
     """A call inside an `if` block in a loop is found again on the worker (the plan's paths name the branch);
     the workflow's clock and log stand in for the session's."""
-    from book.temporal.worker import connect, result_of, start_automation, worker_for
-
     text = BRANCHING.replace('write a note saying "sweep" + "!"', 'write a note saying "sweep" + "!" where\n'
                              '      the title is the title')
-    book, store = make_book()
-    local_book, local_store = make_book()
-    local = Automation.compile(text, local_book.registry).run(session_for(local_book, local_store))
-    queue = f"notes-{uuid.uuid4().hex[:8]}"
-
-    async def main() -> Any:
-        client = await connect(temporal.target)
-        async with worker_for(client, book, session_for(book, store), task_queue=queue):
-            handle = await start_automation(client, book, text, "branches.auto", task_queue=queue)
-            return await result_of(handle, book)
-
-    assert asyncio.run(main()) == local.value == 2
+    value, store, local = as_a_workflow(temporal, text, "branches.auto")
+    assert value == local.value == 2
     assert [(n.title, n.body) for n in store.notes] == [("groceries", None), ("chores", "sweep!")]
