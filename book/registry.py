@@ -99,7 +99,7 @@ class Procedure:
     @property
     def nouns(self) -> tuple[str, ...]:
         """The noun keys an automation may call it by: its noun, its noun without the proper nouns in it (when
-        some word is left: `phone call` -> `call`, `Twilio API call` -> `API call`), and its synonyms."""
+        some word is left: `phone call` -> `call`, `Acme API call` -> `API call`), and its synonyms."""
         s = self.signature
         plain = [w for i, w in enumerate(s.words) if i not in s.proper]
         found = [noun_key(s.noun)]

@@ -38,7 +38,7 @@ from book.watching.watch import Watcher, retryable
 
 CALL, POLL = "book.call", "book.poll"
 CLOCK_SKEW = timedelta(seconds=2)
-"""How far the service's clock (whole seconds, for Twilio) may be behind Temporal's when a send looks back."""
+"""How far the service's clock (often whole seconds) may be behind Temporal's when a send looks back."""
 HEARTBEAT_EVERY = 0.5
 
 _worker: dict[str, Any] = {}

@@ -46,6 +46,14 @@ async def connect(target: str, namespace: str = "default") -> Client:
                         "temporal server start-dev) or give its address with --temporal HOST:PORT") from None
 
 
+def book_packages(book: Book) -> list[str]:
+    """The top-level packages a book's procedures and concepts live in (like `procedures` and
+    `concepts`): what a workflow must import from outside Temporal's sandbox, as the runtime itself."""
+    modules = [procedure.function.__module__ for procedure in book.registry]
+    modules += [concept.__module__ for concept in book.all_concepts().values()]
+    return sorted({name.split(".")[0] for name in modules} - {"book", "grammar", "__main__"})
+
+
 def worker_for(client: Client, book: Book, session: Session, *, task_queue: str = DEFAULT_TASK_QUEUE,
                identity: str | None = None, threads: int = 16) -> Worker:
     """A `Worker` (not started) running `book`'s automations with `session`'s connection."""
@@ -54,8 +62,7 @@ def worker_for(client: Client, book: Book, session: Session, *, task_queue: str 
     # The runtime and the book are passed through the sandbox: imported once, outside it; their evaluation of a
     # plan is deterministic (the workflow module itself, book.temporal.workflow, runs inside the sandbox).
     restrictions = SandboxRestrictions.default.with_passthrough_modules(
-        "book", "grammar", "concepts", "procedures", "lark", "twilio", "requests", "urllib3", "platformdirs",
-        "filelock", "starlette", "uvicorn")
+        "book", "grammar", "lark", "platformdirs", "filelock", *book_packages(book))
     return Worker(client, task_queue=task_queue, workflows=[AutomationWorkflow],
                   activities=[activities.call, activities.poll], identity=identity,
                   workflow_runner=SandboxedWorkflowRunner(restrictions=restrictions),
