@@ -8,7 +8,9 @@ of the listener forgets nothing.
 
 The automation run a delivery calls for is queued in the same database, in the same transaction as
 its token (`add(token, queued)`), before Twilio is answered: once Twilio counts a delivery as
-handed on, its run is on disk. Each queued run is an entry, in arrival order, owned by the
+handed on, its run is on disk. The listener hands deliveries on through the store's committer thread
+(`hand_on_soon`): those waiting together go in one transaction, one write to disk for them all, and the
+worker's claims of runs join it. Each queued run is an entry, in arrival order, owned by the
 `Handoff` that queued it (`join()` makes one an owner), and goes
 
     queued -> started -> (deleted: done, whatever the automation's outcome)
@@ -26,7 +28,7 @@ returned once, to be reported. An entry is run only while it is fresh: one that 
 `max_age` seconds since it arrived (a day by default, the tokens' window: a reply to a month-old SMS
 would do more harm than good) is marked expired instead of being started or adopted, and returned
 once, to be reported for a person to act on. Interrupted and expired entries are kept `window`
-seconds, then deleted.
+seconds, then deleted (by a sweep at most a minute later, as are expired tokens).
 """
 
 from __future__ import annotations
@@ -35,10 +37,13 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
@@ -51,6 +56,8 @@ STALE_LOCK = 60.0
 """Seconds after which a lock file nobody holds is deleted (before that it may be an owner's, starting up)."""
 DEFAULT_MAX_AGE = DEFAULT_WINDOW
 """Seconds a queued run may wait for a listener to start it; an older one is reported, never run."""
+SWEEP = 60.0
+"""Seconds between two sweeps of the expired tokens and the entries reported long ago."""
 
 QUEUED, STARTED, INTERRUPTED, EXPIRED = "queued", "started", "interrupted", "expired"
 _DONE_WITH = (INTERRUPTED, EXPIRED)
@@ -121,6 +128,12 @@ class Recovered:
 
 _COLUMNS = "id, token, kind, event, label, automation, owner, state, queued_at"
 
+Step = Callable[[sqlite3.Connection, float], tuple[Any, bool]]
+"""A step of a write transaction, given the connection and the time: its result, and whether it changed the
+queue. One that fails with anything but a `sqlite3.Error` must have written nothing."""
+Done = Callable[[BaseException | None, Any], None]
+"""Told how a step given to the committer ended: (the error, None) or (None, its result)."""
+
 
 class SeenTokens:
     """The idempotency tokens of deliveries handed on within the last `window` seconds, and the queued runs.
@@ -150,6 +163,8 @@ class SeenTokens:
                 pass
         self._db.executescript(_SCHEMA)
         self._held: dict[str, FileLock] = {}  # owner -> its lock file's lock, held
+        self._swept: float | None = None  # when `_sweep` last ran (by `clock`)
+        self._committer = _Committer(self)
         self.changed = threading.Condition()
         """Notified when an entry is added, finished or released (in this process)."""
         self.generation = 0
@@ -159,8 +174,7 @@ class SeenTokens:
 
     def __contains__(self, token: str) -> bool:
         with self._lock:
-            row = self._db.execute("SELECT at FROM delivered WHERE token = ?", (token,)).fetchone()
-        return row is not None and row[0] > self._clock() - self.window
+            return self._delivered(self._db, token, self._clock())
 
     def hand_on_once(self, token: str | None, hand_on: Callable[[], Queued | None]) -> tuple[bool, int | None]:
         """Hand a delivery on unless its token was handed on within `window` (by any process on this file):
@@ -170,17 +184,72 @@ class SeenTokens:
 
         `hand_on` runs holding the store (and the file's write lock): it must be quick and must not use the store.
         """
-        if token is None:
-            return True, self.add(None, hand_on())
+        ((error, outcome),) = self._commit_steps([self._delivery(token, hand_on)])
+        if error is not None:
+            raise error
+        return outcome
+
+    def hand_on_soon(self, token: str | None, hand_on: Callable[[], Queued | None], done: Done) -> None:
+        """`hand_on_once` on the store's committer thread, in one transaction with the deliveries waiting with it.
+
+        Deliveries are handed on one at a time, in the order they came; those that come while a
+        transaction commits go into the next (group commit: one write to disk for them all). Once the
+        delivery's transaction has ended, `done(error, outcome)` is called on the committer thread (it must
+        be quick): with `hand_on_once`'s result, or the error its `hand_on` raised (then only it is not
+        recorded), or the store's error that kept the whole transaction from committing (none of it is).
+        """
+        self._committer.submit(self._delivery(token, hand_on), done)
+
+    def _delivery(self, token: str | None, hand_on: Callable[[], Queued | None]) -> Step:
+        def deliver(db: sqlite3.Connection, now: float) -> tuple[tuple[bool, int | None], bool]:
+            if token is not None and self._delivered(db, token, now):
+                return (False, None), False
+            queued = hand_on()  # if it fails, nothing of this delivery was written: a retry brings it again
+            if token is not None:
+                db.execute("INSERT OR REPLACE INTO delivered (token, at) VALUES (?, ?)", (token, now))
+            entry = self._record(db, token, queued, now)
+            return (True, entry), entry is not None
+
+        return deliver
+
+    def _commit_steps(self, steps: Sequence[Step]) -> list[tuple[Exception | None, Any]]:
+        """The steps, in order, in one write transaction; each one's (error, result).
+
+        A step that raises anything but a `sqlite3.Error` has written nothing (see `Step`): only it failed.
+        An error of the store (a `sqlite3.Error`, e.g. from the COMMIT) propagates, and then none of them is
+        recorded. `changed` is notified once if any step changed the queue.
+        """
         now = self._clock()
+        outcomes: list[tuple[Exception | None, Any]] = []
+        changed = False
         with self._transaction() as db:
-            db.execute("DELETE FROM delivered WHERE at <= ?", (now - self.window,))
-            if not db.execute("INSERT OR IGNORE INTO delivered (token, at) VALUES (?, ?)", (token, now)).rowcount:
-                return False, None
-            entry = self._record(db, token, hand_on(), now)
-        if entry is not None:
+            for step in steps:
+                try:
+                    result, changes = step(db, now)
+                except sqlite3.Error:
+                    raise
+                except Exception as err:
+                    outcomes.append((err, None))
+                    continue
+                outcomes.append((None, result))
+                changed = changed or changes
+            self._sweep(db, now)
+        if changed:
             self._notify()
-        return True, entry
+        return outcomes
+
+    def _commit_soon(self, step: Step) -> Any:
+        """The step's result, once it has committed in the committer's next transaction (with what waits there)."""
+        answer: Future[Any] = Future()
+
+        def done(error: BaseException | None, result: Any) -> None:
+            if error is not None:
+                answer.set_exception(error)
+            else:
+                answer.set_result(result)
+
+        self._committer.submit(step, done)
+        return answer.result()
 
     def add(self, token: str | None, queued: Queued | None = None) -> int | None:
         """Remember that the delivery with this token has been handed on, and queue its run (in one
@@ -192,24 +261,37 @@ class SeenTokens:
         with self._transaction() as db:
             if token is not None:
                 db.execute("INSERT OR REPLACE INTO delivered (token, at) VALUES (?, ?)", (token, now))
-                db.execute("DELETE FROM delivered WHERE at <= ?", (now - self.window,))
             entry = self._record(db, token, queued, now)
+            self._sweep(db, now)
         if entry is not None:
             self._notify()
         return entry
 
-    def _record(self, db: sqlite3.Connection, token: str | None, queued: Queued | None, now: float) -> int | None:
-        """Queue the run (in the caller's transaction) and forget the entries reported long enough ago."""
-        entry = None
-        if queued is not None:
-            entry = db.execute(
-                "INSERT INTO queued_runs (token, kind, event, label, automation, owner, state, queued_at, "
-                "changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (token, queued.kind, queued.event, queued.label, queued.automation, queued.owner, QUEUED,
-                 now, now)).lastrowid
+    def _delivered(self, db: sqlite3.Connection, token: str, now: float) -> bool:
+        """Whether the token was handed on within `window` (an older row may wait for the next sweep)."""
+        row = db.execute("SELECT at FROM delivered WHERE token = ?", (token,)).fetchone()
+        return row is not None and row[0] > now - self.window
+
+    @staticmethod
+    def _record(db: sqlite3.Connection, token: str | None, queued: Queued | None, now: float) -> int | None:
+        """Queue the run (in the caller's transaction); its entry's id."""
+        if queued is None:
+            return None
+        return db.execute(
+            "INSERT INTO queued_runs (token, kind, event, label, automation, owner, state, queued_at, "
+            "changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (token, queued.kind, queued.event, queued.label, queued.automation, queued.owner, QUEUED,
+             now, now)).lastrowid
+
+    def _sweep(self, db: sqlite3.Connection, now: float) -> None:
+        """Forget expired tokens, and the entries reported long enough ago (in the caller's transaction); at
+        most once every `SWEEP` seconds (or `window`, if shorter), as each is a scan of its table."""
+        if self._swept is not None and self._swept <= now < self._swept + min(SWEEP, self.window):
+            return
+        db.execute("DELETE FROM delivered WHERE at <= ?", (now - self.window,))
         db.execute("DELETE FROM queued_runs WHERE state IN (?, ?) AND changed_at <= ?",
                    (*_DONE_WITH, now - self.window))
-        return entry
+        self._swept = now
 
     # -- owners -------------------------------------------------------------------------------------
 
@@ -337,32 +419,36 @@ class SeenTokens:
         with self._lock:
             return [_entry(row) for row in self._db.execute(sql, args)]
 
-    def claim(self, owner: str) -> Entry | None:
-        """The owner's first entry never started, now marked started; None if it has none.
+    def claim(self, owner: str, finished: int | None = None) -> Entry | None:
+        """The owner's first entry never started, now marked started; None if it has none. `finished`, the id
+        of its entry that just ended, is finished (`finish`) in the same transaction.
 
         An entry that waited more than `max_age` is not started: it is marked expired (and no longer the
-        owner's) and returned so, once, to be reported; it must not be run."""
-        while True:
+        owner's) and returned so, once, to be reported; it must not be run. The transaction is the committer's
+        (see `hand_on_soon`): the claim shares its write to disk with the deliveries waiting then."""
+        if finished is None:
             with self._lock:  # a read first: a worker with nothing to do takes no write lock
-                row = self._db.execute(f"SELECT {_COLUMNS} FROM queued_runs WHERE owner = ? AND state = ? "
-                                       "ORDER BY id LIMIT 1", (owner, QUEUED)).fetchone()
+                row = self._db.execute("SELECT 1 FROM queued_runs WHERE owner = ? AND state = ? LIMIT 1",
+                                       (owner, QUEUED)).fetchone()
             if row is None:
                 return None
+
+        def claim(db: sqlite3.Connection, now: float) -> tuple[Entry | None, bool]:
+            if finished is not None:
+                db.execute("DELETE FROM queued_runs WHERE id = ? AND owner = ? AND state = ?", (finished, owner, STARTED))
+            row = db.execute(f"SELECT {_COLUMNS} FROM queued_runs WHERE owner = ? AND state = ? ORDER BY id LIMIT 1",
+                             (owner, QUEUED)).fetchone()
+            if row is None:
+                return None, finished is not None
             entry = _entry(row)
-            now = self._clock()
-            too_old = entry.queued_at < now - self.max_age
-            with self._transaction() as db:
-                if too_old:
-                    claimed = db.execute("UPDATE queued_runs SET state = ?, owner = NULL, changed_at = ? WHERE id = ? "
-                                         "AND owner = ? AND state = ?", (EXPIRED, now, entry.id, owner, QUEUED)).rowcount
-                else:
-                    claimed = db.execute("UPDATE queued_runs SET state = ?, changed_at = ? WHERE id = ? AND owner = ? "
-                                         "AND state = ?", (STARTED, now, entry.id, owner, QUEUED)).rowcount
-            if claimed and too_old:
-                self._notify()  # one fewer pending, without a finish
-                return replace(entry, state=EXPIRED, owner=None)
-            if claimed:
-                return replace(entry, state=STARTED)
+            if entry.queued_at < now - self.max_age:
+                db.execute("UPDATE queued_runs SET state = ?, owner = NULL, changed_at = ? WHERE id = ?",
+                           (EXPIRED, now, entry.id))
+                return replace(entry, state=EXPIRED, owner=None), True  # one fewer pending, without a finish
+            db.execute("UPDATE queued_runs SET state = ?, changed_at = ? WHERE id = ?", (STARTED, now, entry.id))
+            return replace(entry, state=STARTED), finished is not None
+
+        return self._commit_soon(claim)
 
     def finish(self, owner: str, entry: int) -> bool:
         """The owner's started entry is done (whatever the outcome): deleted. False if it was no longer its own
@@ -405,6 +491,49 @@ class SeenTokens:
             self._held.pop(owner).release()
         with self._lock:
             self._db.close()
+
+
+class _Committer:
+    """The thread that commits the steps given to it (deliveries, claims): whatever waits, in one transaction.
+
+    It starts with the first step and ends once none has come for `idle` seconds (the next one starts it
+    again), so a store needs no closing for it.
+    """
+
+    def __init__(self, seen: SeenTokens, *, idle: float = 5.0, most: int = 256) -> None:
+        self.seen = seen
+        self.idle = idle
+        self.most = most
+        """The most steps in one transaction (what waits beyond them goes into the next)."""
+        self._waiting: deque[tuple[Step, Done]] = deque()
+        self._ready = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, step: Step, done: Done) -> None:
+        with self._ready:
+            self._waiting.append((step, done))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._commit_all, name="twilio-book-commits", daemon=True)
+                self._thread.start()
+            self._ready.notify()
+
+    def _commit_all(self) -> None:
+        while True:
+            with self._ready:
+                if not self._ready.wait_for(lambda: self._waiting, self.idle):
+                    self._thread = None
+                    return
+                batch = [self._waiting.popleft() for _ in range(min(self.most, len(self._waiting)))]
+            try:
+                outcomes: list[tuple[BaseException | None, Any]] = list(
+                    self.seen._commit_steps([step for step, _ in batch]))
+            except Exception as err:  # the transaction failed: nothing of it was recorded
+                outcomes = [(err, None)] * len(batch)
+            for (_, done), (error, result) in zip(batch, outcomes, strict=True):
+                try:
+                    done(error, result)
+                except Exception:  # its caller is gone (e.g. its event loop closed): the others are still told
+                    pass
 
 
 def _entry(row: tuple) -> Entry:

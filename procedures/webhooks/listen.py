@@ -11,7 +11,9 @@ Every request must carry a valid `X-Twilio-Signature` for the URL Twilio called 
 `procedures.webhooks.signature`); a missing or wrong one gets 403 and is never handed on. A delivery is
 handed on at most once per `I-Twilio-Idempotency-Token` (see `procedures.webhooks.idempotency`); hand-offs
 run one at a time, in the order they arrive, before the answer; the automation run a delivery calls
-for is queued on disk with its token, in one transaction, before the answer too.
+for is queued on disk with its token, in one transaction, before the answer too. Deliveries that arrive
+while one is being written to disk wait together and are written in the next transaction (group commit):
+each is answered once the commit holding it has ended, so the disk's flush is paid once for them all.
 
 A call's `<Gather>` posts what the caller keyed in or said to its `action` URL, by default the URL
 whose TwiML held it. So the listener gives every `<Gather>` without an action its own gather
@@ -47,7 +49,6 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import ValidationError
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -189,7 +190,6 @@ def create_listener_app(
     if seen is not None and own is not None and own is not seen:
         raise ValueError("the handoff queues its runs in another store than the listener's tokens: give both one")
     seen = seen if seen is not None else own if own is not None else SeenTokens()
-    one_at_a_time = asyncio.Lock()
 
     def route(endpoint: Endpoint) -> Callable[[Request], Any]:
         async def receive(request: Request) -> Response:
@@ -217,19 +217,19 @@ def create_listener_app(
                 except Exception as err:
                     raise _NotHandedOn from err
 
-            async with one_at_a_time:
-                try:  # off the event loop (the store may wait for another process's write lock); the check, the
-                    # hand-on and the token with the run it calls for are one transaction: once, even across processes
-                    await run_in_threadpool(seen.hand_on_once, token, hand_on_now)
-                except _NotHandedOn as failed:  # not handed on: not recorded, so Twilio's retry brings it again
-                    err = failed.__cause__
-                    report(f"could not hand on a request to {endpoint.path}: {type(err).__name__}: {err} (500)")
-                    return PlainTextResponse("Internal Server Error: the event was not handed on.\n", status_code=500)
-                except Exception as err:
-                    report(f"could not record a request to {endpoint.path} in {seen.path or 'memory'}: "
-                           f"{type(err).__name__}: {err} (500); Twilio retries it (its JSON line is printed "
-                           "again); if this goes on, check that the disk has room and the file can be written")
-                    return PlainTextResponse("Internal Server Error: the event was not recorded.\n", status_code=500)
+            try:  # on the store's committer thread, off the event loop (the store may wait for another process's write
+                # lock): the check, the hand-on and the token with the run it calls for are in one transaction, with
+                # the deliveries that came with it (one commit for them all): once, even across processes
+                await _committed(seen, token, hand_on_now)
+            except _NotHandedOn as failed:  # not handed on: not recorded, so Twilio's retry brings it again
+                err = failed.__cause__
+                report(f"could not hand on a request to {endpoint.path}: {type(err).__name__}: {err} (500)")
+                return PlainTextResponse("Internal Server Error: the event was not handed on.\n", status_code=500)
+            except Exception as err:
+                report(f"could not record a request to {endpoint.path} in {seen.path or 'memory'}: "
+                       f"{type(err).__name__}: {err} (500); Twilio retries it (its JSON line is printed "
+                       "again); if this goes on, check that the disk has room and the file can be written")
+                return PlainTextResponse("Internal Server Error: the event was not recorded.\n", status_code=500)
             called = check.url_called(str(request.url))
             return handler.answer(answers, event, _gather_url(called, endpoint.path))
 
@@ -245,6 +245,26 @@ def create_listener_app(
         routes += [Route(endpoint.path, receive, methods=["GET", "POST"], name=endpoint.name),
                    Route(endpoint.path + "/", receive, methods=["GET", "POST"])]
     return Starlette(routes=routes)
+
+
+async def _committed(seen: SeenTokens, token: str | None, hand_on: Callable[[], Queued | None]) -> tuple[bool, int | None]:
+    """`seen.hand_on_soon`, awaited: its outcome once the transaction holding it has committed (or its error)."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[tuple[bool, int | None]] = loop.create_future()
+
+    def settle(error: BaseException | None, outcome: Any) -> None:
+        if answer.cancelled():  # the request went away (its answer would reach nobody); the delivery stands
+            return
+        if error is not None:
+            answer.set_exception(error)
+        else:
+            answer.set_result(outcome)
+
+    def done(error: BaseException | None, outcome: Any) -> None:  # on the committer thread
+        loop.call_soon_threadsafe(settle, error, outcome)
+
+    seen.hand_on_soon(token, hand_on, done)
+    return await answer
 
 
 class _NotHandedOn(Exception):
@@ -346,6 +366,7 @@ class Handoff:
 
     def _work(self) -> None:
         look_again = time.monotonic() + self.idle
+        finished: int | None = None  # the run that just ended: finished in the same transaction as the next claim
         while True:
             generation = self.seen.generation
             try:
@@ -353,17 +374,20 @@ class Handoff:
                     look_again = time.monotonic() + self.idle
                     with self._gate:  # never for an owner that has left: it would take runs and never run them
                         if self._stopped:
-                            return
+                            return self._finish(finished)
                         self._recover()
                 with self._gate:
                     if self._stopped:
-                        return
-                    entry = self.seen.claim(self.owner)
+                        return self._finish(finished)
+                    entry, finished = self.seen.claim(self.owner, finished), None
                 if entry is not None and entry.state == EXPIRED:
                     self._report_too_old(entry)
                     continue
                 if entry is not None:
-                    self._run(entry)
+                    try:
+                        self._run(entry)
+                    finally:
+                        finished = entry.id
                     continue
             except sqlite3.ProgrammingError:  # the store was closed under it: the listener is gone
                 return
@@ -373,24 +397,25 @@ class Handoff:
                 look_again = time.monotonic() + self.idle
             self.seen.wait_for_change(generation, max(0.0, look_again - time.monotonic()))
 
+    def _finish(self, finished: int | None) -> None:
+        if finished is not None:
+            self.seen.finish(self.owner, finished)
+
     def _run(self, entry: Entry) -> None:
+        kind = _KIND_NAMED.get(entry.kind)
+        automation = self.automations.get(kind.concept) if kind is not None else None
         try:
-            kind = _KIND_NAMED.get(entry.kind)
-            automation = self.automations.get(kind.concept) if kind is not None else None
-            try:
-                event = kind.concept.model_validate_json(entry.event) if kind is not None else None
-            except ValidationError as err:
-                event, why = None, f"{err.error_count()} field(s) no longer fit the event: {err.errors()[0]['msg']}"
-            else:
-                why = f"it is a {entry.kind!r} event, which this listener does not run"
-            if event is None or automation is None:
-                self.report(f"the {entry.label} ({_received(entry)}) was queued for the automation {entry.automation} "
-                            f"and can't be run: {why}; it is dropped: check the event and act on it by hand")
-                return
-            what = f"{event.concept_name} {getattr(event, 'sid', '')}".strip()
-            run_automation(automation, self.session, facts_for(event), what, self.report)
-        finally:
-            self.seen.finish(self.owner, entry.id)
+            event = kind.concept.model_validate_json(entry.event) if kind is not None else None
+        except ValidationError as err:
+            event, why = None, f"{err.error_count()} field(s) no longer fit the event: {err.errors()[0]['msg']}"
+        else:
+            why = f"it is a {entry.kind!r} event, which this listener does not run"
+        if event is None or automation is None:
+            self.report(f"the {entry.label} ({_received(entry)}) was queued for the automation {entry.automation} "
+                        f"and can't be run: {why}; it is dropped: check the event and act on it by hand")
+            return
+        what = f"{event.concept_name} {getattr(event, 'sid', '')}".strip()
+        run_automation(automation, self.session, facts_for(event), what, self.report)
 
     def _recover(self, starting: bool = False) -> None:
         """Take over what listeners that stopped left; report the runs they cut short, and those left waiting."""

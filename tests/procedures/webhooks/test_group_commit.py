@@ -1,0 +1,148 @@
+"""Group commit: deliveries that wait together are recorded in one transaction, and answered once it committed."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import threading
+import time
+
+from concepts.events import InboundCall
+from procedures.webhooks.idempotency import Queued, SeenTokens
+from procedures.webhooks.listen import Handoff
+from sandbox.callbacks import deliver
+from tests.conftest import CALLER, NUMBER
+
+
+class Commits:
+    """A store's connection that counts its COMMITs, and fails those numbered in `failing` (1 is the first)
+    as a full disk would."""
+
+    def __init__(self, db: sqlite3.Connection, failing: tuple[int, ...] = ()) -> None:
+        self.db = db
+        self.failing = failing
+        self.count = 0
+
+    def execute(self, sql: str, *args):
+        if sql == "COMMIT":
+            self.count += 1
+            if self.count in self.failing:
+                raise sqlite3.OperationalError("database or disk is full")
+        return self.db.execute(sql, *args)
+
+    def __getattr__(self, name: str):
+        return getattr(self.db, name)
+
+
+class Held:
+    """A store's lock, held by the test until the block ends; `committer_waits` is set once the committer waits for it."""
+
+    def __init__(self, seen: SeenTokens) -> None:
+        self.lock = seen._lock
+        self.committer_waits = threading.Event()
+        seen._lock = self
+
+    def __enter__(self) -> Held:
+        if threading.current_thread().name == "twilio-book-commits":
+            self.committer_waits.set()
+        self.lock.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+
+def wait_until(condition, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return condition()
+
+
+def queued(sid: str) -> Queued:
+    return Queued(kind="call", event="{}", label=f"call {sid}", automation="/a/calls.auto", owner="someone")
+
+
+def test_deliveries_waiting_together_are_handed_on_in_order_in_one_commit_each_once(tmp_path):
+    seen = SeenTokens(tmp_path / "webhooks.sqlite3")
+    seen._db = commits = Commits(seen._db)
+    handed_on, outcomes, told = [], {}, threading.Event()
+
+    def hand_on(name, result=None):
+        def hand_on_now():
+            handed_on.append(name)
+            if result is OSError:
+                raise OSError("stdout went away")
+            return result
+        return hand_on_now
+
+    def done(name):
+        def record(error, outcome):
+            outcomes[name] = error if error is not None else outcome
+            if len(outcomes) == 6:
+                told.set()
+        return record
+
+    with Held(seen) as held:  # the committer takes the first and waits for the store; the others wait together
+        seen.hand_on_soon("first", hand_on("first"), done("first"))
+        assert held.committer_waits.wait(timeout=5)
+        seen.hand_on_soon("a", hand_on("a", queued("CAa")), done("a"))
+        seen.hand_on_soon("broken", hand_on("broken", OSError), done("broken"))
+        seen.hand_on_soon("a", hand_on("a again"), done("a again"))  # Twilio's retry, close behind
+        seen.hand_on_soon(None, hand_on("no token"), done("no token"))
+        seen.hand_on_soon("first", hand_on("first again"), done("first again"))
+    assert told.wait(timeout=10)
+    assert handed_on == ["first", "a", "broken", "no token"]  # in order, each token once
+    assert commits.count == 2  # the first alone, then the five that waited together
+    (entry,) = seen.entries()
+    assert outcomes["first"] == (True, None) and outcomes["a"] == (True, entry.id) and entry.token == "a"
+    assert isinstance(outcomes["broken"], OSError)  # only the one that failed is not recorded ...
+    assert outcomes["a again"] == outcomes["first again"] == (False, None)
+    assert outcomes["no token"] == (True, None)
+    assert "broken" not in seen and "a" in seen and "first" in seen  # ... so its retry is handed on
+    assert seen.hand_on_once("broken", hand_on("broken, retried")) == (True, None)
+    seen.close()
+
+
+def test_a_batch_whose_commit_fails_answers_none_of_its_deliveries_2xx_and_their_retries_run_once(
+        sandbox, tmp_path, start_listener):
+    seen = SeenTokens(tmp_path / "webhooks.sqlite3")
+    seen._db = commits = Commits(seen._db, failing=(2,))
+    ran = []
+
+    class Calls:
+        def run(self, session, facts):
+            ran.append(facts["event"].sid)
+
+    out = io.StringIO()
+    handoff = Handoff(out, automations={InboundCall: Calls()}, seen=seen, name="/a/calls.auto", report=print)
+    url = start_listener(handoff, seen=seen).endpoints["voice"]
+
+    def params(sid):
+        return [("AccountSid", sandbox.account_sid), ("CallSid", sid), ("From", CALLER), ("To", NUMBER)]
+
+    sids = ["CA" + c * 32 for c in "abcd"]
+    answers: dict[str, int] = {}
+
+    def post(sid):
+        answers[sid] = deliver(url, params(sid), sandbox.auth_token, token=f"t-{sid}").status
+
+    with Held(seen) as held:  # the first waits alone for the store; the three others come while it waits: one batch
+        first = threading.Thread(target=post, args=(sids[0],))
+        first.start()
+        assert held.committer_waits.wait(timeout=5)
+        rest = [threading.Thread(target=post, args=(sid,)) for sid in sids[1:]]
+        for thread in rest:
+            thread.start()
+        assert wait_until(lambda: len(seen._committer._waiting) == 3)
+    for thread in [first, *rest]:
+        thread.join(timeout=10)
+    assert answers[sids[0]] == 200  # its own commit, the first
+    assert [answers[sid] for sid in sids[1:]] == [500, 500, 500]  # the second failed: none of them is 2xx ...
+    assert all(f"t-{sid}" not in seen for sid in sids[1:]) and len(seen.entries()) <= 1  # ... nor recorded
+    retried = [deliver(url, params(sid), sandbox.auth_token, token=f"t-{sid}").status for sid in sids[1:]]
+    again = [deliver(url, params(sid), sandbox.auth_token, token=f"t-{sid}").status for sid in sids]
+    assert retried == again[1:] == [200, 200, 200] and again[0] == 200
+    assert handoff.close(timeout=10)
+    assert ran == sids  # each delivery's automation ran once, in the order they were recorded
+    assert commits.count > 2
