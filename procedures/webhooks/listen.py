@@ -105,26 +105,29 @@ def facts_for(event: WebhookEvent) -> dict[str, Any]:
     return {"event": event, _KIND_OF[type(event)].fact: event}
 
 
-Answer = Callable[[Answers, WebhookEvent, str], Response]
-"""How an endpoint answers: from the answers, the event and the gather endpoint's URL as Twilio calls it."""
+Answer = Callable[[Answers, Any, str], str | None]
+"""How an endpoint answers: its TwiML (None: no content), from the answers, the number called and the gather
+endpoint's URL as Twilio calls it."""
 
 
-def _no_content(answers: Answers, event: WebhookEvent, gather_url: str) -> Response:
-    return Response(status_code=204)
+def _no_content(answers: Answers, number: Any, gather_url: str) -> None:
+    return None
 
 
-def _message_twiml(answers: Answers, event: WebhookEvent, gather_url: str) -> Response:
-    return Response(answers.message(getattr(event, "recipient_number", "")).twiml(), media_type="text/xml")
+def _message_twiml(answers: Answers, number: Any, gather_url: str) -> str:
+    return answers.message(number).twiml()
 
 
-def _call_twiml(answers: Answers, event: WebhookEvent, gather_url: str) -> Response:
-    answer = answers.call(getattr(event, "recipient_number", ""))
-    return Response(answer.twiml(gather_action=gather_url), media_type="text/xml")
+def _call_twiml(answers: Answers, number: Any, gather_url: str) -> str:
+    return answers.call(number).twiml(gather_action=gather_url)
 
 
-def _gathered_twiml(answers: Answers, event: WebhookEvent, gather_url: str) -> Response:
-    answer = answers.gathered(getattr(event, "recipient_number", ""))
-    return Response(answer.twiml(gather_action=gather_url), media_type="text/xml")
+def _gathered_twiml(answers: Answers, number: Any, gather_url: str) -> str:
+    return answers.gathered(number).twiml(gather_action=gather_url)
+
+
+_ANSWERS_KEPT = 1024
+"""How many answers a listener keeps made (per endpoint, number and gather URL; the answers are fixed)."""
 
 
 @dataclass(frozen=True)
@@ -190,12 +193,14 @@ def create_listener_app(
     if seen is not None and own is not None and own is not seen:
         raise ValueError("the handoff queues its runs in another store than the listener's tokens: give both one")
     seen = seen if seen is not None else own if own is not None else SeenTokens()
+    made: dict[tuple[str, Any, str], str | None] = {}  # each answer's TwiML, made once
 
     def route(endpoint: Endpoint) -> Callable[[Request], Any]:
         async def receive(request: Request) -> Response:
             pairs = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
             signed = Params.of(pairs if request.method == "POST" else [])  # a GET is signed by its URL alone
-            if not check.valid(str(request.url), signed, request.headers.get(SIGNATURE_HEADER)):
+            url = str(request.url)
+            if not check.valid(url, signed, request.headers.get(SIGNATURE_HEADER)):
                 report(f"refused a request to {endpoint.path} from {_client(request)}: the {SIGNATURE_HEADER} is "
                        "missing or wrong (403); check the auth token and, behind a proxy, --public-url")
                 return PlainTextResponse(f"Forbidden: the {SIGNATURE_HEADER} is missing or wrong.\n", status_code=403)
@@ -230,8 +235,15 @@ def create_listener_app(
                        f"{type(err).__name__}: {err} (500); Twilio retries it (its JSON line is printed "
                        "again); if this goes on, check that the disk has room and the file can be written")
                 return PlainTextResponse("Internal Server Error: the event was not recorded.\n", status_code=500)
-            called = check.url_called(str(request.url))
-            return handler.answer(answers, event, _gather_url(called, endpoint.path))
+            number = getattr(event, "recipient_number", "")
+            gather_url = _gather_url(check.url_called(url), endpoint.path)
+            key = (handler.name, number, gather_url)
+            if key not in made:
+                if len(made) >= _ANSWERS_KEPT:
+                    made.clear()
+                made[key] = handler.answer(answers, number, gather_url)
+            twiml = made[key]
+            return Response(status_code=204) if twiml is None else Response(twiml, media_type="text/xml")
 
         return receive
 
