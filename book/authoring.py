@@ -164,12 +164,16 @@ class Book:
 
 
 def _location(function: Callable[..., Any]) -> str:
+    """`file:line` of the function's definition (its first decorator's line, as `inspect.getsourcelines` says),
+    from its code object: no source is read."""
+    code = getattr(inspect.unwrap(function), "__code__", None)
     try:
-        file = inspect.getsourcefile(function) or "?"
-        line = inspect.getsourcelines(function)[1]
-    except (OSError, TypeError):
-        file, line = getattr(function, "__module__", "?"), 0
-    return f"{file}:{line}"
+        file = inspect.getsourcefile(function) if code is not None else None
+    except TypeError:
+        file = None
+    if code is None or file is None:
+        return f"{getattr(function, '__module__', '?')}:0"
+    return f"{file}:{code.co_firstlineno}"
 
 
 def _check_callable(procedure: Procedure) -> None:
@@ -217,7 +221,8 @@ def _output_type(annotation: Any) -> tuple[Any, bool]:
 
 def _build(book: Book, signature: Any, function: Callable[..., Any], mutating: bool | None,
            pushable: Mapping[str, Collection[str]] | None) -> Procedure:
-    where = f"{_location(function)} ({signature.phrase!r})"
+    location = _location(function)
+    where = f"{location} ({signature.phrase!r})"
     doc = parse_docstring(function.__doc__)
     if not doc.summary:
         raise AuthoringError(f"{where}: the procedure has no docstring; its first line is its documentation")
@@ -277,7 +282,7 @@ def _build(book: Book, signature: Any, function: Callable[..., Any], mutating: b
         summary=doc.summary,
         description=doc.description,
         examples=tuple(doc.examples),
-        location=_location(function),
+        location=location,
         pushable=pushed,
         takes_pushed=takes_pushed,
         takes_expression=takes_expression,

@@ -231,7 +231,7 @@ def method_for(key: str, methods: tuple[ConnectionMethod, ...]) -> ConnectionMet
 class Connection(BaseModel):
     """A named, filled-in connection method. Sensitive values are `SecretStr` and never shown."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)  # built when first made
 
     name: str
     method: str

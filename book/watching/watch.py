@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from book.errors import BookError, InputError, RemoteError
 from book.filters import AllOf, Condition, FilterExpression, Pushdown
@@ -50,6 +50,8 @@ class _Stopped(Exception):
 
 class WatchReport(BaseModel):
     """What a `watch for new ...` line did before it stopped: the result of its line."""
+
+    model_config = ConfigDict(defer_build=True)  # built when first made: a `check` needs none
 
     watched: str
     """What it watched: `new SMS messages`."""
