@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import typing
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 from functools import lru_cache
+from types import FunctionType
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -41,8 +43,10 @@ def _adapter(annotation: Any) -> TypeAdapter:
 
 
 def _explain(err: ValidationError) -> str:
-    first = err.errors()[0]
-    message = str(first.get("msg", "is invalid"))
+    return _in_words(str(err.errors()[0].get("msg", "is invalid")))
+
+
+def _in_words(message: str) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     return message[0].lower() + message[1:] if message else "is invalid"
@@ -53,6 +57,35 @@ def wants_a_date(annotation: Any) -> bool:
     if typing.get_origin(annotation) is typing.Annotated:
         return wants_a_date(typing.get_args(annotation)[0])
     return any(isinstance(a, type) and issubclass(a, date) for a in (typing.get_args(annotation) or (annotation,)))
+
+
+@lru_cache(maxsize=256)
+def _text_checks(annotation: Any) -> tuple[Callable[[str], Any], ...] | None:
+    """The checks of a text type, `Annotated[str, AfterValidator(check), ...]` with each check taking the value
+    alone (as most do), in order; None for any other type. A text is checked with them as pydantic would,
+    without building a validator (and loading pydantic's plugins) for it."""
+    from pydantic import AfterValidator
+
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return None
+    base, *metadata = typing.get_args(annotation)
+    checks = tuple(getattr(m, "func", None) for m in metadata)
+    if base is not str or not all(isinstance(m, AfterValidator) for m in metadata) or not all(
+            isinstance(check, FunctionType) and check.__code__.co_argcount == 1 for check in checks):
+        return None
+    return checks  # type: ignore[return-value]
+
+
+def _checked_text(value: str, checks: tuple[Callable[[str], Any], ...]) -> Any:
+    """`value` through `checks`, as pydantic runs after-validators: a ValueError or an AssertionError is `Invalid`."""
+    for check in checks:
+        try:
+            value = check(value)
+        except ValueError as err:
+            raise Invalid(_in_words(f"Value error, {err}")) from None
+        except AssertionError as err:
+            raise Invalid(_in_words(f"Assertion failed, {err}")) from None
+    return value
 
 
 def is_datetime(annotation: Any) -> bool:
@@ -86,6 +119,12 @@ def coerce(value: Any, annotation: Any) -> Any:
         if allows_only(annotation, (date, datetime)):  # not a count of seconds since 1970
             raise Invalid(f"expected {type_phrase(annotation)}, got the number {value}; "
                           "write a date like 2022-03-01 or a datetime like 2022-03-01T15:00:00Z")
+    try:
+        checks = _text_checks(annotation) if type(value) is str else None
+    except TypeError:  # an unhashable annotation
+        checks = None
+    if checks is not None:
+        return _checked_text(value, checks)
     try:
         adapter = _adapter(annotation)
     except TypeError:  # an unhashable annotation: build it fresh
