@@ -87,21 +87,25 @@ def us_to_datetime(us: int) -> datetime:
 
 def rfc2822(us: int | None) -> str | None:
     """Twilio's date format, e.g. `Tue, 01 Mar 2022 15:00:00 +0000` (as `email.utils.format_datetime` writes
-    it); None stays None. Lists write thousands of them, many the same second: each second is formatted once."""
+    it); None stays None. Lists write thousands of them: each day is formatted once, and the time of day
+    is put together from ready-made parts."""
     if us is None:
         return None
-    return _rfc2822_second(us // US)
+    day, second = divmod(us // US, 24 * 3600)
+    return _rfc2822_day(day) + _HOURS_MINUTES[second // 60] + _SECONDS[second % 60]
 
 
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_HOURS_MINUTES = tuple(f"{hour:02d}:{minute:02d}:" for hour in range(24) for minute in range(60))
+_SECONDS = tuple(f"{second:02d} +0000" for second in range(60))
 
 
-@functools.lru_cache(maxsize=8192)
-def _rfc2822_second(second: int) -> str:
-    t = (_EPOCH + timedelta(seconds=second)).timetuple()
-    return (f"{_WEEKDAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
-            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000")
+@functools.lru_cache(maxsize=4096)
+def _rfc2822_day(day: int) -> str:
+    """`Tue, 01 Mar 2022 ` for the day `day` days after 1970-01-01."""
+    t = (_EPOCH + timedelta(days=day)).timetuple()
+    return f"{_WEEKDAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -72,10 +72,24 @@ def list_response(
     items: list[dict[str, Any]],
     has_more: bool,
     filters: Sequence[str] = (),
-) -> JSONResponse:
+) -> ListResponse:
     """One page of a v2010 list, in Twilio's envelope (see `envelope`): `items` (the JSON of `rows`) under `key`.
 
     `filters` names the query parameters the list takes; those given are repeated in the page URIs.
     """
-    return JSONResponse(envelope(key=key, path=request.url.path, filters=echoed(request, filters), request=page,
+    return ListResponse(envelope(key=key, path=request.url.path, filters=echoed(request, filters), request=page,
                                  rows=rows, items=items, has_more=has_more))
+
+
+class ListResponse(JSONResponse):
+    """A list's JSON, written by orjson: the very bytes `JSONResponse` writes (compact, UTF-8), about twenty
+    times as fast, which is most of a long page's cost. What orjson can't write (an integer past 64 bits)
+    is written by `JSONResponse`."""
+
+    def render(self, content: Any) -> bytes:
+        import orjson
+
+        try:
+            return orjson.dumps(content)
+        except TypeError:  # orjson.JSONEncodeError is one
+            return super().render(content)

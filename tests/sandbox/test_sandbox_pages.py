@@ -66,3 +66,27 @@ def test_a_list_filtered_by_date_sent_shows_a_message_once_it_is_sent(sandbox, c
     assert [m["body"] for m in page(sandbox, **{"DateSent>": day}).json()["messages"]] == ["old"]
     clock.advance(0.3)
     assert [m["body"] for m in page(sandbox, **{"DateSent>": day}).json()["messages"]] == ["lifecycle", "old"]
+
+
+def test_a_list_page_is_the_json_starlette_writes_and_its_dates_are_rfc_2822(sandbox):
+    import json
+    from email.utils import format_datetime
+
+    from starlette.responses import JSONResponse
+
+    from sandbox.resource import ListResponse
+
+    bodies = ["plain", "é ☃ 😀", 'quotes " and \\ backslash', "controls \x00\x1f\x7f\u2028\n\t\b\f\r /"]
+    sandbox.store.insert_messages([{"to": RECIPIENT, "from": SENDER, "body": b, "status": "delivered",
+                                    "date_created": START - timedelta(days=400 * n, seconds=3_661 * n)}
+                                   for n, b in enumerate(bodies)])
+    answer = page(sandbox)
+    data = json.loads(answer.content)
+    assert answer.content == JSONResponse(data).body  # the very bytes, whatever the characters
+    assert sorted(m["body"] for m in data["messages"]) == sorted(bodies)
+    created = {m["body"]: m["date_created"] for m in data["messages"]}
+    for n, body in enumerate(bodies):
+        when = (START - timedelta(days=400 * n, seconds=3_661 * n)).replace(microsecond=0)
+        assert created[body] == format_datetime(when)
+    huge = {"count": 2 ** 70, "items": []}  # past what orjson writes: written as JSONResponse does
+    assert ListResponse(huge).body == JSONResponse(huge).body
