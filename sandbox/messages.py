@@ -48,13 +48,17 @@ SCHEDULE_MAX_US = 35 * DAY_US
 def message_json(record: MessageRecord, now_us: int) -> dict[str, Any]:
     """A message as Twilio's `api.v2010.account.message` schema describes it, as of `now_us`."""
     base = f"{account_base(record.account_sid)}/Messages/{record.sid}"
+    created_us, sent_us, updated_us = record.created_us, record.date_sent_at(now_us), record.date_updated_at(now_us)
+    created = rfc2822(created_us)  # the three are often the same instant: each different one is written once
+    sent = created if sent_us == created_us else rfc2822(sent_us)
+    updated = created if updated_us == created_us else sent if updated_us == sent_us else rfc2822(updated_us)
     return {
         "account_sid": record.account_sid,
         "api_version": API_VERSION,
         "body": record.body,
-        "date_created": rfc2822(record.created_us),
-        "date_sent": rfc2822(record.date_sent_at(now_us)),
-        "date_updated": rfc2822(record.date_updated_at(now_us)),
+        "date_created": created,
+        "date_sent": sent,
+        "date_updated": updated,
         "direction": record.direction,
         "error_code": record.error_code,
         "error_message": record.error_message,

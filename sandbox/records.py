@@ -116,8 +116,11 @@ class MessageRecord:
     def date_updated_at(self, now_us: int) -> int:
         if self.final_status is not None:
             return self.updated_us
-        reached = [t for t in (self.queued_us, self.sent_us, self.delivered_us) if t is not None and t <= now_us]
-        return max([self.updated_us, *reached])
+        updated = self.updated_us  # the latest of the last update and the changes reached by `now_us`
+        for reached in (self.queued_us, self.sent_us, self.delivered_us):
+            if reached is not None and updated < reached <= now_us:
+                updated = reached
+        return updated
 
     def price_at(self, now_us: int) -> str | None:
         if self.price is not None:
