@@ -86,7 +86,7 @@ def killed_at_random(args: tuple[str, ...], home: Path, env: dict[str, str], rea
     they wrote (stdout, stderr)."""
     out: list[str] = []
     err: list[str] = []
-    for _ in range(KILLS):
+    for kill in range(KILLS):
         process = Process(*args, home=home, env=env)
         process.err_until(ready, timeout=30)
         time.sleep(rng.uniform(0.0, 0.4))
@@ -94,6 +94,9 @@ def killed_at_random(args: tuple[str, ...], home: Path, env: dict[str, str], rea
         lines = process.output()
         out += lines[0]
         err += lines[1]
+        deadline = time.monotonic() + 5  # messages keep arriving through the kills, however fast it starts again
+        while len(feeder.created) < 2 * (kill + 1) and time.monotonic() < deadline:
+            time.sleep(0.05)
     return out, err
 
 
