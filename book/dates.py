@@ -14,8 +14,6 @@ import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from dateutil.parser import ParserError, UnknownTimezoneWarning
-from dateutil.parser import parse as _dateutil_parse
 from dateutil.relativedelta import relativedelta
 
 __all__ = ["Span", "moment", "period", "parse_date_text", "DateTextError", "UNITS"]
@@ -87,6 +85,9 @@ def parse_date_text(text: str) -> date | datetime | None:
     numeric = _NUMERIC.fullmatch(text)
     if numeric:
         return _numeric_date(text, *(int(n) for n in numeric.groups()), len(numeric.group(3)))
+    from dateutil.parser import ParserError, UnknownTimezoneWarning  # here: its import costs a start 15 ms
+    from dateutil.parser import parse as _dateutil_parse
+
     first, second = datetime(2000, 1, 1, 0, 0, 0), datetime(2001, 2, 2, 1, 1, 1)
     try:
         with warnings.catch_warnings():
