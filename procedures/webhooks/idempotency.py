@@ -40,7 +40,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -161,6 +161,9 @@ class SeenTokens:
                 self._db.execute("PRAGMA journal_mode=WAL")
             except sqlite3.OperationalError:  # e.g. another process holds it now: it works in the mode it has
                 pass
+            # The committer checkpoints the WAL on a thread of its own (`_Checkpoints`), so no delivery's commit
+            # waits for one; SQLite's own, at a commit, is left only as a bound should that not keep up.
+            self._db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_BOUND}")
         self._db.executescript(_SCHEMA)
         self._held: dict[str, FileLock] = {}  # owner -> its lock file's lock, held
         self._swept: float | None = None  # when `_sweep` last ran (by `clock`)
@@ -508,6 +511,7 @@ class _Committer:
         self._waiting: deque[tuple[Step, Done]] = deque()
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._checkpoints = _Checkpoints(seen.path) if seen.path is not None else None
 
     def submit(self, step: Step, done: Done) -> None:
         with self._ready:
@@ -534,6 +538,39 @@ class _Committer:
                     done(error, result)
                 except Exception:  # its caller is gone (e.g. its event loop closed): the others are still told
                     pass
+            if self._checkpoints is not None:
+                self._checkpoints.committed()
+
+
+_CHECKPOINT_EVERY = 100
+"""Commits of the committer between two checkpoints of the WAL (each commit writes a few pages)."""
+_CHECKPOINT_BOUND = 10_000
+"""Pages of WAL at which SQLite checkpoints at a commit itself (only if the checkpoints thread falls behind)."""
+
+
+class _Checkpoints:
+    """Checkpoints the store's WAL every `_CHECKPOINT_EVERY` commits, on a thread and a connection of its own
+    (passive: it never waits for a writer, nor holds one up), so that no commit pays for one."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._commits = 0
+        self._running = threading.Lock()
+
+    def committed(self) -> None:
+        self._commits += 1
+        if self._commits >= _CHECKPOINT_EVERY and self._running.acquire(blocking=False):
+            self._commits = 0
+            threading.Thread(target=self._checkpoint, name="twilio-book-checkpoint", daemon=True).start()
+
+    def _checkpoint(self) -> None:
+        try:
+            with closing(sqlite3.connect(str(self.path), timeout=10.0)) as db:
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error:  # e.g. the file went away with its listener: SQLite's own checkpoints remain
+            pass
+        finally:
+            self._running.release()
 
 
 def _entry(row: tuple) -> Entry:

@@ -146,3 +146,23 @@ def test_a_batch_whose_commit_fails_answers_none_of_its_deliveries_2xx_and_their
     assert handoff.close(timeout=10)
     assert ran == sids  # each delivery's automation ran once, in the order they were recorded
     assert commits.count > 2
+
+
+def test_the_wal_is_checkpointed_off_the_commits(tmp_path):
+    from procedures.webhooks import idempotency
+
+    path = tmp_path / "webhooks.sqlite3"
+    seen = SeenTokens(path)
+    told = threading.Semaphore(0)
+    count = 2 * idempotency._CHECKPOINT_EVERY
+    for n in range(count):  # one at a time: each its own commit
+        seen.hand_on_soon(f"t{n}", lambda: None, lambda error, outcome: told.release())
+        assert told.acquire(timeout=10)
+
+    def in_the_file() -> int:  # the database file alone, without its WAL: what checkpoints copied there
+        with sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True) as db:
+            return db.execute("SELECT COUNT(*) FROM delivered").fetchone()[0]
+
+    assert wait_until(lambda: in_the_file() >= idempotency._CHECKPOINT_EVERY)
+    assert all(f"t{n}" in seen for n in range(count))
+    seen.close()
