@@ -51,9 +51,9 @@ from book.registry import InputConcept, OutputConcept, Procedure, Registry
 from grammar.ast import Call
 from grammar.signature import parse_signature
 
-RESERVED = {"client", "downloads", "filter_expression", "pushed", "offset", "limit"}
+RESERVED = {"client", "downloads", "filter_expression", "pushed", "offset", "limit", "conversation"}
 RESERVED_VERBS = {"the", "use", "convert", "get", "process", "a", "an", "some", "all", "if", "otherwise", "else",
-                  "say", "stop", "add", "subtract", "sort"}
+                  "say", "stop", "add", "subtract", "sort", "answer", "hang"}
 PREPOSITIONS = ("to", "from", "saying", "after", "before", "on")
 """The words a one-line call's prepositions end with (the grammar's); a procedure says what each binds."""
 READ_ONLY_VERBS = {"read", "list", "find", "download", "check", "look", "count", "watch", "search"}
@@ -119,6 +119,19 @@ class Book:
                 visit(item.annotation)
         return dict(sorted(found.items()))
 
+    def conversation(self, noun: str, *, facts: Mapping[str, type], turn: Mapping[str, type], runs_in: str,
+                     description: str = "") -> Any:
+        """Declare a conversation the book's trigger provides: `answer each <noun> as follows` binds `facts` for a
+        whole conversation and `turn` anew each turn; `runs_in` names the command that runs it (a hint)."""
+        from book.conversation import Conversing
+
+        kind = Conversing(noun, MappingProxyType(dict(facts)), MappingProxyType(dict(turn)), runs_in, description)
+        self.registry.conversations.append(kind)
+        for concept in (*facts.values(), *turn.values()):
+            if getattr(concept, "concept_name", ""):
+                self.concept(concept)
+        return kind
+
     def concept(self, cls: type) -> type:
         """Register a concept class (done for every output concept automatically)."""
         self.concepts[cls.concept_name] = cls
@@ -128,6 +141,7 @@ class Book:
         self, phrase: str, *, mutating: bool | None = None, pushable: Mapping[str, Collection[str]] | None = None,
         find_sent: Callable[..., list[Any]] | None = None,
         synonyms: Collection[str] = (), prepositions: Mapping[str, str] | None = None,
+        converses: Any = None, resume: Callable[..., Any] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Declare a procedure by its English phrase; the function's docstring is its documentation.
 
@@ -139,6 +153,10 @@ class Book:
         `prepositions` say what a one-line call binds: words ending with to, from, saying, after, before or on
         -> an input's parameter, or a field of what a FILTER-CAPABLE read returns (`{"to": "recipient_number",
         "sent after": "date_sent"}`: `read the messages sent after yesterday` filters on the date sent).
+        `converses` (a `book.conversation.Conversing`) lets a call have a conversation block (`... as follows`)
+        binding those facts; the function takes `conversation` (a `Converse`, or None without a block).
+        `resume(client, found, inputs)` (with `find_sent`) carries a send that goes on after it sent (it waits for
+        the call it placed to end) on from what an earlier attempt sent.
         """
         signature = parse_signature(phrase)
         if signature.verb in RESERVED_VERBS:
@@ -150,7 +168,15 @@ class Book:
                 if not procedure.mutating:
                     raise AuthoringError(f"{procedure.location} ({phrase!r}): find_sent= is for a procedure that "
                                          "sends or changes something, and this one only reads")
-                procedure = dataclasses.replace(procedure, find_sent=find_sent)
+                procedure = dataclasses.replace(procedure, find_sent=find_sent, resume=resume)
+            elif resume is not None:
+                raise AuthoringError(f"{procedure.location} ({phrase!r}): resume= carries on from what find_sent= "
+                                     "found; give find_sent= too")
+            if converses is not None:
+                if "conversation" not in inspect.signature(function).parameters:
+                    raise AuthoringError(f"{procedure.location} ({phrase!r}): converses= is declared, but the function "
+                                         "has no 'conversation' parameter to receive the conversation block")
+                procedure = dataclasses.replace(procedure, converses=converses)
             procedure = dataclasses.replace(procedure, synonyms=_synonyms(procedure, synonyms),
                                             prepositions=_prepositions(procedure, prepositions))
             _check_callable(procedure)
@@ -199,7 +225,7 @@ def _annotations(function: Callable[..., Any], where: str) -> dict[str, Any]:
     raw = inspect.get_annotations(function)
     out: dict[str, Any] = {}
     for name, annotation in raw.items():
-        if name in ("client", "downloads"):
+        if name in ("client", "downloads", "conversation"):
             continue
         if isinstance(annotation, str):
             try:

@@ -1,5 +1,6 @@
 """The compiler's conditions and the statements of the wave-2 English: `if ... then` / `otherwise`, `say`,
-`stop`, `add ... to`, `subtract ... from`, `sort ... by`, `count`, and `get` of a list with `whose` clauses.
+`stop`, `add ... to`, `subtract ... from`, `sort ... by`, `count`, and `get` of a list with `whose` clauses;
+and conversations: `answer each ... as follows`, a call's `as follows` block, `hang up`.
 
 A mixin of `book.compiler.Compiler` (which gives `_value`, `_typed`, `_filter`, `_block`, `_call`, `_problem`).
 """
@@ -108,6 +109,68 @@ class FlowCompiler:
 
     def _stop(self, stmt: ast.Stop, scope: Scope) -> p.StopStep:
         return p.StopStep(stmt.pos.line, self._text(stmt.pos))
+
+    # -- conversations
+    def _conversation(self, body: tuple[ast.Statement, ...], conversing: Any, scope: Scope) -> tuple[p.AnyStep, ...]:
+        """A conversation block, compiled with the conversation's and the turn's facts bound."""
+        inner = scope.child()
+        inner.conversing = True
+        bound = {**conversing.facts, **conversing.turn}
+        inner.items = inner.items | set(bound)
+        inner.facts.update(bound)
+        inner.above, inner.has_above = None, False
+        return tuple(self._block(body, inner))
+
+    def _call_conversation(self, call: ast.Call, procedure: Any, scope: Scope) -> tuple[p.AnyStep, ...] | None:
+        """The steps of a call's `as follows` block (empty without one); None on a problem."""
+        if not call.body:
+            return ()
+        if procedure.converses is None:
+            talking = [q.english for q in self.registry if q.converses is not None]
+            self._problem(f"'{procedure.english}' has no conversation to run an 'as follows' block in", call.pos,
+                          ("a call with a conversation block: " + ", ".join(repr(t) for t in talking)) if talking
+                          else "remove 'as follows' and the block under it")
+            return None
+        return self._conversation(call.body, procedure.converses, scope)
+
+    def _answer(self, stmt: ast.Answer, scope: Scope) -> p.AnswerStep | None:
+        """`answer each inbound call as follows`: a trigger's conversations, its block once per turn."""
+        kinds = sorted(k.noun for k in self.registry.conversations)
+        conversing = self.registry.conversing(stmt.noun.text)
+        ok = True
+        if not self.allow_watches:
+            self._problem("an answer line runs for as long as its trigger runs, so it can't be in an automation run "
+                          "for each event", stmt.pos, "give it to the trigger that runs it, in an automation of its own"
+                          + (f" ('{self.registry.program} {conversing.runs_in}')" if conversing else ""))
+            ok = False
+        elif scope.items or scope.conversing:
+            self._problem("an answer line runs for as long as its trigger runs, so it can't be inside another block",
+                          stmt.pos, "move 'answer each ...' to a line of its own that is not indented")
+            ok = False
+        if conversing is None:
+            self._problem(f"the book has no conversations of {stmt.noun.text!r} to answer", stmt.noun.pos,
+                          did_you_mean(normal(stmt.noun.text), kinds) or
+                          ("it answers each: " + ", ".join(kinds) if kinds else "this book holds no conversations"))
+            return None
+        if not stmt.body:
+            turn = next(iter(conversing.turn), "turn")
+            self._problem(f"say what to do in each turn of the {conversing.noun}", stmt.pos,
+                          f"end the line with 'as follows' and indent the steps for each turn under it, like: "
+                          f"say \"Hello\" (the {turn} is bound each turn)")
+            return None
+        body = self._conversation(stmt.body, conversing, scope)
+        scope.above, scope.has_above = Any, True
+        if not ok:
+            return None
+        return p.AnswerStep(stmt.pos.line, self._text(stmt.pos), conversing, body)
+
+    def _hang_up(self, stmt: ast.HangUp, scope: Scope) -> p.HangUpStep | None:
+        if not scope.conversing:
+            self._problem("'hang up' ends a conversation, and this line is not in one", stmt.pos,
+                          "put it in a conversation block ('answer each inbound call as follows', or a call's 'as "
+                          "follows' block); to end the run, write 'stop'")
+            return None
+        return p.HangUpStep(stmt.pos.line, self._text(stmt.pos))
 
     def _change(self, stmt: ast.Change, scope: Scope) -> p.ChangeStep | None:
         """`add 1 to the counter`, `subtract 3 days from the deadline`: the fact must be there, of a kind the

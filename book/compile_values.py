@@ -37,9 +37,10 @@ class Scope:
     above: Any = None
     has_above: bool = False
     items: frozenset[str] = frozenset()  # the current items of the `process each` blocks around
+    conversing: bool = False  # inside a conversation block (`hang up` ends it)
 
     def child(self) -> Scope:
-        return Scope(dict(self.facts), self.above, self.has_above, self.items)
+        return Scope(dict(self.facts), self.above, self.has_above, self.items, self.conversing)
 
 
 def concept_of(t: Any) -> type[Concept] | None:

@@ -81,6 +81,8 @@ class Compiler(ValueCompiler, FlowCompiler):
             ast.Stop: self._stop,
             ast.Change: self._change,
             ast.Sort: self._sort,
+            ast.Answer: self._answer,
+            ast.HangUp: self._hang_up,
         }
         for statement in statements:
             step = handlers[type(statement)](statement, scope)
@@ -234,11 +236,12 @@ class Compiler(ValueCompiler, FlowCompiler):
         """A watch runs until it is stopped, so it ends its automation: a line after it would never run
         (and a second watch would never start)."""
         for index, statement in enumerate(statements[:-1]):
-            if isinstance(statement, ast.Watch):
+            if isinstance(statement, ast.Watch | ast.Answer):
                 after = statements[index + 1]
-                self._problem(f"nothing after the watch on line {statement.pos.line} would run: it runs until it "
-                              "is stopped", after.pos, "indent this line into the watch's block to run it for each "
-                              "new item; watch another list from an automation of its own")
+                what, each = ("watch", "new item") if isinstance(statement, ast.Watch) else ("answer line", "turn")
+                self._problem(f"nothing after the {what} on line {statement.pos.line} would run: it runs until it "
+                              "is stopped", after.pos, f"indent this line into the {what}'s block to run it for each "
+                              f"{each}; put anything else in an automation of its own")
                 return
 
     def _watch_name(self, procedure: Procedure, filter_t: p.FilterT | None) -> str:
@@ -352,6 +355,8 @@ class Compiler(ValueCompiler, FlowCompiler):
 
         inputs = self._inputs(call, procedure, scope)
         ok = ok and inputs is not None
+        body = self._call_conversation(call, procedure, scope)
+        ok = ok and body is not None
 
         # Bind the result's names even when this line has problems, so later lines are not blamed for it.
         static: Any = ListOf(output.type) if output.plural and not singular_call else output.type
@@ -367,7 +372,7 @@ class Compiler(ValueCompiler, FlowCompiler):
         return p.CallStep(call.pos.line, self._text(call.pos), procedure, inputs, filter_t, singular_call, limit,
                           tuple(sorted(binds)), pushdown, last=last,
                           # `find` as read's other verb: nothing found is nothing (a book's own `find` says itself)
-                          finds=call.verb.key == "find" and procedure.signature.verb != "find")
+                          finds=call.verb.key == "find" and procedure.signature.verb != "find", body=body or ())
 
     def _inputs(self, call: ast.Call, procedure: Procedure, scope: Scope) -> tuple | None:
         given: dict[str, tuple[p.ValueExpr, Any]] = {}

@@ -22,6 +22,7 @@ from book import dates
 from book import filters as f
 from book import plan as p
 from book.concept import type_words
+from book.conversation import ConversationReport, Converse
 from book.errors import BookError, DeliveryUnknownError, InputError, NotFoundError
 from book.expressions import OperationError, combine, compare, text_of
 from book.files import DownloadFolder
@@ -138,11 +139,21 @@ class _Stopped(BaseException):
     """`stop`: the run ends here (a BaseException, so no `except Exception` on the way takes it for a failure)."""
 
 
+class _HungUp(BaseException):
+    """`hang up`: the conversation ends here."""
+
+
+CONVERSATION = "conversation"
+"""The input under which a call with a conversation block hands the facts around it to its `Caller` (an engine
+that runs the call elsewhere carries them along); `perform` makes them the block's `Converse`."""
+
+
 class Interpreter:
     def __init__(self, session: Session | None = None, *, caller: Caller | None = None) -> None:
         self.session = session or Session()
         self.caller: Caller = caller or self.perform
         self._streamed: p.Step | None = None
+        self._reply: Callable[[Any], None] | None = None  # in a conversation: where `say` goes
         self._run = {
             p.CallStep: self._call,
             p.SetStep: self._set,
@@ -156,6 +167,8 @@ class Interpreter:
             p.ChangeStep: self._change,
             p.SortStep: self._sort,
             p.IfStep: self._if,
+            p.AnswerStep: self._answer,
+            p.HangUpStep: self._hang_up,
         }
 
     def run(self, plan: p.Plan, facts: dict[str, Any] | None = None, *, stream: bool = False) -> Env:
@@ -259,11 +272,68 @@ class Interpreter:
 
     def _say(self, step: p.SayStep, env: Env) -> Any:
         value = self._eval(step.value, env)
-        self.session.said(value)
+        if self._reply is not None:
+            self._reply(value)
+        else:
+            self.session.said(value)
         return value
 
     def _stop(self, step: p.StopStep, env: Env) -> Any:
         raise _Stopped
+
+    # -- conversations
+    def _hang_up(self, step: p.HangUpStep, env: Env) -> Any:
+        raise _HungUp
+
+    def _answer(self, step: p.AnswerStep, env: Env) -> Any:
+        kind = step.conversing
+        raise BookError(f"'answer each {kind.noun}' answers the conversations its trigger brings, one turn at a time; "
+                        f"run this automation with '{kind.runs_in}'")
+
+    def converse(self, body: tuple[p.AnyStep, ...], conversation: Any, facts: dict[str, Any] | None = None
+                 ) -> ConversationReport:
+        """Run a conversation block over `conversation` (a `book.conversation.Conversation`), once per turn, until
+        either side ends it: `say` replies, `hang up` (or `stop`) ends it; a failed turn is reported, and the
+        conversation goes on. `facts` are those around the block: one defined there and changed in a turn keeps its
+        change for the next turns."""
+        around = facts if facts is not None else {}
+        outer = {**around, **conversation.facts}
+        report = ConversationReport()
+        say = self.session.progress or _stderr
+        replies, before = [0], self._reply
+
+        def reply(value: Any) -> None:
+            replies[0] += 1
+            conversation.reply(value)
+
+        self._reply = reply
+        try:
+            for turn in conversation.turns():
+                report.turns += 1
+                env = Env({**outer, **turn})
+                try:
+                    self._block(body, env)
+                except (_HungUp, _Stopped):
+                    report.hung_up = True
+                    conversation.end()
+                    break
+                except BookError as err:
+                    report.failed += 1
+                    where = getattr(err, "where", None)
+                    say(f"the steps of turn {report.turns} failed" + (f" at {where}" if where else "")
+                        + f": {str(err).rstrip('.')}; going on with the next turn")
+                finally:  # a fact defined around the block and changed in a turn keeps its change
+                    outer.update((k, v) for k, v in env.facts.items() if k in outer and k not in turn)
+        finally:
+            self._reply = before
+            around.update((k, v) for k, v in outer.items() if k in around)  # the changes, for the caller's facts
+        report.replies = replies[0]
+        return report
+
+    def conversing(self, step: p.CallStep, facts: dict[str, Any]) -> Converse:
+        """The `Converse` a conversing procedure is given for a call's block: it runs the block, in an interpreter of
+        its own on this session, over the conversation the procedure holds."""
+        return lambda conversation: Interpreter(self.session).converse(step.body, conversation, facts)
 
     def _change(self, step: p.ChangeStep, env: Env) -> Any:
         try:
@@ -408,7 +478,8 @@ class Interpreter:
         return report
 
     def _call(self, step: p.CallStep, env: Env) -> Any:
-        kwargs: dict[str, Any] = {}
+        around = dict(env.facts)  # the facts a conversation block sees; a turn's changes come back in them
+        kwargs: dict[str, Any] = {CONVERSATION: around} if step.body else {}
         for param, expr, annotation in step.inputs:
             value = self._eval(expr, env)
             try:
@@ -422,6 +493,8 @@ class Interpreter:
             if not step.finds:
                 raise
             result = None  # `find` finds nothing: that is an answer, not a failure
+        if step.body:
+            env.facts.update((k, v) for k, v in around.items() if k in env.facts)
         if step.last is not None and isinstance(result, list):
             result = result[-step.last:] if step.last > 0 else []
         for name in step.binds:
@@ -439,9 +512,13 @@ class Interpreter:
             pushed = f.Pushdown(tuple(conditions[i] for i in taken), complete)  # type: ignore[misc]
         client = self.session.client(procedure.book) if procedure.takes_client else None
         downloads = self.session.download_folder() if procedure.writes_files else None
+        converse = None
+        if CONVERSATION in kwargs:
+            kwargs = dict(kwargs)
+            converse = self.conversing(step, kwargs.pop(CONVERSATION))
         try:
             result = procedure.read(client, expression, pushed=pushed, limit=1 if step.singular else step.limit,
-                                    inputs=kwargs, downloads=downloads)
+                                    inputs=kwargs, downloads=downloads, conversation=converse)
         except DeliveryUnknownError as err:  # name what it was given, so the user can check whether it was done
             given = ", ".join(f"the {english(param)} {shown(kwargs[param], annotation)}"
                               for param, _, annotation in step.inputs if param in kwargs)

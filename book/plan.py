@@ -164,6 +164,7 @@ class CallStep(Step):
     pushdown: tuple[tuple[int, ...], bool] = ((), True)
     finds: bool = False  # written `find`: nothing found is no failure (nothing, or an empty list)
     last: int | None = None  # `the last 2`: the last so many of what it reads
+    body: tuple[AnyStep, ...] = ()  # `... as follows`: the conversation block, run once per turn of the call's
 
     @property
     def pushed(self) -> tuple[ConditionT, ...]:
@@ -258,13 +259,27 @@ class WatchStep(Step):
     automation: str  # names this watch for its cursor: the automation file and the watch line
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerStep(Step):
+    """`answer each inbound call as follows`: the block runs once per turn of each conversation the book's trigger
+    provides (`book.conversation`), with the conversation's and the turn's facts bound."""
+
+    conversing: Any  # book.conversation.Conversing
+    body: tuple[AnyStep, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HangUpStep(Step):
+    """`hang up`: the conversation ends here."""
+
+
 AnyStep = (CallStep | SetStep | ConvertStep | GetStep | ForEachStep | WatchStep | CountStep | SayStep | StopStep
-           | ChangeStep | SortStep | IfStep)
+           | ChangeStep | SortStep | IfStep | AnswerStep | HangUpStep)
 
 
 def blocks(step: AnyStep) -> tuple[tuple[AnyStep, ...], ...]:
     """The blocks of steps a step holds: a loop's or watch's body, each branch of an `if`."""
-    if isinstance(step, ForEachStep | WatchStep):
+    if isinstance(step, ForEachStep | WatchStep | AnswerStep) or isinstance(step, CallStep) and step.body:
         return (step.body,)
     if isinstance(step, IfStep):
         return (*(body for _, body in step.branches), step.otherwise)
@@ -283,6 +298,11 @@ class Plan:
     def watches(self) -> bool:
         """Whether the plan has a `watch for new ...` line: it runs until it is stopped."""
         return any(isinstance(step, WatchStep) for step in self.steps)
+
+    @property
+    def answers(self) -> AnswerStep | None:
+        """The plan's `answer each ... as follows` line, if it has one: the run is a trigger's, turn by turn."""
+        return next((step for step in self.steps if isinstance(step, AnswerStep)), None)
 
     @property
     def procedures(self) -> tuple[Procedure, ...]:

@@ -75,6 +75,12 @@ class Procedure:
     """What a one-line call's prepositions bind: word(s) -> an input's parameter or (a read) a field of what it
     reads: `{"to": "recipient_number", "saying": "message_body"}`; on a field, `after` and `before` compare
     (is after, is before), any other word is `is`."""
+    converses: Any = None
+    """A `book.conversation.Conversing` when a call of it may have a conversation block (`... as follows`): the
+    facts the block binds; the procedure takes `conversation` (a `Converse`, or None without a block)."""
+    resume: Callable[..., Any] | None = field(default=None, compare=False)
+    """A send that goes on after it sent (it waits for what it started to end): `resume(client, found, inputs)`
+    carries on from what an earlier attempt sent (`find_sent`), so a durable run waits for it, never resends."""
 
     @property
     def changes_things(self) -> bool:
@@ -117,7 +123,8 @@ class Procedure:
         return next((i for i in self.inputs if i.name == name or i.param == name), None)
 
     def read(self, client: Any, expression: Any = None, *, pushed: Any = None, offset: int = 0,
-             limit: int | None = None, inputs: Mapping[str, Any] | None = None, downloads: Any = None) -> Any:
+             limit: int | None = None, inputs: Mapping[str, Any] | None = None, downloads: Any = None,
+             conversation: Any = None) -> Any:
         """Call the procedure with its reserved parameters filled in: the client, the filter (whole, and the
         part pushed down: `pushed`, else split from `expression` by `pushable`), the page, the downloads
         folder. What it returns, unfiltered: the caller applies the whole expression to the items."""
@@ -132,6 +139,8 @@ class Procedure:
             kwargs["offset"], kwargs["limit"] = offset, limit
         if self.takes_client:
             kwargs["client"] = client
+        if self.converses is not None:
+            kwargs["conversation"] = conversation
         if self.writes_files:
             if downloads is None:
                 raise BookError(f"'{self.english}' writes a file, and no downloads folder was given for it")
@@ -146,6 +155,8 @@ class Registry:
 
     procedures: dict[tuple[str, str], Procedure] = field(default_factory=dict)
     watchables: list[Any] = field(default_factory=list)
+    conversations: list[Any] = field(default_factory=list)
+    """The conversations the book's triggers provide (`book.conversation.Conversing`): `answer each ... as follows`."""
     program: str = "book"  # the book's command, for hints (`PROGRAM procedures`)
 
     def register(self, procedure: Procedure) -> None:
@@ -163,6 +174,16 @@ class Registry:
         for procedure in other.procedures.values():
             self.register(procedure)
         self.watchables.extend(other.watchables)
+        self.conversations.extend(other.conversations)
+
+    def conversing(self, noun: str) -> Any:
+        """The conversation `answer each <noun>` names (its noun, singular or plural, or its last words), or None."""
+        key = noun_key(noun)
+        for kind in self.conversations:
+            words = noun_key(kind.noun).split()
+            if key == " ".join(words) or key == words[-1]:
+                return kind
+        return None
 
     def __iter__(self):
         return iter(sorted(self.procedures.values(), key=lambda p: (p.signature.noun.lower(), p.signature.verb)))

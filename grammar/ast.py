@@ -260,6 +260,7 @@ class Call:
     inputs: tuple[Input, ...]
     pos: Pos
     preps: tuple[Prep, ...] = ()
+    body: tuple[Statement, ...] = ()  # `... as follows`: a conversation block, run once per turn of the call's
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,7 +399,27 @@ class Watch:
     preps: tuple[Prep, ...] = ()  # `watch for new texts to "+1..."`: conditions, as the read declares them
 
 
-Statement = Call | Assign | Use | Convert | Get | ForEach | Watch | Count | Say | Stop | Change | Sort | If
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """`answer each inbound call as follows` with an indented block run once per turn of each conversation.
+
+    `body` is empty when the line has no `as follows` block (the compiler says what is missing).
+    """
+
+    noun: Name
+    body: tuple[Statement, ...]
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    """`hang up`: the conversation ends here."""
+
+    pos: Pos
+
+
+Statement = (Call | Assign | Use | Convert | Get | ForEach | Watch | Count | Say | Stop | Change | Sort | If | Answer
+             | HangUp)
 
 
 @dataclass(frozen=True, slots=True)

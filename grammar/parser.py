@@ -104,6 +104,8 @@ _TERMINAL_WORDS = {
     "_LESS": "less",
     "_NUMBER_OF": "'number of'",
     "_OTHERWISE": "otherwise",
+    "ANSWER": "'answer each'",
+    "HANG_UP": "'hang up'",
     "MOMENT": "now, today or yesterday",
     "PERIOD": "this, last or next",
     "PICK": "first or last",
@@ -154,6 +156,9 @@ _MISTAKES: dict[tuple[str, str], list[str]] = {
         "send a thing where\nthe x is \"1\"\n",
         "process each thing as follows\nget the thing's x\n",
         "watch for new things as follows\nget the thing's x\n",
+        "answer each thing as follows\nsay \"x\"\n",
+        "send a thing as follows\nsay \"x\"\n",
+        "send a thing to \"y\" as follows\nsay \"x\"\n",
     ],
     ("this line is indented, but nothing above it opens a block", "end the line above with 'where' (an input block) or 'as follows', or remove the indentation"): [
         "send a thing\n  the x is \"1\"\n",
@@ -212,6 +217,13 @@ _MISTAKES: dict[tuple[str, str], list[str]] = {
     ("say what to sort by", "write it like: sort the messages by date sent (add 'descending' for the latest first)"): [
         "sort the things\n",
         "sort the things by\n",
+    ],
+    ("'hang up' is a line of its own", "write 'hang up' alone on its line, in a conversation block, to end the conversation"): [
+        "hang up now\n",
+        "hang up \"x\"\n",
+    ],
+    ("say which conversations to answer", "write it like: answer each inbound call as follows"): [
+        "answer each\n",
     ],
     ("'in the last' needs a span of time", "write it like: is in the last 7 days"): [
         "read some things whose x is in the last 7\n",

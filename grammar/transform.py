@@ -128,6 +128,20 @@ class ToAst(Transformer):
         return ast.Call(ast.Name(str(verb), _pos(verb)), quantity, noun.name(), filter_, tuple(inputs), _pos(verb),
                         tuple(preps))
 
+    def call_with_block(self, verb, quantity, noun, *rest):
+        preps, _, body = _parts(rest)
+        return ast.Call(ast.Name(str(verb), _pos(verb)), quantity, noun.name(), None, (), _pos(verb), tuple(preps),
+                        tuple(body))
+
+    def answer(self, keyword, noun, *body):
+        return ast.Answer(noun.name(), tuple(body), _pos(keyword))
+
+    def answer_alone(self, keyword, noun):
+        return ast.Answer(noun.name(), (), _pos(keyword))
+
+    def hang_up(self, keyword):
+        return ast.HangUp(_pos(keyword))
+
     def input(self, name, value):
         return ast.Input(name.name(), value)
 

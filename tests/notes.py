@@ -3,7 +3,9 @@ knows Twilio.
 
     book, store = make_book()       # read some notes (FILTER-CAPABLE, the title pushed down; also
                                     # `memos`, `read the notes written after ...`), write a Lark note
-                                    # (`write a note saying "..."`), find a note (by id)
+                                    # (`write a note saying "..."`), find a note (by id); and conversations:
+                                    # `answer each chat as follows`, `hold a Lark chat with "ada" as follows`
+                                    # (a chat of `store.lines`, its replies in `store.replies`)
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime, timezone
 
 from book.authoring import Book
 from book.concept import Concept
+from book.conversation import ConversationReport, Converse, Conversing
 from book.errors import NotFoundError
 from book.filters import NO_PUSHDOWN, Pushdown
 from book.interpreter import Session
@@ -35,6 +38,47 @@ class Note(Concept):
     """When the note was written."""
 
 
+class Chat(Concept):
+    """A chat with someone."""
+
+    concept_name = "chat"
+
+    visitor: str
+    """Who the chat is with."""
+
+
+class Visitor(Concept):
+    """What the visitor wrote in one turn of a chat."""
+
+    concept_name = "chat visitor"
+
+    words: str | None = None
+    """What they wrote."""
+    digits: str | None = None
+    """A key they pressed."""
+
+
+class Chatting:
+    """A chat as the book holds it: the lines the visitor writes, one a turn; what the block replied; who ended it."""
+
+    def __init__(self, visitor: str, lines: list[str]) -> None:
+        self.facts = {"chat": Chat(visitor=visitor)}
+        self.lines, self.replies, self.ended = list(lines), [], False
+
+    def turns(self) -> Iterator[dict]:
+        for line in self.lines:
+            if self.ended:
+                return
+            self.replies.append([])
+            yield {"visitor": Visitor(digits=line[1:]) if line.startswith("#") else Visitor(words=line)}
+
+    def reply(self, value: object) -> None:
+        self.replies[-1].append(str(value))
+
+    def end(self) -> None:
+        self.ended = True
+
+
 class Store:
     """The notes, and a log of what the reads asked the 'API' for: each read's pushed title and limit (`pushed`),
     how many reads there were and how many notes they handed out."""
@@ -44,6 +88,8 @@ class Store:
         self.pushed: list[dict] = []
         self.reads = 0
         self.yielded = 0
+        self.lines: list[str] = []
+        self.chats: list[Chatting] = []
 
     def add(self, title: str, body: str | None = None, stars: int = 0, written: datetime | None = None) -> str:
         note = Note(id=f"N{len(self.notes) + 1}", title=title, body=body, stars=stars,
@@ -97,6 +143,28 @@ def make_book() -> tuple[Book, Store]:
             ...   the body is "milk"
         """
         return client.add(title, body, stars)
+
+    book.conversation("chats", facts={"chat": Chat}, turn={"visitor": Visitor}, runs_in="notes chat FILE")
+
+    @book.procedure("to hold a *Lark* chat", prepositions={"to": "visitor"},
+                    converses=Conversing(facts={"chat": Chat}, turn={"visitor": Visitor}))
+    def hold_chat(client: Store, conversation: Converse | None, visitor: str) -> ConversationReport:
+        """Hold a chat with someone, running the block once per line they write.
+
+        Input Concepts:
+            the visitor: Who to chat with.
+
+        Output Concepts:
+            conversation report: What the chat did.
+
+        Example 1:
+            Greet a visitor
+            >>> hold a Lark chat to "ada" as follows
+            ...   say "Hello"
+        """
+        chat = Chatting(visitor, client.lines)
+        client.chats.append(chat)
+        return conversation(chat) if conversation is not None else ConversationReport()
 
     @book.procedure("to find a (note)")
     def find_note(client: Store, note_id: str) -> Note:

@@ -20,7 +20,7 @@ def test_every_procedure_is_a_tool_named_from_its_english():
     book, _ = make_book()
     names = list(tools(book))
     assert names[:2] == [RUN_AUTOMATION, CHECK_AUTOMATION]
-    assert sorted(names[2:]) == ["find_a_note", "read_some_notes", "write_a_lark_note"]
+    assert sorted(names[2:]) == ["find_a_note", "hold_a_lark_chat", "read_some_notes", "write_a_lark_note"]
 
 
 def test_a_new_procedure_gets_its_tool_with_no_other_change():
