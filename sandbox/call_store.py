@@ -208,6 +208,13 @@ class CallStore:
         """The call with this SID, or None."""
         return self.store.get(CALLS, sid)
 
+    def finish(self, sid: str, status: str, at_us: int) -> None:
+        """End a call at `at_us` with a final status (a conversation that ended), whatever its clock said."""
+        with self.store.transaction() as db:
+            db.execute("UPDATE calls SET final_status = ?, end_us = ?, answer_us = COALESCE(answer_us, ?), "
+                       "start_us = COALESCE(start_us, ?), updated_us = ? WHERE sid = ?",
+                       (status, at_us, at_us, at_us, at_us, sid))
+
     def delete_call(self, sid: str) -> bool:
         """Delete a call; False if there was none."""
         return self.store.delete(CALLS, sid)

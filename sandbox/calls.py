@@ -243,6 +243,9 @@ async def create_call(request: Request) -> Response:
                 for name, values in form.items() if name not in _SECRET_PARAMS},
     )
     CallStore(store).add_call(record)
+    follow = getattr(request.app.state, "follow_call", None)
+    if follow is not None:  # status callbacks, and the conversation its TwiML connects (sandbox.call_progress)
+        follow(record)
     return JSONResponse(call_json(record, now), status_code=201)
 
 

@@ -13,6 +13,7 @@ from typing import TextIO
 import uvicorn
 
 from sandbox.app import create_app
+from sandbox.call_progress import CallProgress
 from sandbox.clock import Clock
 from sandbox.errors import SandboxError
 from sandbox.status_queue import StatusDispatcher
@@ -51,6 +52,7 @@ class SandboxServer:
         self.host = host
         self.store = Store(db_path if db_path is not None else ":memory:", clock=clock)
         self.status_callbacks = StatusDispatcher(self.store).start()
+        self.call_progress = CallProgress(self.store)
         self._requested_port = port
         self._port: int | None = None
         self._server: uvicorn.Server | None = None
@@ -110,6 +112,7 @@ class SandboxServer:
         self._port = sock.getsockname()[1]
         app = create_app(self.store)
         app.state.wake_status_callbacks = self.status_callbacks.wake
+        app.state.follow_call = self.call_progress.follow
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30
         )
@@ -140,6 +143,7 @@ class SandboxServer:
         """Stop serving, post the status callbacks already due (briefly), and close the database."""
         self.stop()
         self.status_callbacks.close()
+        self.call_progress.close()
         self.store.close()
 
     def __enter__(self) -> SandboxServer:

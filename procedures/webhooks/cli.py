@@ -58,7 +58,8 @@ def add_listen_command(subparsers: Any, app: App) -> None:
                         help="a TOML or JSON file saying how calls and messages are answered, per number")
     listen.add_argument("--say", metavar="TEXT", help="answer calls by saying this (the default answer)")
     listen.add_argument("--play", metavar="URL", help="answer calls by playing this audio")
-    listen.add_argument("--stream", metavar="WSS_URL", help="connect calls to this media stream")
+    listen.add_argument("--stream", metavar="WSS_URL", help="connect calls to this media stream; 'listener' for the "
+                        "listener's own, which records each call's audio to a WAV file in the downloads folder")
     listen.add_argument("--redirect", metavar="URL", help="hand calls on to this URL of yours")
     listen.add_argument("--reply", metavar="TEXT", help="answer inbound messages with this reply")
     listen.add_argument("--number", action="append", metavar="NUMBER", default=[],
@@ -114,6 +115,8 @@ def _port(text: str) -> int:
 def cmd_listen(args: argparse.Namespace) -> int:
     from book.errors import BookError
     from book.session import open_session
+    from procedures.webhooks.calls import TITLES as CALL_TITLES
+    from procedures.webhooks.calls import CallEndpoints
     from procedures.webhooks.idempotency import SeenTokens
     from procedures.webhooks.listen import (
         ENDPOINTS,
@@ -123,7 +126,9 @@ def cmd_listen(args: argparse.Namespace) -> int:
         compile_for_kinds,
         create_listener_app,
         reach_hint,
+        stderr_report,
     )
+    from procedures.webhooks.relay import socket_url
     from procedures.webhooks.signature import SignatureCheck, check_public_url
     from procedures.webhooks.twiml import check_listened_number
 
@@ -144,7 +149,11 @@ def cmd_listen(args: argparse.Namespace) -> int:
     public_url = check_public_url(args.public_url) if args.public_url else None
     automations: dict[Any, Any] = {}
     name = text = filename = None
-    if args.run:
+    conversation = _conversation(args, book) if args.run else None
+    if conversation is not None:  # `answer each inbound call as follows`: calls are answered by it, turn by turn
+        answers = _conversing(answers, args.say)
+        app.say(f"calls are answered by the conversation on line {conversation.answers.line} of {args.run}, turn by turn")
+    elif args.run:
         kinds = [k for k in KINDS if k.name in args.on] if args.on else list(KINDS)
         text, filename = read_source(args.run)
         name = _automation_name(args.run, text)  # runs queued by a listener that stopped are run by one with it
@@ -168,21 +177,32 @@ def cmd_listen(args: argparse.Namespace) -> int:
                 handoff = _temporal_handoff(args, book, automations, name, text, filename)
             else:
                 handoff = Handoff(sys.stdout, automations=automations, session=session, seen=seen, name=name)
-            listener = create_listener_app(SignatureCheck(auth_token, public_url), handoff, answers=answers, seen=seen)
+            check = SignatureCheck(auth_token, public_url)
+            calls = CallEndpoints(check, session, app.home(), sys.stdout, conversation, stderr_report)
+            listener = create_listener_app(check, handoff, answers=answers, seen=seen, routes=calls.routes())
             with ListenerServer(listener, host=args.host, port=args.port, public_url=public_url) as server:
+                if sandbox is not None or public_url:  # Twilio reaches it: calls that wait take their status here
+                    calls.advertise(public_url or server.url)
                 where = f" (Twilio calls {public_url})" if public_url else ""
                 app.say(f"listening on {server.url}{where}; signatures are checked with the auth token of {account_sid}")
                 urls = server.endpoints
                 width = max(len(e.title) for e in ENDPOINTS)
                 for endpoint in ENDPOINTS:
                     print(f"  {endpoint.title:<{width}}  {urls[endpoint.name]}", file=sys.stderr)
+                base = public_url or server.url
+                for path, title in CALL_TITLES:
+                    url = socket_url(base + path) if path != "/twilio/call-status" else base + path
+                    print(f"  {title}  {url}", file=sys.stderr)
                 if sandbox is not None:
                     _point_numbers(sandbox.store, args.number, urls)
                 hint = None if public_url else reach_hint(server.address)
                 if hint:
                     print(f"  ({hint})", file=sys.stderr)
                 app.say("press Ctrl-C to stop")
-                _until_stopped(lambda: server.running)
+                try:
+                    _until_stopped(lambda: server.running)
+                finally:
+                    calls.close()
             if handoff.pending:
                 app.say(f"waiting for {handoff.pending} automation run(s) still queued; press Ctrl-C again to stop now "
                        "(those not started run when a listener with this automation next starts on this home "
@@ -217,6 +237,37 @@ def _temporal_handoff(args: argparse.Namespace, book: Any, automations: dict[Any
     args.app.say(f"each event's automation runs on Temporal at {args.temporal} (task queue {args.task_queue}), "
                  "started once per delivery before Twilio is answered; run 'twilio-book worker' to run them")
     return handoff
+
+
+def _conversation(args: argparse.Namespace, book: Any) -> Any:
+    """The --run automation's plan when it answers each inbound call (a conversation), else None."""
+    from book.errors import BookError, LanguageError
+    from book.runtime import Automation
+    from procedures.webhooks.calls import answering
+
+    text, filename = read_source(args.run)
+    try:
+        plan = Automation.compile(text, book.registry, filename).plan
+    except LanguageError:
+        return None  # compiled again for the events, which report its problems
+    if answering(plan) is None:
+        return None
+    if args.on:
+        raise BookError(f"--on chooses the events an automation runs on, and {args.run} answers each inbound call's "
+                         "conversation: leave out --on")
+    return plan
+
+
+def _conversing(answers: Any, greeting: str | None) -> Any:
+    """The answers with every call connected to the listener's conversation (`--say`: its greeting)."""
+    from procedures.webhooks.twiml import answers_from
+
+    data = answers.model_dump(exclude_none=True)
+    call = {"converse": True, **({"greeting": greeting} if greeting else {})}
+    data.setdefault("default", {})["call"] = call
+    for number in data.get("numbers", {}).values():
+        number.pop("call", None)
+    return answers_from(data, "the conversation")
 
 
 def _hours(seconds: float) -> str:

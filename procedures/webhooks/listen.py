@@ -182,6 +182,7 @@ def create_listener_app(
     answers: Answers | None = None,
     seen: SeenTokens | None = None,
     report: Report = stderr_report,
+    routes: Sequence[Any] = (),
 ) -> Starlette:
     """The listener as an ASGI app: signed requests only, each delivery handed on once, answered with TwiML.
 
@@ -251,7 +252,7 @@ def create_listener_app(
         lines = [f"{e.path}  {e.title}" for e in ENDPOINTS]
         return PlainTextResponse("twilio-book listener\n" + "\n".join(lines) + "\n")
 
-    routes = [Route("/", index, methods=["GET"])]
+    routes = [Route("/", index, methods=["GET"]), *routes]
     for endpoint in ENDPOINTS:  # with and without a trailing slash: a redirect would change the URL signed
         receive = route(endpoint)
         routes += [Route(endpoint.path, receive, methods=["GET", "POST"], name=endpoint.name),

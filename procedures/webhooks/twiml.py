@@ -85,7 +85,13 @@ class CallAnswer(BaseModel):
     gather: GatherAnswer | None = None
     """Digits or speech to gather."""
     stream: str | None = None
-    """A wss:// URL to stream the call's audio to (`<Connect><Stream>`)."""
+    """A wss:// URL to stream the call's audio to (`<Connect><Stream>`); `listener` for this listener's own
+    stream endpoint, which records each call's audio to a WAV file in the downloads folder."""
+    converse: bool = False
+    """Connect the call to this listener's conversation (`<Connect><ConversationRelay>`): the `answer each inbound
+    call as follows` automation of `listen --run` answers it, turn by turn."""
+    greeting: str | None = None
+    """With `converse`: what the caller hears first (ConversationRelay's welcome greeting)."""
     redirect: str | None = None
     """A URL of yours that answers the rest of the call."""
 
@@ -97,14 +103,17 @@ class CallAnswer(BaseModel):
     @field_validator("stream")
     @classmethod
     def _socket_url(cls, value: str | None) -> str | None:
-        return _url(value, ("ws", "wss"))
+        return value if value == "listener" else _url(value, ("ws", "wss"))
 
     def twiml(self, gather_action: str | None = None) -> str:
         """This answer as TwiML, built with the SDK's `VoiceResponse`.
 
-        `gather_action` is where a `<Gather>` without its own `action` posts what it gathered.
+        `gather_action` is where a `<Gather>` without its own `action` posts what it gathered; the listener's own
+        WebSocket endpoints (`converse`, `stream = "listener"`) are beside it.
         """
         from twilio.twiml.voice_response import VoiceResponse
+
+        from procedures.webhooks.relay import RELAY_PATH, STREAM_PATH, next_to
 
         response = VoiceResponse()
         if self.say:
@@ -116,8 +125,13 @@ class CallAnswer(BaseModel):
             gather = response.gather(action=g.action or gather_action, num_digits=g.num_digits, input=g.input, timeout=g.timeout)
             if g.prompt:
                 gather.say(g.prompt, voice=self.voice, language=self.language)
+        if self.converse and gather_action:
+            response.connect().conversation_relay(url=next_to(gather_action, "/twilio/gather", RELAY_PATH),
+                                                  dtmf_detection=True, welcome_greeting=self.greeting or None)
         if self.stream:
-            response.connect().stream(url=self.stream)
+            url = next_to(gather_action, "/twilio/gather", STREAM_PATH) if self.stream == "listener" else self.stream
+            if url:
+                response.connect().stream(url=url)
         if self.redirect:
             response.redirect(self.redirect)
         return str(response.to_xml())

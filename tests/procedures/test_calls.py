@@ -293,6 +293,8 @@ def test_a_malformed_call_sid_is_rejected_before_any_request(english, session):
 
 
 CALL_PROCEDURES = [p for p in BOOK.registry if p.signature.noun == "phone call" or p.signature.noun == "phone calls"]
+WAITED = [p for p in CALL_PROCEDURES if p.signature.verb == "place"]  # its examples wait: run on a moving clock
+CALL_PROCEDURES = [p for p in CALL_PROCEDURES if p not in WAITED]  # (tests/procedures/test_calls_live.py)
 
 
 @pytest.mark.parametrize(
@@ -304,4 +306,5 @@ def test_every_example_runs_against_the_sandbox(session, text):
 
 
 def test_the_three_procedures_are_registered():
-    assert {p.english for p in CALL_PROCEDURES} == {"make a phone call", "read some phone calls", "delete a phone call"}
+    assert {p.english for p in CALL_PROCEDURES + WAITED} == {"make a phone call", "read some phone calls",
+                                                              "delete a phone call", "place a phone call"}
