@@ -172,6 +172,9 @@ def test_answer_each_inbound_call_holds_the_conversation(sandbox, listening, twi
                                             ("book", f"Thanks for calling, {CALLER}: you said I need help."),
                                             ("caller", "bye")]
     assert call.conversation.hung_up_by == "book"
+    deadline = time.monotonic() + 5  # the line is written once the block has returned, just after its `end`
+    while '"relay"' not in listener.out.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
     (line,) = [json.loads(x) for x in listener.out.getvalue().splitlines() if '"relay"' in x]
     assert (line["call_sid"], line["turns"], line["hung_up"]) == (call.sid, 2, True)
 
