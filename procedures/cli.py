@@ -1,7 +1,7 @@
 """`twilio-book`: the runtime's command line serving the Twilio book, with the book's own commands.
 
     twilio-book run|check|procedures|watch|connect|connections|docs|mcp ...   the runtime's (`book.cli`)
-    twilio-book sandbox serve|reset|receive                                  the local Twilio sandbox
+    twilio-book sandbox serve|reset|receive|call                             the local Twilio sandbox
     twilio-book listen                                                       Twilio's webhooks
 
 Only the standard library (and `book.app`, `book.cli`) is imported to build the parser: `--help` loads no
@@ -23,7 +23,13 @@ EXIT_OK, EXIT_LANGUAGE = 0, 2
 
 def add_twilio_commands(subparsers: Any, app: App) -> None:
     """`sandbox serve|reset|receive` and `listen`."""
-    from procedures.webhooks.cli import RECEIVE_HELP, add_listen_command, add_sandbox_receive_arguments
+    from procedures.webhooks.cli import (
+        CALL_HELP,
+        RECEIVE_HELP,
+        add_listen_command,
+        add_sandbox_call_arguments,
+        add_sandbox_receive_arguments,
+    )
 
     sandbox = subparsers.add_parser("sandbox", help="the local Twilio-compatible sandbox")
     sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", metavar="ACTION")
@@ -34,6 +40,7 @@ def add_twilio_commands(subparsers: Any, app: App) -> None:
     reset = sandbox_sub.add_parser("reset", help="empty the sandbox's data")
     reset.set_defaults(func=cmd_sandbox_reset)
     add_sandbox_receive_arguments(sandbox_sub.add_parser("receive", help=RECEIVE_HELP, description=RECEIVE_HELP))
+    add_sandbox_call_arguments(sandbox_sub.add_parser("call", help=CALL_HELP, description=CALL_HELP))
     sandbox.set_defaults(func=lambda a: (sandbox.print_help(), EXIT_LANGUAGE)[1])
     add_listen_command(subparsers, app)
 

@@ -83,6 +83,57 @@ def add_sandbox_receive_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=cmd_sandbox_receive)
 
 
+CALL_HELP = "simulate an inbound call that talks: post it to the number's voice webhook, then say --say lines to it"
+
+
+def add_sandbox_call_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of `sandbox call`; sets `func=cmd_sandbox_call`."""
+    parser.add_argument("--from", dest="sender", required=True, metavar="NUMBER", help="who calls (E.164)")
+    parser.add_argument("--to", dest="recipient", required=True, metavar="NUMBER", help="the sandbox number called")
+    parser.add_argument("--say", action="append", default=[], metavar="TEXT",
+                        help="what the caller says, one turn each, in order (repeatable); '#5' presses the key 5")
+    parser.add_argument("--seconds", type=int, default=1, help="for a media stream: seconds of audio to send")
+    parser.add_argument("--webhook", metavar="URL",
+                        help="post to this URL this once (default: the number's webhook, set by 'listen --sandbox --number')")
+    parser.set_defaults(func=cmd_sandbox_call)
+
+
+def cmd_sandbox_call(args: argparse.Namespace) -> int:
+    from book.errors import BookError
+    from concepts.types import check_phone_number
+    from procedures._sandbox import open_sandbox, sandbox_errors
+    from sandbox.voice import Said, simulate_call
+
+    app: App = args.app
+    for flag, value in (("--from", args.sender), ("--to", args.recipient)):
+        try:
+            check_phone_number(value)
+        except ValueError as err:
+            raise BookError(f"{flag}: {err}") from None
+    if not 1 <= args.seconds <= 60:
+        raise BookError(f"--seconds {args.seconds}: give 1 to 60 seconds of audio")
+    sandbox = open_sandbox(app.home())
+    try:
+        with sandbox_errors():
+            call = simulate_call(sandbox.store, sender=args.sender, recipient=args.recipient,
+                                 says=[Said.of(text) for text in args.say], seconds=args.seconds, webhook=args.webhook)
+    finally:
+        sandbox.close()
+    for speaker, text in call.conversation.transcript:
+        print(f"{'caller' if speaker == 'caller' else 'book  '}: {text}")
+    print(json.dumps({"sid": call.sid, "webhook": call.webhook, "status": call.answer.status, "connected": call.connected,
+                      "transcript": call.conversation.transcript, "hung_up_by": call.conversation.hung_up_by
+                      if call.connected == "relay" else None,
+                      "streamed_seconds": call.conversation.streamed_seconds or None}, ensure_ascii=False))
+    if call.answer.status >= 300:
+        app.say(f"the webhook answered HTTP {call.answer.status}")
+        return EXIT_FAILURE
+    if call.connected is None:
+        app.say("the call's TwiML connects it to no conversation or stream; to talk, start 'twilio-book listen --sandbox "
+                f"--number {args.recipient} --run FILE' with an 'answer each inbound call as follows' automation")
+    return EXIT_OK
+
+
 def _until_stopped(running: Any) -> None:
     """Wait until Ctrl-C or SIGTERM (or `running()` turns false)."""
 
