@@ -12,7 +12,9 @@ it asks the service first, with the procedure's `find_sent`, for what a call wit
 the call was first scheduled (less what earlier identical calls of the same run made): one such result is
 the first attempt's, taken as this call's (nothing is sent again); none means the first attempt never got
 there, and the call is sent now; more than one can't be told apart, and a procedure with no `find_sent`
-can't ask: both end in `DeliveryUnknownError` naming the call, never in a second send. What the look-up
+can't ask: both end in `DeliveryUnknownError` naming the call, never in a second send. A send that goes on
+after it sent (`place a phone call` waits for its call to end) carries on from what it found
+(`Procedure.resume`): the retry waits for the call the first attempt placed. What the look-up
 can't tell apart: an identical result another run made in the same seconds (taken for this call's), and an
 attempt whose worker froze (not died) past the heartbeat timeout and sends when it wakes.
 """
@@ -98,7 +100,10 @@ def _call(request: dict[str, Any]) -> dict[str, Any]:
     try:
         if procedure.mutating and activity.info().attempt > 1:
             found = _sent_before(step, request, inputs)
-            if found is not None:
+            if found is not None:  # a send that goes on after it sent (a call it waits for) carries on from it
+                if procedure.resume is not None:
+                    client = _session().client(procedure.book) if procedure.takes_client else None
+                    found = procedure.resume(client, found, inputs)
                 return {"value": codec.encode(found), "adopted": True}
         result = interpreter.perform(step, inputs, expression)
         return {"value": codec.encode(result)}

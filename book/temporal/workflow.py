@@ -180,7 +180,9 @@ class AutomationWorkflow:
             request["earlier"] = [value for key, value in self._sent if key == same]
         try:
             result = await workflow.execute_activity(
-                CALL, request, start_to_close_timeout=timedelta(minutes=10), heartbeat_timeout=self._heartbeat(),
+                CALL, request, heartbeat_timeout=self._heartbeat(),
+                # a call that waits for what it started (a phone call, up to its max duration) takes longer
+                start_to_close_timeout=timedelta(hours=5) if procedure.resume is not None else timedelta(minutes=10),
                 retry_policy=SENDS if procedure.mutating else READS,
                 summary=f"line {step.line}: {step.text.strip()}"[:200])
         except ActivityError as err:

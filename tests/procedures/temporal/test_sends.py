@@ -140,3 +140,31 @@ def test_a_retried_call_whose_first_attempt_never_got_there_is_placed_once(attem
 
     assert "adopted" not in outcome
     assert [c.sid for c in client.calls.list(to=RECIPIENT)] == [outcome["value"]["v"]["sid"]]
+
+
+PLACE = f'place a phone call to "{RECIPIENT}" from "{SENDER}" saying "Your table is ready"\n'
+PLACED = {"sender_number": SENDER, "recipient_number": RECIPIENT, "message": "Your table is ready"}
+
+
+def test_a_retried_call_that_waits_waits_for_the_call_its_first_attempt_placed(attempt, client, clock):
+    from tests.procedures.test_calls_live import run_while_the_clock_moves
+
+    clock.set(datetime.now(timezone.utc))  # the sandbox's clock stands still, from now: the call was placed after
+    first = client.calls.create(from_=SENDER, to=RECIPIENT, twiml="<Response><Say>Hi</Say></Response>")  # the send's
+
+    outcome = run_while_the_clock_moves(clock, lambda: attempt(2, PLACE, PLACED))
+
+    assert outcome["adopted"] is True
+    value = plans.codec().decode(outcome["value"])
+    assert (value.sid, value.status, value.duration) == (first.sid, "completed", 34)  # waited for, to its end
+    assert [c.sid for c in client.calls.list(to=RECIPIENT)] == [first.sid]  # never placed again
+
+
+def test_a_retried_call_whose_first_attempt_never_got_there_is_placed_once_and_waited_for(attempt, client, clock):
+    from tests.procedures.test_calls_live import run_while_the_clock_moves
+
+    outcome = run_while_the_clock_moves(clock, lambda: attempt(2, PLACE, PLACED))
+
+    value = plans.codec().decode(outcome["value"])
+    assert "adopted" not in outcome and value.status == "completed"
+    assert [c.sid for c in client.calls.list(to=RECIPIENT)] == [value.sid]
