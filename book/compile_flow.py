@@ -141,7 +141,7 @@ class FlowCompiler:
         if not self.allow_watches:
             self._problem("an answer line runs for as long as its trigger runs, so it can't be in an automation run "
                           "for each event", stmt.pos, "give it to the trigger that runs it, in an automation of its own"
-                          + (f" ('{self.registry.program} {conversing.runs_in}')" if conversing else ""))
+                          + (f" ('{conversing.runs_in}')" if conversing else ""))
             ok = False
         elif scope.items or scope.conversing:
             self._problem("an answer line runs for as long as its trigger runs, so it can't be inside another block",

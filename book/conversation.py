@@ -4,7 +4,7 @@ A book says what its conversations are and what they bind; the runtime runs the 
 knows nothing of how a turn arrives or how a reply travels (a phone call's words over a WebSocket, a chat):
 
     book.conversation("inbound calls", facts={"call": LiveCall}, turn={"caller": CallerTurn},
-                      runs_in="listen --run FILE")          # `answer each inbound call as follows`
+                      runs_in="twilio-book listen --run FILE")    # `answer each inbound call as follows`
 
     @book.procedure("to place a *phone* call", converses=Conversing(...))   # `place a phone call ... as follows`
     def place(client, conversation: Converse | None, ...): ...
@@ -41,7 +41,7 @@ class Conversing:
     facts: Mapping[str, type] = field(default_factory=lambda: MappingProxyType({}))
     turn: Mapping[str, type] = field(default_factory=lambda: MappingProxyType({}))
     runs_in: str = ""
-    """The command that runs `answer each <noun> as follows` (`listen --run FILE`): a trigger's conversations
+    """The command that runs `answer each <noun> as follows` (`twilio-book listen --run FILE`): a trigger's conversations
     come from outside the run, so `run` says where to run it instead."""
     description: str = ""
 

@@ -7,9 +7,9 @@ example, so the page can't drift from the grammar.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from book.naming import english
+from book.naming import english, singular
 
 if TYPE_CHECKING:
     from book.authoring import Book
@@ -80,6 +80,13 @@ FORMS: tuple[tuple[str, str, str], ...] = (
     ("Statements", "stop: the run ends here", "stop"),
     ("Statements", "watch for new <list> (whose ...) (every 10 seconds) (at most 10 at a time) as follows",
      "watch for new notes every minute as follows\n  say the note's title"),
+    ("Conversations", "a call's conversation block: <call> as follows, an indented block run once per turn of the "
+     "call's conversation, the turn's facts bound each turn; say replies to the other side",
+     'place a phone call to "+15558675310" from "+15005550006" as follows\n  say "You said {the caller\'s words}."'),
+    ("Conversations", "answer each <conversation> as follows: a trigger's conversations, turn by turn (run by the "
+     "trigger that brings them)", "answer each inbound call as follows\n  say \"Hello, {the call's sender number}.\""),
+    ("Conversations", "hang up: the conversation ends here (stop ends it too)",
+     'answer each inbound call as follows\n  if the caller\'s words contains "bye" then\n    hang up'),
     ("Punctuation", "a period or a colon may end a line; # starts a comment", "read some notes.  # all of them"),
 )
 
@@ -94,7 +101,7 @@ def markdown(book: Book, marker: str) -> str:
             lines += [f"## {name}", ""]
             section = name
         lines += [f"- {form.replace('<', '&lt;')}:", "", "  ```text", *(f"  {line}" for line in example.split("\n")), "  ```", ""]
-    lines += _nouns(book) + _prepositions(book)
+    lines += _nouns(book) + _prepositions(book) + _conversations(book)
     while lines and lines[-1] == "":
         lines.pop()
     return "\n".join(lines) + "\n"
@@ -120,3 +127,23 @@ def _prepositions(book: Book) -> list[str]:
         return []
     return ["## One-line calls", "", "What each procedure's prepositions bind: an input, or (a read) a `whose` "
             "condition on a field (`after` is after, `before` is before, any other is `is`).", "", *rows, ""]
+
+
+def _conversations(book: Book) -> list[str]:
+    def binds(kind: Any) -> str:
+        whole = " and ".join(f"the {name}" for name in kind.facts) or "nothing"
+        each = " and ".join(f"the {name}" for name in kind.turn)
+        return f"binds {whole} for the whole conversation" + (f", and {each} anew each turn" if each else "")
+
+    rows = []
+    for kind in book.registry.conversations:
+        words = kind.noun.split()
+        noun = " ".join([*words[:-1], singular(words[-1])])
+        rows.append(f"- answer each {noun} as follows ({kind.description or 'a conversation'}; run with "
+                    f"`{kind.runs_in}`): {binds(kind)}")
+    rows += [f"- {procedure.english} ... as follows: {binds(procedure.converses)}"
+             for procedure in book.registry if procedure.converses is not None]
+    if not rows:
+        return []
+    return ["## Conversations", "", "The conversations the book holds, and what their blocks bind; in a block, `say` "
+            "replies to the other side and `hang up` ends the conversation.", "", *rows, ""]

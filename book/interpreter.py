@@ -287,8 +287,9 @@ class Interpreter:
 
     def _answer(self, step: p.AnswerStep, env: Env) -> Any:
         kind = step.conversing
-        raise BookError(f"'answer each {kind.noun}' answers the conversations its trigger brings, one turn at a time; "
-                        f"run this automation with '{kind.runs_in}'")
+        said = step.text.strip().removesuffix(":").removesuffix(" as follows")
+        raise BookError(f"'{said}' answers the conversations its trigger brings, one turn at a time; run this "
+                        f"automation with '{kind.runs_in}'")
 
     def converse(self, body: tuple[p.AnyStep, ...], conversation: Any, facts: dict[str, Any] | None = None
                  ) -> ConversationReport:

@@ -22,7 +22,7 @@ for _event in (MessageStatusEvent, InboundSmsMessage, InboundWhatsappMessage, In
 
 # `answer each inbound call as follows`: the conversations `listen --run` answers (ConversationRelay).
 BOOK.conversation("inbound calls", facts={"call": LiveCall}, turn={"caller": CallerTurn},
-                  runs_in="listen --run FILE",
+                  runs_in="twilio-book listen --run FILE",
                   description="each call to a number the listener answers, turn by turn, while it lasts")
 
 __all__ = ["BOOK"]

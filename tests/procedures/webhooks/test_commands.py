@@ -293,3 +293,28 @@ def test_listen_on_every_address_prints_urls_that_reach_it_and_what_twilio_needs
     assert main(["sandbox", "receive", "--from", CALLER, "--to", NUMBER, "--body", "hi"]) == 0
     assert json.loads(listener.out.get(timeout=10))["event"]["body"] == "hi"
     assert listener.stop() == 0
+
+
+def test_listen_answers_each_inbound_call_turn_by_turn_and_sandbox_call_talks_to_it(home, listen, capsys):
+    from tests import ROOT
+
+    listener = listen("--sandbox", "--number", NUMBER, "--run", str(ROOT / "examples" / "answer_calls.auto"),
+                      "--say", "Hello, this is the book.")
+    listener.err_until("calls are answered by the conversation on line 4")
+    assert "/twilio/relay" in listener.err_until("/twilio/relay")
+    listener.err_until("press Ctrl-C to stop")
+
+    assert main(["sandbox", "call", "--from", CALLER, "--to", NUMBER, "--say", "Where is my order?", "--say", "#0",
+                 "--say", "bye", "--say", "never heard"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:6] == ["caller: Where is my order?", "book  : You said: Where is my order? Say bye to end the call.",
+                       "caller: 0", "book  : An operator will call you back.", "caller: bye", "book  : Goodbye!"]
+    summary = json.loads(out[6])
+    assert (summary["connected"], summary["hung_up_by"]) == ("relay", "book")
+    assert json.loads(listener.out.get(timeout=10))["type"] == "twilio inbound call"
+    relayed = json.loads(listener.out.get(timeout=10))
+    assert (relayed["trigger"], relayed["call_sid"], relayed["turns"]) == ("relay", summary["sid"], 3)
+
+    assert main(["sandbox", "call", "--from", "+1 555", "--to", NUMBER]) == 1
+    assert "--from:" in capsys.readouterr().err
+    assert listener.stop() == 0
