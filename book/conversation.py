@@ -3,14 +3,14 @@
 A book says what its conversations are and what they bind; the runtime runs the block, turn by turn, and
 knows nothing of how a turn arrives or how a reply travels (a phone call's words over a WebSocket, a chat):
 
-    book.conversation("inbound calls", facts={"call": LiveCall}, turn={"caller": CallerTurn},
-                      runs_in="twilio-book listen --run FILE")    # `answer each inbound call as follows`
+    book.conversation("chats", facts={"chat": Chat}, turn={"visitor": Visitor},
+                      runs_in="acme-book serve --run FILE")       # `answer each chat as follows`
 
-    @book.procedure("to place a *phone* call", converses=Conversing(...))   # `place a phone call ... as follows`
-    def place(client, conversation: Converse | None, ...): ...
+    @book.procedure("to hold an *Acme* chat", converses=Conversing(...))   # `hold an Acme chat ... as follows`
+    def hold(client, conversation: Converse | None, ...): ...
 
-In the block, the turn's facts are bound anew each turn (`the caller's words`), the conversation's for all of
-it (`the call`); `say ...` is the reply (it goes to the other side, not to standard output); `hang up` ends
+In the block, the turn's facts are bound anew each turn (`the visitor's words`), the conversation's for all of
+it (`the chat`); `say ...` is the reply (it goes to the other side, not to standard output); `hang up` ends
 the conversation (and so does `stop`: it ends the block, as in a watch). A fact defined above the block and
 changed in it keeps its change from one turn to the next (a counter). A turn whose steps fail is reported, and the conversation goes
 on with the next turn.
@@ -41,7 +41,7 @@ class Conversing:
     facts: Mapping[str, type] = field(default_factory=lambda: MappingProxyType({}))
     turn: Mapping[str, type] = field(default_factory=lambda: MappingProxyType({}))
     runs_in: str = ""
-    """The command that runs `answer each <noun> as follows` (`twilio-book listen --run FILE`): a trigger's conversations
+    """The command that runs `answer each <noun> as follows` (`acme-book serve --run FILE`): a trigger's conversations
     come from outside the run, so `run` says where to run it instead."""
     description: str = ""
 

@@ -82,11 +82,11 @@ FORMS: tuple[tuple[str, str, str], ...] = (
      "watch for new notes every minute as follows\n  say the note's title"),
     ("Conversations", "a call's conversation block: <call> as follows, an indented block run once per turn of the "
      "call's conversation, the turn's facts bound each turn; say replies to the other side",
-     'place a phone call to "+15558675310" from "+15005550006" as follows\n  say "You said {the caller\'s words}."'),
+     'hold a chat to "ada" as follows\n  say "You wrote {the visitor\'s words}."'),
     ("Conversations", "answer each <conversation> as follows: a trigger's conversations, turn by turn (run by the "
-     "trigger that brings them)", "answer each inbound call as follows\n  say \"Hello, {the call's sender number}.\""),
+     "trigger that brings them)", "answer each chat as follows\n  say \"Hello, {the chat's visitor}.\""),
     ("Conversations", "hang up: the conversation ends here (stop ends it too)",
-     'answer each inbound call as follows\n  if the caller\'s words contains "bye" then\n    hang up'),
+     'answer each chat as follows\n  if the visitor\'s words contains "bye" then\n    hang up'),
     ("Punctuation", "a period or a colon may end a line; # starts a comment", "read some notes.  # all of them"),
 )
 

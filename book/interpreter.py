@@ -61,7 +61,7 @@ class Session:
     """The clock `now`, `today`, `3 days ago` and `last week` read (GMT); a test gives one that stands still."""
     say: Callable[[Any], None] | None = None
     """Where `say <value>` goes: by default a line on standard output (`run` collects them in its JSON modes; a
-    phone conversation may speak them)."""
+    conversation replies with them)."""
     _made: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def said(self, value: Any) -> None:

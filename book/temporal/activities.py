@@ -13,8 +13,8 @@ the call was first scheduled (less what earlier identical calls of the same run 
 the first attempt's, taken as this call's (nothing is sent again); none means the first attempt never got
 there, and the call is sent now; more than one can't be told apart, and a procedure with no `find_sent`
 can't ask: both end in `DeliveryUnknownError` naming the call, never in a second send. A send that goes on
-after it sent (`place a phone call` waits for its call to end) carries on from what it found
-(`Procedure.resume`): the retry waits for the call the first attempt placed. What the look-up
+after it sent (a call that waits for what it started to end) carries on from what it found
+(`Procedure.resume`): the retry waits for what the first attempt started. What the look-up
 can't tell apart: an identical result another run made in the same seconds (taken for this call's), and an
 attempt whose worker froze (not died) past the heartbeat timeout and sends when it wakes.
 """

@@ -181,7 +181,7 @@ class AutomationWorkflow:
         try:
             result = await workflow.execute_activity(
                 CALL, request, heartbeat_timeout=self._heartbeat(),
-                # a call that waits for what it started (a phone call, up to its max duration) takes longer
+                # a call that waits for what it started to end (`Procedure.resume`) takes longer
                 start_to_close_timeout=timedelta(hours=5) if procedure.resume is not None else timedelta(minutes=10),
                 retry_policy=SENDS if procedure.mutating else READS,
                 summary=f"line {step.line}: {step.text.strip()}"[:200])
