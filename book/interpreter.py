@@ -116,6 +116,12 @@ def _sort_key(value: Any) -> Any:
     return value
 
 
+def _failed(what: str, err: BookError, then: str) -> str:
+    """What a block that failed and was gone past says: where it failed, why, and that it goes on."""
+    where = getattr(err, "where", None)
+    return f"{what} failed" + (f" at {where}" if where else "") + f": {str(err).rstrip('.')}; going on with {then}"
+
+
 def _located(err: BookError, step: p.Step) -> BookError:
     if getattr(err, "where", None) is None:
         err.where = f"line {step.line}: {step.text}"  # type: ignore[attr-defined]
@@ -320,9 +326,7 @@ class Interpreter:
                     break
                 except BookError as err:
                     report.failed += 1
-                    where = getattr(err, "where", None)
-                    say(f"the steps of turn {report.turns} failed" + (f" at {where}" if where else "")
-                        + f": {str(err).rstrip('.')}; going on with the next turn")
+                    say(_failed(f"the steps of turn {report.turns}", err, "the next turn"))
                 finally:  # a fact defined around the block and changed in a turn keeps its change
                     outer.update((k, v) for k, v in env.facts.items() if k in outer and k not in turn)
         finally:
@@ -454,9 +458,7 @@ class Interpreter:
                 return
             except BookError as err:
                 report.failed += 1
-                where = getattr(err, "where", None)
-                say(f"the steps for the new {name} failed" + (f" at {where}" if where else "")
-                    + f": {str(err).rstrip('.')}; going on with the next one")
+                say(_failed(f"the steps for the new {name}", err, "the next one"))
             except Exception as err:  # a bug in a procedure: the item was handed on all the same, so say it, go on
                 report.failed += 1
                 say(f"the steps for the new {name} failed with an internal error ({type(err).__name__}: {err}); "

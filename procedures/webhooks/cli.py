@@ -100,16 +100,11 @@ def add_sandbox_call_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_sandbox_call(args: argparse.Namespace) -> int:
     from book.errors import BookError
-    from concepts.types import check_phone_number
     from procedures._sandbox import open_sandbox, sandbox_errors
     from sandbox.voice import Said, simulate_call
 
     app: App = args.app
-    for flag, value in (("--from", args.sender), ("--to", args.recipient)):
-        try:
-            check_phone_number(value)
-        except ValueError as err:
-            raise BookError(f"{flag}: {err}") from None
+    _check_numbers(args)
     if not 1 <= args.seconds <= 60:
         raise BookError(f"--seconds {args.seconds}: give 1 to 60 seconds of audio")
     sandbox = open_sandbox(app.home())
@@ -132,6 +127,18 @@ def cmd_sandbox_call(args: argparse.Namespace) -> int:
         app.say("the call's TwiML connects it to no conversation or stream; to talk, start 'twilio-book listen --sandbox "
                 f"--number {args.recipient} --run FILE' with an 'answer each inbound call as follows' automation")
     return EXIT_OK
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """--from and --to are phone numbers (or WhatsApp addresses); `BookError` naming the flag that is not."""
+    from book.errors import BookError
+    from concepts.types import check_phone_number
+
+    for flag, value in (("--from", args.sender), ("--to", args.recipient)):
+        try:
+            check_phone_number(value)
+        except ValueError as err:
+            raise BookError(f"{flag}: {err}") from None
 
 
 def _until_stopped(running: Any) -> None:
@@ -392,17 +399,11 @@ def _point_numbers(store: Any, numbers: list[str], urls: dict[str, str]) -> None
 
 def cmd_sandbox_receive(args: argparse.Namespace) -> int:
     from book.errors import BookError
-    from concepts.types import check_phone_number
     from procedures._sandbox import open_sandbox, sandbox_errors
     from sandbox.callbacks import receive_call, receive_message
 
     app: App = args.app
-
-    for flag, value in (("--from", args.sender), ("--to", args.recipient)):
-        try:
-            check_phone_number(value)
-        except ValueError as err:
-            raise BookError(f"{flag}: {err}") from None
+    _check_numbers(args)
     if not args.call and not args.body and not args.media:
         raise BookError("an inbound message needs --body, --media or both")
     sandbox = open_sandbox(app.home())
