@@ -29,7 +29,7 @@ from sandbox.clock import rfc2822
 from sandbox.errors import SandboxError
 from sandbox.resource import API_VERSION
 from sandbox.store import Store, register_tables
-from sandbox.voice import Said, connect_target, relay, stream
+from sandbox.voice import Said, Target, connect_target, relay, stream
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class CallProgress:
         for thread in self._threads:
             thread.join(timeout=1.0)
 
-    def _run(self, record: CallRecord, target: tuple[str, str, dict[str, str]] | None) -> None:
+    def _run(self, record: CallRecord, target: Target | None) -> None:
         try:
             self._follow(record, target)
         except sqlite3.ProgrammingError:  # the store closed under it: the sandbox is gone
@@ -108,7 +108,7 @@ class CallProgress:
         except Exception as err:  # the sandbox must not die of one call
             log.warning("call %s: %s: %s", record.sid, type(err).__name__, err)
 
-    def _follow(self, record: CallRecord, target: tuple[str, str, dict[str, str]] | None) -> None:
+    def _follow(self, record: CallRecord, target: Target | None) -> None:
         calls = CallStore(self.store)
         url = record.params.get("StatusCallback")
         events = set(" ".join(record.params.get("StatusCallbackEvent") or ["completed"]).split()) | {"completed"}
@@ -149,17 +149,16 @@ class CallProgress:
                 return False
         return not self._closed.is_set() and CallStore(self.store).get_call(sid) is not None
 
-    def _talk(self, record: CallRecord, target: tuple[str, str, dict[str, str]]) -> None:
-        kind, url, parameters = target
+    def _talk(self, record: CallRecord, target: Target) -> None:
         says = [Said.of(line) for line in CallScripts(self.store).get(record.to)]
         try:
-            if kind == "relay":
+            if target.kind == "relay":
                 setup = {"accountSid": record.account_sid, "callSid": record.sid, "parentCallSid": "",
                          "from": record.from_, "to": record.to, "direction": record.direction, "callType": "PSTN",
                          "callStatus": "IN-PROGRESS", "callerName": "", "forwardedFrom": ""}
-                relay(url, self.store.auth_token, setup, says, parameters=parameters)
+                relay(target, self.store.auth_token, setup, says)
             else:
-                stream(url, self.store.auth_token, account_sid=record.account_sid, call_sid=record.sid,
-                       digits=[s.digit for s in says if s.digit], parameters=parameters)
+                stream(target, self.store.auth_token, account_sid=record.account_sid, call_sid=record.sid,
+                       digits=[s.digit for s in says if s.digit])
         except SandboxError as err:  # as at Twilio: the call goes on to its end without the socket
             log.warning("call %s: %s", record.sid, err)

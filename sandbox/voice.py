@@ -66,8 +66,19 @@ class Conversation:
         return [text for who, text in self.transcript if who == speaker]
 
 
-def connect_target(twiml: str) -> tuple[str, str, dict[str, str]] | None:
-    """The WebSocket a call's TwiML connects it to: (`relay` or `stream`, its URL, its parameters), or None."""
+@dataclass(frozen=True)
+class Target:
+    """The WebSocket a call's TwiML connects it to: `relay` or `stream`, its URL, its `<Parameter>`s, and (for a
+    ConversationRelay) the welcome greeting said before the caller's first turn."""
+
+    kind: str
+    url: str
+    parameters: dict[str, str]
+    greeting: str | None = None
+
+
+def connect_target(twiml: str) -> Target | None:
+    """The WebSocket a call's TwiML connects it to, or None."""
     try:
         root = ElementTree.fromstring(twiml) if twiml.strip() else None
     except ElementTree.ParseError:
@@ -78,7 +89,8 @@ def connect_target(twiml: str) -> tuple[str, str, dict[str, str]] | None:
         for child in connect:
             if child.tag in ("ConversationRelay", "Stream") and child.get("url"):
                 parameters = {p.get("name", ""): p.get("value", "") for p in child.iter("Parameter")}
-                return ("relay" if child.tag == "ConversationRelay" else "stream"), str(child.get("url")), parameters
+                return Target("relay" if child.tag == "ConversationRelay" else "stream", str(child.get("url")),
+                              parameters, child.get("welcomeGreeting") or None)
     return None
 
 
@@ -96,14 +108,16 @@ def _open(url: str, auth_token: str) -> Any:
                            "running?") from None
 
 
-def relay(url: str, auth_token: str, setup: dict[str, Any], says: Sequence[Said], *, parameters: dict | None = None
-          ) -> Conversation:
-    """A ConversationRelay session on `url`: `setup`, then each of `says` in turn, the replies recorded."""
+def relay(target: Target, auth_token: str, setup: dict[str, Any], says: Sequence[Said]) -> Conversation:
+    """A ConversationRelay session on the target: its greeting said, `setup`, then each of `says` in turn, the
+    replies recorded."""
     from websockets.exceptions import ConnectionClosed
 
     done = Conversation()
-    with _open(url, auth_token) as socket:
-        socket.send(json.dumps({"type": "setup", "sessionId": new_sid("VX"), "customParameters": parameters or {},
+    if target.greeting:
+        done.transcript.append(("book", target.greeting))
+    with _open(target.url, auth_token) as socket:
+        socket.send(json.dumps({"type": "setup", "sessionId": new_sid("VX"), "customParameters": target.parameters,
                                 **setup}))
         try:
             for said in says:
@@ -153,8 +167,8 @@ def mulaw(samples: bytes) -> bytes:
     return bytes(out)
 
 
-def stream(url: str, auth_token: str, *, account_sid: str, call_sid: str, seconds: int = 1,
-           digits: Sequence[str] = (), parameters: dict | None = None) -> Conversation:
+def stream(target: Target, auth_token: str, *, account_sid: str, call_sid: str, seconds: int = 1,
+           digits: Sequence[str] = ()) -> Conversation:
     """A Media Streams session on `url`: `connected`, `start`, `seconds` of the tone as 8 kHz mu-law `media`,
     a `dtmf` per key, `stop`."""
     stream_sid = new_sid("MZ")
@@ -166,11 +180,11 @@ def stream(url: str, auth_token: str, *, account_sid: str, call_sid: str, second
         sequence += 1
         return json.dumps({"event": event, "sequenceNumber": str(sequence), "streamSid": stream_sid, **body})
 
-    with _open(url, auth_token) as socket:
+    with _open(target.url, auth_token) as socket:
         socket.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
         socket.send(message("start", start={
             "accountSid": account_sid, "streamSid": stream_sid, "callSid": call_sid, "tracks": ["inbound"],
-            "customParameters": parameters or {},
+            "customParameters": target.parameters,
             "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": SAMPLE_RATE, "channels": 1}}))
         for chunk, at in enumerate(range(0, len(audio), FRAME), 1):
             payload = base64.b64encode(audio[at: at + FRAME]).decode()
@@ -208,13 +222,12 @@ def simulate_call(store: Store, *, sender: str, recipient: str, says: Sequence[S
     target = connect_target(answer.body) if answer.status < 300 else None
     if target is None:
         return SimulatedCall(received.sid, received.webhook, answer, None, Conversation())
-    kind, url, parameters = target
-    if kind == "relay":
+    if target.kind == "relay":
         setup = {"accountSid": store.account_sid, "callSid": received.sid, "parentCallSid": "", "from": sender,
                  "to": recipient, "direction": "inbound", "callType": "PSTN", "callStatus": "RINGING",
                  "callerName": "", "forwardedFrom": ""}
-        done = relay(url, store.auth_token, setup, says, parameters=parameters)
+        done = relay(target, store.auth_token, setup, says)
     else:
-        done = stream(url, store.auth_token, account_sid=store.account_sid, call_sid=received.sid, seconds=seconds,
-                      digits=[s.digit for s in says if s.digit], parameters=parameters)
-    return SimulatedCall(received.sid, received.webhook, answer, kind, done)
+        done = stream(target, store.auth_token, account_sid=store.account_sid, call_sid=received.sid, seconds=seconds,
+                      digits=[s.digit for s in says if s.digit])
+    return SimulatedCall(received.sid, received.webhook, answer, target.kind, done)

@@ -58,8 +58,8 @@ def next_to(called: str, path: str, endpoint: str) -> str:
 
 def signed(websocket: WebSocket, check: SignatureCheck) -> bool:
     """Whether the upgrade request carries Twilio's signature of the URL it opened."""
-    called = check.url_called(str(websocket.url))
-    return check.valid(socket_url(called), {}, websocket.headers.get(SIGNATURE_HEADER))
+    called = socket_url(check.url_called(str(websocket.url)))  # the wss:// URL Twilio opened
+    return SignatureCheck(check.auth_token).valid(called, {}, websocket.headers.get(SIGNATURE_HEADER))
 
 
 class RelaySession:

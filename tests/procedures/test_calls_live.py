@@ -123,11 +123,11 @@ def listening(sandbox, home):
     said to take call status callbacks on the test's home; its JSON lines in `.out`."""
     made: list[Any] = []
 
-    def start(plan: Any = None, answers: Any = None, session: Any = None) -> Any:
+    def start(plan: Any = None, answers: Any = None, session: Any = None, public_url: str | None = None) -> Any:
         from book.interpreter import Session
 
         out = io.StringIO()
-        check = SignatureCheck(sandbox.auth_token)
+        check = SignatureCheck(sandbox.auth_token, public_url)
         calls = CallEndpoints(check, session or Session(home=home), home, out, plan, lambda message: None)
         app = create_listener_app(check, lambda endpoint, event: None, answers=answers, report=lambda m: None,
                                   routes=calls.routes())
@@ -168,7 +168,7 @@ def test_answer_each_inbound_call_holds_the_conversation(sandbox, listening, twi
     call = simulate_call(sandbox.store, sender=CALLER, recipient=NUMBER, says=[Said.of("I need help"), Said.of("bye")],
                          webhook=listener.url + "/twilio/voice")
     assert 'welcomeGreeting="Hello"' in call.answer.body and call.connected == "relay"
-    assert call.conversation.transcript == [("caller", "I need help"),
+    assert call.conversation.transcript == [("book", "Hello"), ("caller", "I need help"),
                                             ("book", f"Thanks for calling, {CALLER}: you said I need help."),
                                             ("caller", "bye")]
     assert call.conversation.hung_up_by == "book"
@@ -189,6 +189,26 @@ def test_a_websocket_without_twilios_signature_is_refused(listening):
         with pytest.raises(InvalidStatus) as refused:
             connect(url, additional_headers=headers, proxy=None, open_timeout=5)
         assert refused.value.response.status_code == 403
+
+
+def test_behind_a_proxy_a_websocket_is_signed_for_the_public_wss_url(listening, sandbox):
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    from sandbox.callbacks import sign
+
+    listener = listening(public_url="https://hooks.example.com/book")
+    local = listener.url.replace("http://", "ws://") + "/twilio/stream"
+    with pytest.raises(InvalidStatus):  # signed for the URL the proxy forwarded to: not the one Twilio opened
+        connect(local, additional_headers={"X-Twilio-Signature": sign(sandbox.auth_token, local, {})}, proxy=None)
+    public = "wss://hooks.example.com/book/twilio/stream"
+    with connect(local, additional_headers={"X-Twilio-Signature": sign(sandbox.auth_token, public, {})},
+                 proxy=None) as socket:
+        socket.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+    deadline = time.monotonic() + 5
+    while "connected" not in listener.out.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert json.loads(listener.out.getvalue().splitlines()[0])["event"] == "connected"
 
 
 def test_a_media_stream_is_recorded_to_a_wav_file_and_its_events_forwarded(sandbox, listening, home):

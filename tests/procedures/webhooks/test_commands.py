@@ -307,9 +307,9 @@ def test_listen_answers_each_inbound_call_turn_by_turn_and_sandbox_call_talks_to
     assert main(["sandbox", "call", "--from", CALLER, "--to", NUMBER, "--say", "Where is my order?", "--say", "#0",
                  "--say", "bye", "--say", "never heard"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[:6] == ["caller: Where is my order?", "book  : You said: Where is my order? Say bye to end the call.",
+    assert out[:7] == ["book  : Hello, this is the book.", "caller: Where is my order?", "book  : You said: Where is my order? Say bye to end the call.",
                        "caller: 0", "book  : An operator will call you back.", "caller: bye", "book  : Goodbye!"]
-    summary = json.loads(out[6])
+    summary = json.loads(out[7])
     assert (summary["connected"], summary["hung_up_by"]) == ("relay", "book")
     assert json.loads(listener.out.get(timeout=10))["type"] == "twilio inbound call"
     relayed = json.loads(listener.out.get(timeout=10))
