@@ -312,7 +312,11 @@ def _conversation(args: argparse.Namespace, book: Any) -> Any:
         return None
     if args.on:
         raise BookError(f"--on chooses the events an automation runs on, and {args.run} answers each inbound call's "
-                         "conversation: leave out --on")
+                        "conversation: leave out --on")
+    if args.temporal:
+        raise BookError(f"{args.run} answers each inbound call's conversation, turn by turn, on the WebSocket this "
+                        "listener holds for the call: it runs here, not on Temporal's workers; leave out --temporal "
+                        "(a 'place a phone call ... as follows' line runs on a worker)")
     return plan
 
 

@@ -100,3 +100,23 @@ def test_help_and_the_worker_commands_help_import_no_temporalio():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "--temporal HOST:PORT" in result.stdout and "--detach" in result.stdout and "--task-queue Q" in result.stdout
+
+
+def test_a_call_that_talks_runs_on_a_worker_its_block_turn_by_turn(temporal, sandbox, clock, shared_queue, home,
+                                                                   tmp_path, client):
+    from sandbox.call_progress import CallScripts
+    from tests.procedures.test_calls_live import run_while_the_clock_moves
+
+    CallScripts(sandbox.store).set(RECIPIENT, ["Hi", "bye"])
+    text = (f'the greeting is "Hello"\nplace a phone call to "{RECIPIENT}" from "{SENDER}" as follows\n'
+            '  if the caller\'s words contains "bye" then\n    hang up\n'
+            '  say "{the greeting}, you said {the caller\'s words}."\n')
+    result = run_while_the_clock_moves(
+        clock, lambda: run(temporal, shared_queue, home, automation(tmp_path, text, "talk.auto"), "--output", "json"),
+        step=0.5, limit=90)
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "completed"
+    assert [(line["speaker"], line["text"]) for line in outcome["transcript"]] == [
+        ("caller", "Hi"), ("book", "Hello, you said Hi."), ("caller", "bye")]
+    assert [c.sid for c in client.calls.list(to=RECIPIENT)] == [outcome["sid"]]  # one activity, one call

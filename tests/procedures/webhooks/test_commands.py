@@ -318,3 +318,13 @@ def test_listen_answers_each_inbound_call_turn_by_turn_and_sandbox_call_talks_to
     assert main(["sandbox", "call", "--from", "+1 555", "--to", NUMBER]) == 1
     assert "--from:" in capsys.readouterr().err
     assert listener.stop() == 0
+
+
+def test_an_answer_automation_runs_in_the_listener_not_on_temporal(home, capsys):
+    from tests import ROOT
+
+    example = str(ROOT / "examples" / "answer_calls.auto")
+    assert main(["listen", "--sandbox", "--run", example, "--temporal", "127.0.0.1:1"]) == 1
+    assert "it runs here, not on Temporal's workers" in capsys.readouterr().err
+    assert main(["listen", "--sandbox", "--run", example, "--on", "sms"]) == 1
+    assert "leave out --on" in capsys.readouterr().err
