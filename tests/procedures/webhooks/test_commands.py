@@ -322,9 +322,10 @@ def test_listen_answers_each_inbound_call_turn_by_turn_and_sandbox_call_talks_to
 
 def test_an_answer_automation_runs_in_the_listener_not_on_temporal(home, capsys):
     from tests import ROOT
+    from tests.processes import book_command
 
     example = str(ROOT / "examples" / "answer_calls.auto")
-    assert main(["listen", "--sandbox", "--run", example, "--temporal", "127.0.0.1:1"]) == 1
-    assert "it runs here, not on Temporal's workers" in capsys.readouterr().err
+    refused = book_command("listen", "--sandbox", "--run", example, "--temporal", "127.0.0.1:1", home=home)
+    assert refused.returncode == 1 and "it runs here, not on Temporal's workers" in refused.stderr
     assert main(["listen", "--sandbox", "--run", example, "--on", "sms"]) == 1
     assert "leave out --on" in capsys.readouterr().err
