@@ -237,3 +237,21 @@ def test_a_media_stream_is_recorded_to_a_wav_file_and_its_events_forwarded(sandb
     # mu-law keeps each sample within a few per cent of the tone's
     assert max(abs(a - b) for a, b in zip(samples, tone, strict=True)) < 0.05 * 32767
     assert max(samples) > 8000
+
+
+def test_a_call_whose_placing_has_an_unknown_outcome_is_reported_never_placed_again(twilio, sandbox, client):
+    from book.errors import DeliveryUnknownError
+    from book.interpreter import Session
+    from procedures._twilio import client_for
+    from procedures.http import BookHttpClient
+    from tests.faults import FaultProxy
+
+    # every request is answered with a reset after the sandbox did it (at most 3 times in a row for one request)
+    with FaultProxy(sandbox.url, seed=3, rate=1.0, delay=0.1, faults=("reset after",)) as proxy:
+        session = Session(clients={BOOK.name: lambda: client_for(twilio.connection, BookHttpClient(
+            proxy.url, sleep=lambda seconds: None))}, home=twilio.home)
+        with pytest.raises(DeliveryUnknownError) as unknown:
+            place(session, f'place a phone call to "{CALLER}" from "{NUMBER}" saying "Hi"')
+    assert "line 1: place a phone call" in unknown.value.where and f"the recipient number {CALLER!r}" in \
+        unknown.value.where.replace('"', "'")
+    assert len(client.calls.list(to=CALLER)) == 1  # the sandbox placed it once; the book did not place it again
