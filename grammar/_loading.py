@@ -7,7 +7,7 @@ Building the tables of a grammar costs far more than reading them back (about 14
 
 The saved file is named after a digest of everything the tables are built from: the text of every
 `.lark` file beside the grammar (so an edited grammar, or one it imports, is a new file and is built
-anew, with no step for whoever edits it), the options, the postlexer's terminals, and the versions of
+anew, with no step for whoever edits it), the options (a function among them by its name and code), the postlexer's terminals, and the versions of
 lark and Python. A cache file is never stale: a different grammar has a different name. It is written
 atomically (a temporary file, then renamed), so a parallel start reads the old file or the new, never
 half of one; a file that can't be read is built again. The folder is the user's cache folder
@@ -53,10 +53,18 @@ def digest(path: Path, options: dict[str, Any]) -> str:
     postlex = options.get("postlex")
     if postlex is not None:
         h.update(f"{type(postlex).__qualname__}:{sorted(getattr(postlex, 'always_accept', ()))}".encode())
-    kept = {k: v for k, v in options.items() if k not in _AT_LOAD}
+    kept = {k: _stable(v) for k, v in options.items() if k not in _AT_LOAD}
     h.update(repr(sorted(kept.items())).encode())
     h.update(f"lark {lark_version} python {sys.version_info[:2]}".encode())
     return h.hexdigest()[:24]
+
+
+def _stable(option: Any) -> Any:
+    """An option as the digest sees it: a function (`edit_terminals`) by its name and its code."""
+    code = getattr(option, "__code__", None)
+    if code is None:
+        return option
+    return (option.__module__, option.__qualname__, code.co_code, code.co_consts, code.co_names)
 
 
 def load_parser(filename: str, rel_to: str, **options: Any) -> Lark:

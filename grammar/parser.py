@@ -16,6 +16,7 @@ import threading
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.indenter import Indenter
+from lark.lexer import PatternRE, PatternStr, TerminalDef
 
 from book.errors import EnglishSyntaxError, Problem
 from grammar import ast
@@ -59,6 +60,24 @@ class _Dedent(Exception):
         self.line, self.column, self.expected = line, column, expected
 
 
+_WORD = re.compile(r"[A-Za-z]+(?:[\t ]+[A-Za-z]+)*")
+
+
+def whole_words(terminal: TerminalDef) -> None:
+    """Make a keyword of letters match only a whole word: `a` never takes the start of `apples`.
+
+    Lark's contextual lexer tries only the terminals a state accepts, so where no name may follow (after
+    `read`, only an article or a count), the keyword `a` matched the first letter of `read apples` and the
+    rest became the name `pples`. A keyword becomes a regular expression with a word boundary after it,
+    one priority above a name, so where both a keyword and a name fit, the keyword wins as it did.
+    """
+    pattern = terminal.pattern
+    if isinstance(pattern, PatternStr) and _WORD.fullmatch(pattern.value) and terminal.priority <= 1:
+        text = re.escape(pattern.value).replace(r"\ ", r"[\t ]+")
+        terminal.pattern = PatternRE(text + r"(?![A-Za-z0-9_\-])", pattern.flags, pattern.raw)
+        terminal.priority = 1
+
+
 _PARSER = load_parser(  # its tables from the cache, rebuilt when the grammar changes (see grammar._loading)
     GRAMMAR_FILE,
     __file__,
@@ -67,6 +86,7 @@ _PARSER = load_parser(  # its tables from the cache, rebuilt when the grammar ch
     postlex=_BookIndenter(),
     transformer=_ToAst(),
     maybe_placeholders=False,
+    edit_terminals=whole_words,
 )
 _LOCK = threading.Lock()  # the indenter keeps state while a text is parsed
 

@@ -80,3 +80,31 @@ def test_the_books_grammars_load_through_the_cache(cache):
     assert parse('read some notes whose title is "groceries"\n').statements
     assert parse_signature("to read some (*SMS* messages)").noun == "SMS messages"
     assert {p.name.split("-")[0] for p in cache.glob("*.lark-tables")} <= {"automation", "signature"}
+
+
+def _upper(terminal):
+    terminal.priority = 1
+
+
+def _lower(terminal):
+    terminal.priority = 2
+
+
+def test_a_function_option_is_known_by_its_name_and_code(tmp_path, cache):
+    # `edit_terminals` is a function: the same function is the same tables at every start (not its address),
+    # a function that edits otherwise is other tables
+    import subprocess
+    import sys
+
+    (tmp_path / "words.lark").write_text(GRAMMAR)
+    probe = ("import sys; from pathlib import Path; from grammar._loading import digest; "
+             "from tests.grammar.test_loading import _upper; "
+             "print(digest(Path(sys.argv[1]), {'parser': 'lalr', 'edit_terminals': _upper}))")
+    digests = {subprocess.run([sys.executable, "-c", probe, str(tmp_path / "words.lark")], check=True,
+                              capture_output=True, text=True).stdout for _ in range(2)}
+    assert len(digests) == 1
+    load_parser("words.lark", str(tmp_path / "here.py"), parser="lalr", edit_terminals=_upper)
+    load_parser("words.lark", str(tmp_path / "here.py"), parser="lalr", edit_terminals=_upper)
+    assert len(list(cache.glob("words-*.lark-tables"))) == 1
+    load_parser("words.lark", str(tmp_path / "here.py"), parser="lalr", edit_terminals=_lower)
+    assert len(list(cache.glob("words-*.lark-tables"))) == 2
