@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from book import plan as p
-from book.compile_values import ListOf, Scope, concept_of
+from book.compile_values import ListOf, Scope, concept_of, ending_with
 from book.concept import type_phrase, type_words
 from book.expressions import OperationError, result_type
 from book.filters import ORDER_OPERATORS, TEXT_OPERATORS, VALUELESS_OPERATORS, orderable
@@ -191,17 +191,17 @@ class FlowCompiler:
                           "time to a date (3 days)")
             return None
         if static is not Any:
-            scope.facts[key] = static
+            scope.define([key], static)
         scope.above, scope.has_above = scope.facts[key], True
         return p.ChangeStep(stmt.pos.line, self._text(stmt.pos), key, stmt.op, compiled[0])
 
     def _sort(self, stmt: ast.Sort, scope: Scope) -> p.SortStep | None:
         assert isinstance(stmt.value, ast.FactRef)
         name = stmt.value.name
-        if name.key not in scope.facts:
-            self._unknown_fact(name, scope)
+        key = name.key if name.key in scope.facts else self._shortened(name, scope)
+        if key is None:
             return None
-        static = scope.facts[name.key]
+        static = scope.facts[key]
         concept = concept_of(static.item) if isinstance(static, ListOf) else None
         scope.above, scope.has_above = static, True
         if static is not Any and concept is None:
@@ -210,7 +210,7 @@ class FlowCompiler:
                           "sort a list that a read gave, like: sort the messages by date sent")
             return None
         if concept is None:
-            return p.SortStep(stmt.pos.line, self._text(stmt.pos), name.key, stmt.key.key.replace(" ", "_"),
+            return p.SortStep(stmt.pos.line, self._text(stmt.pos), key, stmt.key.key.replace(" ", "_"),
                               stmt.descending)
         attr = concept.resolve_field(stmt.key.text)
         if attr is None:
@@ -218,7 +218,7 @@ class FlowCompiler:
             self._problem(f"a {concept.concept_name} has no field {stmt.key.text!r} to sort by", stmt.key.pos,
                           did_you_mean(stmt.key.key, fields) or "its fields are: " + ", ".join(fields))
             return None
-        return p.SortStep(stmt.pos.line, self._text(stmt.pos), name.key, attr, stmt.descending)
+        return p.SortStep(stmt.pos.line, self._text(stmt.pos), key, attr, stmt.descending)
 
     def _listed(self, stmt: ast.Get | ast.Count, scope: Scope) -> tuple[p.ValueExpr, Any, p.FilterT | None] | list | None:
         """What `get` or `count` works on: a value (with the items of a list that match its `whose` clauses);
@@ -302,4 +302,5 @@ class FlowCompiler:
 def ast_names_a_list(name: ast.Name, scope: Scope) -> bool:
     """Whether a noun names a list fact in scope (`message` for `the messages`)."""
     key = normal(name.text)
-    return any(isinstance(t, ListOf) and (k == key or k.rstrip("s") == key.rstrip("s")) for k, t in scope.facts.items())
+    return any(isinstance(t, ListOf) and (k == key or k.rstrip("s") == key.rstrip("s")) for k, t in scope.facts.items()) \
+        or any(isinstance(scope.facts[k], ListOf) for k in ending_with(key, scope))

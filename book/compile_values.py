@@ -6,6 +6,8 @@ A mixin of `book.compiler.Compiler`: it reports problems with `self._problem`, a
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -14,11 +16,12 @@ from book import plan as p
 from book.concept import Concept, type_phrase, type_words
 from book.dates import Span
 from book.expressions import OperationError, result_type
-from book.naming import did_you_mean, noun_key, singular
+from book.naming import did_you_mean, normal, noun_key, singular
 from book.values import Invalid, allows_only, coerce, is_secret, shown
 from grammar import ast
 
 _PLAIN = (str, int, float, bool, date, datetime)  # types without fields
+_DEFINED = itertools.count()  # the order facts are defined in, across scopes
 RESULT = "result"  # `the result` is `the above`, unless a fact of that name is defined
 
 
@@ -38,9 +41,25 @@ class Scope:
     has_above: bool = False
     items: frozenset[str] = frozenset()  # the current items of the `process each` blocks around
     conversing: bool = False  # inside a conversation block (`hang up` ends it)
+    bound: dict[str, int] = field(default_factory=dict)  # when each fact was defined; one call's names alike
+
+    def define(self, names: Iterable[str], static: Any) -> None:
+        """Give `names` (one call's names for its result, or one fact) the type `static`, defined now."""
+        now = next(_DEFINED)
+        for name in names:
+            self.facts[name] = static
+            self.bound[name] = now
 
     def child(self) -> Scope:
-        return Scope(dict(self.facts), self.above, self.has_above, self.items, self.conversing)
+        return Scope(dict(self.facts), self.above, self.has_above, self.items, self.conversing, dict(self.bound))
+
+
+def ending_with(key: str, scope: Scope) -> list[str]:
+    """The longer names of facts that end with the words of `key`, singular or plural (`messages`:
+    `sms messages`, `inbound sms message`), the latest defined last."""
+    wanted = noun_key(key).split()
+    found = [k for k in scope.facts if len(k.split()) > len(wanted) and noun_key(k).split()[-len(wanted):] == wanted]
+    return sorted(found, key=lambda k: scope.bound.get(k, -1))
 
 
 def concept_of(t: Any) -> type[Concept] | None:
@@ -63,10 +82,11 @@ class ValueCompiler:
         if isinstance(value, ast.FactRef):
             key = value.name.key
             if key not in scope.facts:
-                if key == RESULT and scope.has_above:
+                if key in (RESULT, "above") and scope.has_above:
                     return p.AboveRef(), scope.above
-                self._unknown_fact(value.name, scope)
-                return None
+                key = self._shortened(value.name, scope)
+                if key is None:
+                    return None
             return p.Fact(key), scope.facts[key]
         if isinstance(value, ast.Possessive):
             return self._possessive(value, scope)
@@ -116,8 +136,9 @@ class ValueCompiler:
         if owner_key not in scope.facts:
             if owner_key == RESULT and scope.has_above:
                 return self._field_of((p.AboveRef(), scope.above), value.field, "the result", scope)
-            self._unknown_fact(value.owner, scope)
-            return None
+            owner_key = self._shortened(value.owner, scope)
+            if owner_key is None:
+                return None
         return self._field_of((p.Fact(owner_key), scope.facts[owner_key]), value.field, f"the {value.owner.text}", scope)
 
     def _field_of(self, owner: tuple[p.ValueExpr, Any], field_name: ast.Name, said: str,
@@ -196,7 +217,21 @@ class ValueCompiler:
         if isinstance(scope.facts.get(key), ListOf) or scope.facts.get(key) is Any:
             return p.Fact(key), scope.facts[key]
         found = [k for k, t in scope.facts.items() if isinstance(t, ListOf) and noun_key(k) == noun_key(key)]
+        if not found:  # `the first message` of the latest list of `sms messages`
+            found = [k for k in ending_with(key, scope) if isinstance(scope.facts[k], ListOf)][-1:]
         return (p.Fact(found[0]), scope.facts[found[0]]) if len(found) == 1 else None
+
+    def _shortened(self, name: ast.Name, scope: Scope) -> str | None:
+        """The fact a shorter name means: `the messages` for the `sms messages` a call bound (of the facts whose
+        names end with those words, singular or plural, a list for a plural, the latest); else the problem, and None."""
+        found = ending_with(name.key, scope)
+        last = normal(name.key).split()[-1]
+        if singular(last) != last:  # `the messages`: a list
+            found = [k for k in found if isinstance(scope.facts[k], ListOf) or scope.facts[k] is Any]
+        if found:
+            return found[-1]
+        self._unknown_fact(name, scope)
+        return None
 
     def _unknown_fact(self, name: ast.Name, scope: Scope) -> None:
         known = sorted(scope.facts)

@@ -99,7 +99,7 @@ class Compiler(ValueCompiler, FlowCompiler):
         if compiled is None:
             return None
         expr, static = compiled
-        scope.facts[stmt.name.key] = static
+        scope.define([stmt.name.key], static)
         scope.above, scope.has_above = static, True
         return p.SetStep(stmt.pos.line, self._text(stmt.pos), stmt.name.key, expr)
 
@@ -133,8 +133,7 @@ class Compiler(ValueCompiler, FlowCompiler):
         binds = tuple(dict.fromkeys((stmt.item.key, singular(stmt.item.key))))
         inner = scope.child()
         inner.items = inner.items | set(binds)
-        for name in binds:
-            inner.facts[name] = item_type
+        inner.define(binds, item_type)
         inner.above, inner.has_above = item_type, True  # the body starts with the current item above
         body = self._block(stmt.body, inner)
         scope.above, scope.has_above = Any, True
@@ -207,8 +206,7 @@ class Compiler(ValueCompiler, FlowCompiler):
         binds = tuple(dict.fromkeys((noun_key(procedure.signature.noun), fact, noun_key(stmt.noun.text))))
         inner = scope.child()
         inner.items = inner.items | set(binds)
-        for name in binds:
-            inner.facts[name] = procedure.output.type
+        inner.define(binds, procedure.output.type)
         inner.above, inner.has_above = procedure.output.type, True
         body = self._block(stmt.body, inner)
         if not ok or every is None:
@@ -363,8 +361,7 @@ class Compiler(ValueCompiler, FlowCompiler):
         # A result never takes the name of the item a `process each` block is working on.
         # (and by the procedure's own noun, when it is called by another: `read the texts` binds `the sms messages`)
         binds = {normal(call.noun.text), output.name, normal(procedure.signature.noun)} - scope.items
-        for name in binds:
-            scope.facts[name] = static
+        scope.define(binds, static)
         scope.above, scope.has_above = static, True
         if not ok:
             return None

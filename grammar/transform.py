@@ -386,9 +386,12 @@ class ToAst(Transformer):
     def possessive(self, owner, _mark, field):
         return ast.Possessive(owner.name(), field.name())
 
-    def number_of(self, name):
+    def number_of(self, name, *_there):
         name = name.name()
         return ast.CountOf(ast.FactRef(name), name.pos)
+
+    def number_of_above(self, token):
+        return ast.CountOf(ast.Above(_pos(token)), _pos(token))
 
     def pick(self, which, *rest):
         count = None

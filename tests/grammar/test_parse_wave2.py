@@ -156,3 +156,15 @@ def test_new_keywords_are_case_insensitive():
     assert one("IF the x IS GREATER THAN 1 THEN\n  SAY \"a\"\nOTHERWISE\n  STOP\n") == (
         "if", ((("test", ("fact", "x"), "gt", 1), (("say", "a"),)),), (("stop",),))
     assert value("3 DAYS AGO") == ("ago", 3, "day") and value("Twenty") == 20
+
+
+@pytest.mark.parametrize("text", ["how many messages", "how many messages are there", "how many messages there are",
+                                  "how many messages there is", "the number of messages", "the number of the messages"])
+def test_how_many_as_a_question(text):
+    assert value(text) == ("count of", ("fact", "messages"))
+
+
+def test_the_number_of_the_above():
+    assert value("the number of the above") == ("count of", ("above",))
+    assert one('if how many messages are there > 2 then\n  stop\n')[1][0][0] == (
+        "test", ("count of", ("fact", "messages")), "gt", 2)

@@ -145,6 +145,24 @@ def test_count_sort_and_the_last_two(say, clock):
     assert say("read the messages\nsay how many messages\nget the number of messages\n").value == 4
 
 
+def test_a_list_is_named_by_its_last_words_and_the_latest_is_meant(say, clock):
+    # `read some SMS messages` (or `the texts`) gives `the sms messages`: `the messages` names them too, and
+    # after a send (one `sms message`) `the messages` is still the list, of the latest read
+    for n in range(3):
+        send(say, RECIPIENT, f"short {n}")
+        clock.advance(60)
+    text = (f'read some SMS messages whose body contains "short"\nsend an SMS to "{OTHER}" from "{SENDER}" saying "x"\n'
+            'sort the messages by date sent descending\nsay the number of the above\n'
+            'say "{how many messages are there} in all"\nsay how many messages there are\n'
+            'get the first message of the messages\n')
+    assert say(text).value.body == "short 2"
+    assert say.said == [3, "3 in all", 3]
+    assert say("read the texts\ncount the messages whose body contains \"short\"\n").value == 3
+    with pytest.raises(CompileError) as caught:
+        say('send an SMS to "+15558675310" from "+15005550006" saying "x"\nsay how many messages\n')
+    assert "'the messages' is not defined before this line" in str(caught.value)  # one message is no list
+
+
 @pytest.mark.parametrize("day", ['"March 1, 2022"', '"03/01/2022"', "2022-03-01", "today"])
 def test_dates_a_person_writes_filter_on_the_day_sent(say, sandbox, day):
     seed(sandbox, (RECIPIENT, "dated", START), (RECIPIENT, "before", START - timedelta(days=1)))
