@@ -156,8 +156,17 @@ def text_of(value: Any) -> str:
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
-        return ", ".join(text_of(v) for v in value)
+        return "; ".join(text_of(v) for v in value) if any(_has_fields(v) for v in value) else \
+            ", ".join(text_of(v) for v in value)
+    if _has_fields(value):  # a concept: its name, then each field that has a value, in English
+        shown = [f"{words} {text_of(getattr(value, attr))}" for words, attr in value.english_fields().items()
+                 if getattr(value, attr, None) not in (None, "", [])]
+        return f"{value.concept_name or type(value).__name__}: " + ", ".join(shown)
     return str(value)
+
+
+def _has_fields(value: Any) -> bool:
+    return callable(getattr(value, "english_fields", None)) and not isinstance(value, type)
 
 
 # -- comparisons -------------------------------------------------------------------------------------

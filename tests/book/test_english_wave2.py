@@ -388,3 +388,11 @@ def test_reads_other_verbs_are_read_only_where_no_procedure_takes_them(notes):
     assert notes.check('find a note where\n  the note id is "N1"\n').steps[0].procedure.english == "find a note"
     (_, _, message, _), *_ = notes.problems("find some notes")
     assert message == "'find a note' works on one note at a time"
+
+
+def test_say_a_thing_prints_its_fields_in_english(notes, capsys):
+    run(notes, 'read a note whose id is "N1"\nsay the above\nread some notes whose stars > 2\nsay the above\n')
+    one, many = capsys.readouterr().out.splitlines()
+    assert one.startswith("note: ") and "title groceries" in one and "body milk and eggs" in one
+    assert "stars 3" in one and "written 2022-03-01T09:00:00+00:00" in one and "sid=" not in one
+    assert many.count("note: ") == 2 and "; note: " in many and "title Groceries for the party" in many
