@@ -53,7 +53,7 @@ FORMS: tuple[tuple[str, str, str], ...] = (
      'read a note whose title is "todo"\nget the above\'s body\nget the result'),
     ("Values", "+ - * / on numbers; + and - a span of time on a date", "the total is (2 + 3) * 4\nthe due date is today "
      "+ 3 days"),
-    ("Values", "text joined with +, and templates with {the ...} placeholders",
+    ("Values", "text joined with +, and templates with {the ...} placeholders (straight or curly quotes)",
      'the name is "Ada"\nsay "Hello " + the name\nsay "Hello {the name}, you have {the number of notes} notes"'),
     ("Values", "lists: A, B and C (a comma before and is fine)", 'the titles are "a", "b", and "c"'),
     ("Values", "the number of <list>, the number of the above, how many <list> (are there / there are)",
