@@ -21,6 +21,7 @@ __all__ = ["Span", "moment", "period", "parse_date_text", "DateTextError", "UNIT
 UNITS = ("second", "minute", "hour", "day", "week", "month", "year")
 
 _NUMERIC = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})")
+_NAMED_ZONE = re.compile(r"(.*\S)\s+([A-Za-z]+(?:/[A-Za-z0-9_+\-]+)+)")  # ends with a zone's name: Europe/Paris
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ].*)?", re.IGNORECASE)
 _WRITE_IT = 'write it like 2026-12-03, "December 3, 2026" or "12/03/2026" (month first)'
 
@@ -80,6 +81,9 @@ def parse_date_text(text: str) -> date | datetime | None:
     """Date text as a date (no time given) or a datetime (GMT unless a zone is given); None for ISO text, which
     the caller reads as it always did. Raises `DateTextError` for text that is no date, or reads two ways."""
     text = " ".join(text.split())
+    named = _NAMED_ZONE.fullmatch(text)
+    if named:  # `December 3, 2026 10:00 America/New_York`: the time there
+        return _in_zone(text, named.group(1), named.group(2))
     if not text or _ISO.fullmatch(text):
         return None
     numeric = _NUMERIC.fullmatch(text)
@@ -95,8 +99,8 @@ def parse_date_text(text: str) -> date | datetime | None:
             a = _dateutil_parse(text, default=first, dayfirst=False)
             b = _dateutil_parse(text, default=second, dayfirst=False)
     except UnknownTimezoneWarning:
-        raise DateTextError(f'I don\'t know the time zone in "{text}"; give it as an offset like -05:00 (or GMT), '
-                            "or leave it out for GMT") from None
+        raise DateTextError(f'I don\'t know the time zone in "{text}"; give it by its name like America/New_York, '
+                            "or as an offset like -05:00 (or GMT), or leave it out for GMT") from None
     except (ParserError, ValueError, OverflowError):
         raise DateTextError(f'"{text}" is not a date I can read; {_WRITE_IT}') from None
     if (a.year, a.month, a.day) != (b.year, b.month, b.day):
@@ -104,6 +108,31 @@ def parse_date_text(text: str) -> date | datetime | None:
     if a.hour != b.hour:
         return a.date()  # no time given: the whole day
     return a if a.tzinfo is not None else a.replace(tzinfo=timezone.utc)
+
+
+def _in_zone(text: str, written: str, name: str) -> datetime:
+    """Date text with a time, in the time zone of that name (the IANA database's, like Europe/Paris)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DateTextError(f'"{name}" in "{text}" is no time zone I know; name one like America/New_York or '
+                            "Europe/Paris, or give an offset like -05:00") from None
+    if _ISO.fullmatch(written):
+        try:
+            when: date | datetime | None = datetime.fromisoformat(written.upper().replace(" ", "T"))
+        except ValueError:
+            raise DateTextError(f'"{written}" is not a date and time I can read; {_WRITE_IT}') from None
+        when = when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+    else:
+        when = parse_date_text(written)
+    if not isinstance(when, datetime) or (when.time() == time(0) and not re.search(r"\d:\d", written)):
+        raise DateTextError(f'"{text}" names a time zone but no time of day; give the time, like '
+                            f'"{written} 10:00 {name}", or leave the zone out for the whole day')
+    if when.tzinfo is not timezone.utc or re.search(r"(GMT|UTC|Z|[+-]\d\d:?\d\d)$", written, re.IGNORECASE):
+        raise DateTextError(f'"{text}" gives two time zones; keep one: {name} or the offset')
+    return when.replace(tzinfo=zone)
 
 
 def _numeric_date(text: str, month: int, day: int, year: int, year_digits: int) -> date:

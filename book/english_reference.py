@@ -67,7 +67,7 @@ FORMS: tuple[tuple[str, str, str], ...] = (
     ("Dates", "in the last 7 days, this week / month / year, last week, next month (weeks start on Monday)",
      "read some notes whose written is in the last 7 days"),
     ("Dates", "date text: \"December 3, 2026\", \"12/03/2026\" (numbers are read month first), ISO 2026-12-03; "
-     "GMT unless a zone is given (\"December 3, 2026 10:00 -05:00\")",
+     "GMT unless a zone is given (\"December 3, 2026 10:00 -05:00\", \"December 3, 2026 10:00 America/New_York\")",
      'read some notes whose written is on or after "December 3, 2026"'),
     ("Statements", "the <fact> is <value>; use <value> as the <fact>", 'the start date is "2022-03-01T15:00:00Z"'),
     ("Statements", "convert <value> to a <type>", 'convert "42" to a whole number'),

@@ -26,10 +26,15 @@ NOW = datetime(2026, 12, 3, 15, 30, tzinfo=UTC)  # a Thursday
     ("December 3, 2026 10:00 GMT", datetime(2026, 12, 3, 10, tzinfo=UTC)),
     ("December 3, 2026 10:00 -05:00", datetime(2026, 12, 3, 15, tzinfo=UTC)),
     ("2026-12-03", None),  # ISO text: read as it always was
+    ("December 3, 2026 10:00 America/New_York", datetime(2026, 12, 3, 15, tzinfo=UTC)),  # a zone by its name
+    ("July 4, 2026 9am America/Los_Angeles", datetime(2026, 7, 4, 16, tzinfo=UTC)),  # summer time there
+    ("2026-12-03T10:00 Europe/Paris", datetime(2026, 12, 3, 9, tzinfo=UTC)),
 ])
 def test_date_text(text, value):
     found = parse_date_text(text)
     assert found == value and type(found) is type(value)
+    if isinstance(found, datetime) and "/" in text.split()[-1]:
+        assert str(found.tzinfo) == text.split()[-1]  # kept in its zone
 
 
 @pytest.mark.parametrize(("text", "says"), [
@@ -39,7 +44,10 @@ def test_date_text(text, value):
     ("02/30/2026", "is not a real date (read month first, MM/DD/YYYY)"),
     ("next tuesday", "is not a date I can read"),
     ("December 3", "does not say the whole day"),
-    ("December 3, 2026 10:00 PST", "I don't know the time zone"),
+    ("December 3, 2026 10:00 PST", "give it by its name like America/New_York"),
+    ("December 3, 2026 10:00 Mars/Olympus", '"Mars/Olympus" in "December 3, 2026 10:00 Mars/Olympus" is no time zone'),
+    ("December 3, 2026 10:00 -05:00 America/New_York", "gives two time zones"),
+    ("December 3, 2026 America/New_York", "names a time zone but no time of day"),
 ])
 def test_date_text_that_reads_two_ways_or_none_is_refused_with_how_to_write_it(text, says):
     with pytest.raises(DateTextError) as caught:

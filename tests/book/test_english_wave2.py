@@ -160,6 +160,8 @@ def test_an_order_on_text_in_a_condition_is_found_before_anything_runs(notes):
     ("whose written is last month", []),
     ('whose written is after "March 2, 2022"', ["N3"]),
     ('whose written is "03/02/2022"', ["N2", "N4"]),
+    ('whose written is after "March 2, 2022 13:00 America/New_York"', ["N2", "N3"]),  # 18:00 GMT
+    ('whose written is after "March 2, 2022 1:45pm America/New_York"', ["N3"]),
     ("whose stars is at least three", ["N1", "N3"]),
     ('whose stars >= 1, and whose title contains "o"', ["N1", "N2", "N3"]),
 ])
