@@ -19,7 +19,8 @@ PAGE = "english.md"
 # (section, form, example): each example is a whole automation that parses, and compiles against the test book
 # of notes (but for `find` as read's other verb, and `watch`, which that book has no procedure for).
 FORMS: tuple[tuple[str, str, str], ...] = (
-    ("Calls", "a verb, a quantity and a noun", "read some notes"),
+    ("Calls", "a verb, a quantity and a noun (a me after the verb is fine: show me the notes)",
+     "read some notes\nshow me the last 2 notes"),
     ("Calls", "quantities: some, a / an, all, the, the first 10, the last 2, 10, numbers in words",
      "read the first three notes"),
     ("Calls", "filters: whose <field> <comparison>, joined with and whose / or whose, not whose",
@@ -79,8 +80,8 @@ FORMS: tuple[tuple[str, str, str], ...] = (
     ("Statements", "add <value> to the <fact>, subtract <value> from the <fact>",
      "the counter is 0\nadd 1 to the counter\nsubtract 2 from the counter"),
     ("Statements", "sort <list> by <field> (descending)", "read some notes\nsort the notes by stars descending"),
-    ("Statements", "process each <item> in <list> (as follows), an indented block",
-     'the titles are "a" and "b"\nprocess each title in the titles\n  say the title'),
+    ("Statements", "process each <item> in <list> (as follows), an indented block; also for each <item>",
+     'the titles are "a" and "b"\nprocess each title in the titles\n  say the title\nfor each title\n  say the title'),
     ("Statements", "say <value>: a line of output (collected in the result with --output json or jsonl)",
      'say "done"'),
     ("Statements", "stop: the run ends here", "stop"),

@@ -398,3 +398,9 @@ def test_say_a_thing_prints_its_fields_in_english(notes, capsys):
     assert one.startswith("note: ") and "title groceries" in one and "body milk and eggs" in one
     assert "stars 3" in one and "written 2022-03-01T09:00:00+00:00" in one and "sid=" not in one
     assert many.count("note: ") == 2 and "; note: " in many and "title Groceries for the party" in many
+
+
+def test_for_each_runs_as_process_each_and_show_me_reads(notes):
+    said: list = []
+    run(notes, "show me the notes whose stars > 2\nfor each note\n  say the note's title\n", said)
+    assert said == ["groceries", "Groceries for the party"]

@@ -49,6 +49,8 @@ SEEDS = [
     "if the later is on or after 3 days ago then\n  say now",
     'the title is "t"\nfind a note where\n  the note id is "N1"\nif the note does not exist then\n  write a note saying "x"',
     "read the last 2 notes\nget the first note of the result\nget the result's id\nthe n is the number of notes\nsubtract 1 from the n\nsay how many notes",
+    'show me the memos\nfor each note\n  say \u201c{how many notes are there} notes, {the note}\u201d\nsay the number of the above\n'
+    'read some notes whose written is after "March 2, 2022 13:00 America/New_York"\nsay how many notes there are',
 ]
 
 VOCABULARY = [
@@ -63,7 +65,7 @@ VOCABULARY = [
     "exists", "exist", "empty", "isn't", "doesn't", "greater", "less", "than", "more", "fewer", "equal", "between",
     "on", "+", "-", "*", "/", "=", "!=", ">", "<", ">=", "<=", "today", "yesterday", "now", "ago", "days", "week",
     "month", "last", "this", "three", "twenty", "how", "many", "result", "saying", "memos", "{the x}",
-    '"Hi {the note\'s title}"', '"12/03/2026"', "12/03/2026", '"13/03/2026"', '"December 3, 2026"', ".", ":",
+    '"Hi {the note\'s title}"', "\u201cHi {the note}\u201d", "me", "for", "there", "America/New_York", '"12/03/2026"', "12/03/2026", '"13/03/2026"', '"December 3, 2026"', ".", ":",
 ]
 
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\u201c[^\u201d\n]*\u201d|\n[\t ]*|[^\s"]+|\s')

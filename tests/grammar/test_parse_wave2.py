@@ -171,3 +171,21 @@ def test_the_number_of_the_above():
     assert value("the number of the above") == ("count of", ("above",))
     assert one('if how many messages are there > 2 then\n  stop\n')[1][0][0] == (
         "test", ("count of", ("fact", "messages")), "gt", 2)
+
+
+@pytest.mark.parametrize(("text", "same_as"), [
+    ("for each note\n  stop\n", "process each note\n  stop\n"),
+    ("for each title in the titles as follows\n  say the title\n", "process each title in the titles\n  say the title\n"),
+    ("show me the last 3 notes\n", "show the last 3 notes\n"),
+    ("get me the notes\n", "get the notes\n"),
+    ("get me some notes whose stars > 2\n", "get some notes whose stars > 2\n"),
+])
+def test_for_each_and_a_me_after_the_verb(text, same_as):
+    assert one(text) == one(same_as)
+
+
+def test_for_and_me_stay_words_elsewhere():
+    assert one("the formula is 2\n") == ("assign", "formula", 2)
+    assert one("read some memes\n") == ("call", "read", "some", "memes", None, ())
+    assert one("for each format in the formats\n  stop\n") == one("process each format in the formats\n  stop\n")
+    assert one("forward some memos\n") == ("call", "forward", "some", "memos", None, ())
