@@ -48,6 +48,10 @@ FORMS: tuple[tuple[str, str, str], ...] = (
      'otherwise\n  say "few"'),
     ("Conditions", "a comparison on a value, a fact or a possessive; exists, does not exist; and, or, not",
      'read a note whose title is "todo"\nif the note exists and not the note\'s body is empty then\n  say the note\'s body'),
+    ("Conditions", "on one line: if <condition> then <a statement>, otherwise <a statement>",
+     'the count is 3\nif the count > 2 then say "many"\notherwise say "few"'),
+    ("Conditions", "there are no <list>, there are (some / any) <list>",
+     'read some notes\nif there are no notes then say "none"\nif there are some notes then say "some"'),
     ("Conditions", "inside a loop, and nested", 'read some notes\nprocess each note as follows\n  if the note\'s stars '
      '> 3 then\n    if the note\'s body contains "urgent" then\n      say the note\'s title'),
     ("Values", "quoted text (straight or curly quotes), numbers, numbers in words up to twenty and the tens, true / false",
@@ -68,7 +72,7 @@ FORMS: tuple[tuple[str, str, str], ...] = (
      "read some notes\nget the first note of the above\nget the last 2 notes"),
     ("Dates", "today, yesterday, tomorrow (whole days), now, 3 days ago",
      "read some notes whose written is after yesterday"),
-    ("Dates", "in the last 7 days, this week / month / year, last week, next month (weeks start on Monday)",
+    ("Dates", "in (or within) the last 7 days, this week / month / year, last week, next month (weeks start on Monday)",
      "read some notes whose written is in the last 7 days"),
     ("Dates", "date text: \"December 3, 2026\", \"12/03/2026\" (numbers are read month first), ISO 2026-12-03; "
      "GMT unless a zone is given (\"December 3, 2026 10:00 -05:00\", \"December 3, 2026 10:00 America/New_York\")",

@@ -292,6 +292,14 @@ class ToAst(Transformer):
         op, operand = comparison
         return ast.Test(value, op, operand, value.pos)
 
+    def there_are_none(self, words):
+        name = words.name()
+        return ast.Test(ast.FactRef(name), "empty", None, name.pos)
+
+    def there_are_some(self, words):
+        name = words.name()
+        return ast.Test(ast.FactRef(name), "not_empty", None, name.pos)
+
     def exists(self, value):
         return ast.Exists(value, False, value.pos)
 

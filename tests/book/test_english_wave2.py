@@ -404,3 +404,12 @@ def test_for_each_runs_as_process_each_and_show_me_reads(notes):
     said: list = []
     run(notes, "show me the notes whose stars > 2\nfor each note\n  say the note's title\n", said)
     assert said == ["groceries", "Groceries for the party"]
+
+
+@pytest.mark.parametrize(("stars", "expected"), [(5, ["many", "some"]), (6, ["none", "no notes"])])
+def test_an_if_on_one_line_and_there_are_no(notes, stars, expected):
+    said: list = []
+    run(notes, f"read some notes whose stars >= {stars}\n"
+               'if there are no notes then say "none"\notherwise say "many"\n'
+               'if there are some notes then say "some"\nelse say "no notes"\n', said)
+    assert said == expected

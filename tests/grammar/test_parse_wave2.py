@@ -189,3 +189,20 @@ def test_for_and_me_stay_words_elsewhere():
     assert one("read some memes\n") == ("call", "read", "some", "memes", None, ())
     assert one("for each format in the formats\n  stop\n") == one("process each format in the formats\n  stop\n")
     assert one("forward some memos\n") == ("call", "forward", "some", "memos", None, ())
+
+
+def test_an_if_on_one_line_and_its_otherwise():
+    assert one('if the x is 1 then say "one"\notherwise if the x is 2 then stop\notherwise say "other"\n') == one(
+        'if the x is 1 then\n  say "one"\notherwise if the x is 2 then\n  stop\notherwise\n  say "other"\n')
+    assert one('if the x is 1 then add 1 to the y\n') == one('if the x is 1\n  add 1 to the y\n')
+
+
+def test_there_are_no_and_there_are_some():
+    assert one('if there are no notes then\n  stop\n') == one('if the notes is empty then\n  stop\n')
+    assert one('if there are some notes then\n  stop\n') == one('if the notes is not empty then\n  stop\n')
+    assert one('if there are notes then\n  stop\n') == one('if the notes is not empty then\n  stop\n')
+    assert one('if there is any note then\n  stop\n') == one('if the note is not empty then\n  stop\n')
+
+
+def test_within_the_last():
+    assert clause("written is within the last 7 days") == clause("written is in the last 7 days")
