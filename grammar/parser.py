@@ -192,6 +192,14 @@ _MISTAKES: dict[tuple[str, str], list[str]] = {
         "watch for new things every 5 seconds at most 5 at a time\n  get the thing\n",
         "watch for new things at most 5 at a time every 5 seconds\n  get the thing\n",
     ],
+    ("a loop needs the name of each item", "write it like: for each message (in the messages), or process each message"): [
+        "process each\n  stop\n",
+        "for each\n  stop\n",
+    ],
+    ("'there are' needs what there is (or is none of)", "write it like: if there are no messages then"): [
+        "if there are no\n  stop\n",
+        "if there are\n  stop\n",
+    ],
     ("a call needs a quantity before its noun", "say how many: some, a, an, the, all, or the first 10"): [
         "read things whose x is \"1\"\n",
     ],
@@ -298,7 +306,8 @@ _COMPARING = re.compile(r"\b(greater|more|less|fewer|bigger|smaller|larger|highe
 _COMPARISONS_HINT = ("compare with: is, is not, is greater than, is less than, is at least, is at most, is between "
                      "1 and 5, is after, is before, is on or after, contains, starts with, or the symbols > < >= <= = !=")
 _IF_HINT = ('an if line reads: if <condition> then, with its steps indented under it, like: '
-            'if the message\'s body contains "STOP" then')
+            'if the message\'s body contains "STOP" then; or with one step after then: if ... then say "..." '
+            '(a loop or a call with a block goes on the lines under it)')
 
 
 def _explain(err: UnexpectedInput, text: str) -> tuple[str, str | None]:

@@ -200,6 +200,9 @@ def test_a_form_feed_is_blank_space_not_a_line_break():
     ("if the x then\n  stop\n", 10, "this condition has no comparison", "is empty, exists"),
     ("otherwise\n  stop\n", 10, "'otherwise' must come right after the steps of an 'if', at the 'if' line's indentation",
      "under the if block"),
+    ("for each\n  stop\n", 9, "a loop needs the name of each item", "for each message (in the messages)"),
+    ("if there are no\n  stop\n", 16, "'there are' needs what there is (or is none of)", "if there are no messages"),
+    ("if there are\n  stop\n", 13, "'there are' needs what there is (or is none of)", "if there are no messages"),
 ])
 def test_each_new_form_has_a_known_mistake_message(text, column, message, hint_part):
     problem = error(text).problems[0]
@@ -218,6 +221,9 @@ def test_an_if_line_that_does_not_parse_says_what_an_if_line_looks_like():
     problem = error("if the x is 1 or\n  stop\n").problems[0]
     assert problem.message == "in this 'if' line, I did not expect the end of the line here"
     assert problem.hint.endswith("an if line reads: if <condition> then, with its steps indented under it, like: "
-                                 "if the message's body contains \"STOP\" then")
+                                 "if the message's body contains \"STOP\" then; or with one step after then: "
+                                 "if ... then say \"...\" (a loop or a call with a block goes on the lines under it)")
+    problem = error('the x is 1\nif the x is 1 then process each y in the x\n  stop\n').problems[0]
+    assert problem.line == 2 and "a loop or a call with a block goes on the lines under it" in problem.hint
     problem = error("process each x in the xs\n  if the x's y is \"a\" \"b\" then\n    stop\n").problems[0]
     assert problem.line == 2 and "an if line reads" in problem.hint
