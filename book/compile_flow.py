@@ -7,17 +7,21 @@ A mixin of `book.compiler.Compiler` (which gives `_value`, `_typed`, `_filter`, 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from book import plan as p
 from book.compile_values import ListOf, Scope, concept_of, ending_with
 from book.concept import type_phrase, type_words
+from book.dates import Span
 from book.expressions import OperationError, result_type
 from book.filters import ORDER_OPERATORS, TEXT_OPERATORS, VALUELESS_OPERATORS, orderable
 from book.naming import did_you_mean, normal
 from book.values import allows_only
 from grammar import ast
+
+MAX_WAIT = timedelta(weeks=1)
+"""The longest `wait`: beyond it, a watch or another run is the way (a process or a workflow would idle for it)."""
 
 # A span of time compared: `is last week` is from its start (included) to its end (excluded).
 PERIOD_BOUNDS = {
@@ -109,6 +113,18 @@ class FlowCompiler:
 
     def _stop(self, stmt: ast.Stop, scope: Scope) -> p.StopStep:
         return p.StopStep(stmt.pos.line, self._text(stmt.pos))
+
+    def _wait(self, stmt: ast.Wait, scope: Scope) -> p.WaitStep | None:
+        span = Span(stmt.count, stmt.unit)
+        if stmt.unit in ("month", "year") or span.delta() > MAX_WAIT:
+            self._problem(f"a wait of {span} is longer than the longest wait, a week", stmt.pos,
+                          "wait a week or less; for later than that, use a watch (watch for new ...) or run the "
+                          "automation again then")
+            return None
+        if stmt.count < 1:
+            self._problem("wait at least 1 second", stmt.pos, "like: wait 5 seconds")
+            return None
+        return p.WaitStep(stmt.pos.line, self._text(stmt.pos), span.delta().total_seconds())
 
     # -- conversations
     def _conversation(self, body: tuple[ast.Statement, ...], conversing: Any, scope: Scope) -> tuple[p.AnyStep, ...]:

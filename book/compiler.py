@@ -79,6 +79,7 @@ class Compiler(ValueCompiler, FlowCompiler):
             ast.If: self._if,
             ast.Say: self._say,
             ast.Stop: self._stop,
+            ast.Wait: self._wait,
             ast.Change: self._change,
             ast.Sort: self._sort,
             ast.Answer: self._answer,

@@ -86,6 +86,8 @@ FORMS: tuple[tuple[str, str, str], ...] = (
     ("Statements", "sort <list> by <field> (descending)", "read some notes\nsort the notes by stars descending"),
     ("Statements", "process each <item> in <list> (as follows), an indented block; also for each <item>",
      'the titles are "a" and "b"\nprocess each title in the titles\n  say the title\nfor each title\n  say the title'),
+    ("Statements", "wait 5 seconds, wait for a minute (at most a week; on Temporal, a durable timer; Ctrl-C ends the "
+     "run there)", 'say "sent"\nwait 2 seconds\nread some notes'),
     ("Statements", "say <value>: a line of output (collected in the result with --output json or jsonl)",
      'say "done"'),
     ("Statements", "stop: the run ends here", "stop"),

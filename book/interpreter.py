@@ -170,6 +170,7 @@ class Interpreter:
             p.CountStep: self._count,
             p.SayStep: self._say,
             p.StopStep: self._stop,
+            p.WaitStep: self._wait,
             p.ChangeStep: self._change,
             p.SortStep: self._sort,
             p.IfStep: self._if,
@@ -286,6 +287,16 @@ class Interpreter:
 
     def _stop(self, step: p.StopStep, env: Env) -> Any:
         raise _Stopped
+
+    def _wait(self, step: p.WaitStep, env: Env) -> Any:
+        """Go on `step.seconds` later: the engine's timer where the caller has one (`wait(step)`), else this
+        thread's; a stop asked meanwhile (Ctrl-C) ends the run there, as `stop` does."""
+        engine = getattr(self.caller, "wait", None)
+        if engine is not None:
+            engine(step)
+        elif self.session.stop.wait(step.seconds):
+            raise _Stopped
+        return env.above
 
     # -- conversations
     def _hang_up(self, step: p.HangUpStep, env: Env) -> Any:

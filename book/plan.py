@@ -215,6 +215,13 @@ class StopStep(Step):
 
 
 @dataclass(frozen=True, slots=True)
+class WaitStep(Step):
+    """`wait 5 seconds`: the run goes on `seconds` later (a stop asked meanwhile ends it there)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class ChangeStep(Step):
     """`add 1 to the counter`: the fact becomes `fact op value`."""
 
@@ -274,7 +281,7 @@ class HangUpStep(Step):
 
 
 AnyStep = (CallStep | SetStep | ConvertStep | GetStep | ForEachStep | WatchStep | CountStep | SayStep | StopStep
-           | ChangeStep | SortStep | IfStep | AnswerStep | HangUpStep)
+           | WaitStep | ChangeStep | SortStep | IfStep | AnswerStep | HangUpStep)
 
 
 def blocks(step: AnyStep) -> tuple[tuple[AnyStep, ...], ...]:

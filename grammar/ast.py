@@ -327,6 +327,15 @@ class Stop:
 
 
 @dataclass(frozen=True, slots=True)
+class Wait:
+    """`wait 5 seconds`: the run goes on after that long."""
+
+    count: int
+    unit: str
+    pos: Pos
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """`add 1 to the counter`, `subtract 2 from the total`: a fact changes by an amount."""
 

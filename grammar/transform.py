@@ -170,6 +170,10 @@ class ToAst(Transformer):
     def stop(self, keyword):
         return ast.Stop(_pos(keyword))
 
+    def wait(self, keyword, *rest):
+        count = _count(rest[0]) if len(rest) == 2 else 1  # `wait for a minute`
+        return ast.Wait(count, _unit(rest[-1]), _pos(keyword))
+
     def add(self, value, name):
         return ast.Change("+", value, name.name(), value.pos)
 

@@ -71,6 +71,14 @@ class _Pending(BaseException):
         self.step, self.inputs, self.expression = step, inputs, expression
 
 
+class _Waiting(BaseException):
+    """The plan reached a `wait` the workflow has not slept yet."""
+
+    def __init__(self, step: p.WaitStep) -> None:
+        super().__init__(step.line)
+        self.step = step
+
+
 @dataclass
 class _Outcome:
     path: tuple[int, ...]
@@ -95,6 +103,16 @@ class _Replay:
         if outcome.error is not None:
             raise error_from(outcome.error)
         return outcome.value
+
+    def wait(self, step: p.WaitStep) -> None:
+        """A `wait`: a durable timer of the workflow's, slept once (a replay goes past it)."""
+        if self.index == len(self.outcomes):
+            raise _Waiting(step)
+        outcome = self.outcomes[self.index]
+        self.index += 1
+        if outcome.path != plans.path_of(self.ref, step):
+            raise RuntimeError(f"the automation took another path on replay (line {step.line}): its evaluation "
+                               "must be deterministic")
 
 
 @workflow.defn(name=WORKFLOW)
@@ -163,6 +181,9 @@ class AutomationWorkflow:
                 return Interpreter(_session(), caller=_Replay(self.ref, outcomes)).run(block, facts)
             except _Pending as pending:
                 outcomes.append(await self._call(pending))
+            except _Waiting as waiting:
+                await workflow.sleep(timedelta(seconds=waiting.step.seconds))
+                outcomes.append(_Outcome(plans.path_of(self.ref, waiting.step)))
 
     async def _call(self, pending: _Pending) -> _Outcome:
         step = pending.step

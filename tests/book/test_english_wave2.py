@@ -413,3 +413,37 @@ def test_an_if_on_one_line_and_there_are_no(notes, stars, expected):
                'if there are no notes then say "none"\notherwise say "many"\n'
                'if there are some notes then say "some"\nelse say "no notes"\n', said)
     assert said == expected
+
+
+def test_wait_goes_on_after_that_long(notes):
+    import time
+
+    said: list = []
+    began = time.monotonic()
+    run(notes, 'say "a"\nwait 1 second\nread some notes whose stars > 4\nsay the number of the above\n', said)
+    assert time.monotonic() - began >= 1.0
+    assert said == ["a", 1]
+
+
+def test_a_stop_asked_during_a_wait_ends_the_run_there(notes):
+    import threading
+    import time
+
+    said: list = []
+    session = Session({notes.book.name: lambda: notes.store}, now=lambda: NOW, say=said.append)
+    threading.Timer(0.3, session.stop.set).start()
+    began = time.monotonic()
+    Automation.compile('say "a"\nwait 1 hour\nsay "b"\n', notes.book.registry).run(session)
+    assert time.monotonic() - began < 30 and said == ["a"]
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("wait 2 weeks", "a wait of 2 weeks is longer than the longest wait, a week"),
+    ("wait 1 month", "a wait of 1 month is longer than the longest wait, a week"),
+    ("wait 0 seconds", "wait at least 1 second"),
+])
+def test_a_wait_too_long_or_of_nothing_is_refused_before_anything_runs(notes, text, says):
+    with pytest.raises(CompileError) as caught:
+        run(notes, f'write a note where\n  the title is "x"\n{text}\n')
+    assert says in str(caught.value) and "line 3" not in str(caught.value) and ":3:1:" in caught.value.render()
+    assert len(notes.store.notes) == 4  # nothing written

@@ -116,3 +116,38 @@ def test_an_automation_with_branches_in_a_loop_runs_as_a_workflow_as_in_process(
     value, store, local = as_a_workflow(temporal, text, "branches.auto")
     assert value == local.value == 2
     assert [(n.title, n.body) for n in store.notes] == [("groceries", None), ("chores", "sweep!")]
+
+
+WAITING = '''write a Lark note where
+  the title is "a"
+wait 1 second
+the titles are "b" and "c"
+for each title
+  wait for a second
+  write a Lark note where
+    the title is the title
+read some notes
+'''
+
+
+def test_a_wait_is_a_durable_timer_of_the_workflow_slept_once(temporal):
+    """Each `wait` is one timer in the workflow's history (a replay goes past it, never writing twice)."""
+    from temporalio.api.enums.v1 import EventType
+
+    from book.temporal.worker import connect, result_of, start_automation, worker_for
+
+    book, store = make_book()
+    queue = f"notes-{uuid.uuid4().hex[:8]}"
+
+    async def main() -> Any:
+        client = await connect(temporal.target)
+        async with worker_for(client, book, session_for(book, store), task_queue=queue):
+            handle = await start_automation(client, book, WAITING, "waiting.auto", task_queue=queue)
+            value = await result_of(handle, book)
+            events = [event async for event in handle.fetch_history_events()]
+            return value, events
+
+    value, events = asyncio.run(main())
+    assert [n.title for n in value] == [n.title for n in store.notes] == ["a", "b", "c"]  # each written once
+    timers = [e for e in events if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED]
+    assert [t.timer_started_event_attributes.start_to_fire_timeout.seconds for t in timers] == [1, 1, 1]

@@ -53,6 +53,8 @@ def shape(node: Any) -> Any:
         return ("say", shape(node.value))
     if isinstance(node, ast.Stop):
         return ("stop",)
+    if isinstance(node, ast.Wait):
+        return ("wait", node.count, node.unit)
     if isinstance(node, ast.Change):
         return ("change", node.op, shape(node.value), node.name.key)
     if isinstance(node, ast.Sort):

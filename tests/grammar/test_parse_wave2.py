@@ -206,3 +206,15 @@ def test_there_are_no_and_there_are_some():
 
 def test_within_the_last():
     assert clause("written is within the last 7 days") == clause("written is in the last 7 days")
+
+
+@pytest.mark.parametrize(("text", "count", "unit"), [("wait 5 seconds", 5, "second"), ("wait for a minute", 1, "minute"),
+                                                    ("wait two hours", 2, "hour"), ("Wait for 1 day.", 1, "day")])
+def test_wait(text, count, unit):
+    assert one(text + "\n") == ("wait", count, unit)
+
+
+def test_wait_is_a_word_where_no_length_of_time_follows():
+    assert one("wait some notes\n") == ("call", "wait", "some", "notes", None, ())
+    assert one("the wait is 3\n") == ("assign", "wait", 3)
+    assert one('if the x is 1 then wait 2 seconds\n')[1][0][1] == (("wait", 2, "second"),)
