@@ -332,7 +332,10 @@ class Compiler(ValueCompiler, FlowCompiler):
         if call.quantity.kind == "last":
             limit, last = None, call.quantity.count
         if output.plural:
-            singular_call = call.quantity.singular or (call.quantity.kind == "the" and singular(call.noun.text.split()[-1]) == call.noun.text.split()[-1].lower())
+            head = call.noun.text.split()[-1]
+            one_named = singular(head) == head.lower()  # `the message`, `the first message`: one thing, not a list
+            singular_call = call.quantity.singular or one_named and (
+                call.quantity.kind == "the" or call.quantity.kind in ("first", "last") and call.quantity.count == 1)
             if (last if last is not None else limit) is not None and (last if last is not None else limit) < 1:
                 self._problem("ask for at least one", call.pos, "use a count of 1 or more")
                 ok = False

@@ -21,7 +21,7 @@ PAGE = "english.md"
 FORMS: tuple[tuple[str, str, str], ...] = (
     ("Calls", "a verb, a quantity and a noun (a me after the verb is fine: show me the notes)",
      "read some notes\nshow me the last 2 notes"),
-    ("Calls", "quantities: some, a / an, all, the, the first 10, the last 2, 10, numbers in words",
+    ("Calls", "quantities: some, a / an, all, the, the first 10, the last 2, the first / last (one), 10, numbers in words",
      "read the first three notes"),
     ("Calls", "filters: whose <field> <comparison>, joined with and whose / or whose, not whose",
      'read some notes whose title contains "milk" and whose stars is at least 2'),

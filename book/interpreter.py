@@ -8,6 +8,7 @@ fetches no page it does not need.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import sys
 import threading
@@ -531,7 +532,8 @@ class Interpreter:
             kwargs = dict(kwargs)
             converse = self.conversing(step, kwargs.pop(CONVERSATION))
         try:
-            result = procedure.read(client, expression, pushed=pushed, limit=1 if step.singular else step.limit,
+            one = 1 if step.last is None else None  # `the last message`: all are read, to know which is last
+            result = procedure.read(client, expression, pushed=pushed, limit=one if step.singular else step.limit,
                                     inputs=kwargs, downloads=downloads, conversation=converse)
         except DeliveryUnknownError as err:  # name what it was given, so the user can check whether it was done
             given = ", ".join(f"the {english(param)} {shown(kwargs[param], annotation)}"
@@ -546,7 +548,11 @@ class Interpreter:
     def _collect(self, step: p.CallStep, stream: Any, expression: f.FilterExpression | None) -> Any:
         items = (x for x in stream if expression.matches(x)) if expression is not None else iter(stream)
         if step.singular:
-            first = next(items, None)
+            if step.last is None:
+                first = next(items, None)
+            else:  # `the last message`
+                kept = collections.deque(items, maxlen=1)
+                first = kept[0] if kept else None
             if first is None:
                 what = noun_key(step.procedure.signature.noun)
                 if expression is None:

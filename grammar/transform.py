@@ -259,6 +259,10 @@ class ToAst(Transformer):
     def first(self, which, number):
         return ast.Quantity(str(which).lower(), _count(number))
 
+    def first_one(self, which):
+        """`the first message`, `the last message`: one (a list of one for a plural noun)."""
+        return ast.Quantity(str(which).lower(), 1)
+
     def count_of_things(self, number):
         return ast.Quantity("count", _count(number))
 

@@ -447,3 +447,16 @@ def test_a_wait_too_long_or_of_nothing_is_refused_before_anything_runs(notes, te
         run(notes, f'write a note where\n  the title is "x"\n{text}\n')
     assert says in str(caught.value) and "line 3" not in str(caught.value) and ":3:1:" in caught.value.render()
     assert len(notes.store.notes) == 4  # nothing written
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("read the first note", "N1"), ("read the last note", "N4"), ("read the last note whose stars > 2", "N3"),
+    ("read the first memo whose stars < 2", "N2"),
+])
+def test_the_first_and_the_last_thing_without_a_count_is_one(notes, text, expected):
+    assert run(notes, text).value.id == expected
+
+
+def test_the_first_and_the_last_things_without_a_count_is_a_list_of_one(notes):
+    assert ids(run(notes, "read the last notes")) == ["N4"]
+    assert ids(run(notes, "read the first notes whose stars > 0")) == ["N1"]

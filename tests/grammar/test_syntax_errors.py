@@ -51,7 +51,7 @@ def test_no_lark_name_or_internal_token_reaches_the_message():
     texts = [
         "read some notes whose title is\n",
         "read some notes whose stars is one of (1, 2\n",
-        "read the first notes\n",
+        "read the first -2 notes\n",
         "get the a's b's c\n",
         "the x is 1 2\n",
         "use the above\n",
@@ -91,7 +91,7 @@ def test_no_lark_name_or_internal_token_reaches_the_message():
     ("the day is 2022-02-30\n", 1, 12, "2022-02-30 is not a real date", "2022-03-01"),
     ("the time is 2022-02-30T10:00\n", 1, 13, "2022-02-30T10:00 is not a real date and time", "2022-03-01T15:00:00Z"),
     ("the n is " + "9" * 5000 + "\n", 1, 10, "the number 999999999999... has too many digits", "shorter"),
-    ("read the first notes\n", 1, 16, "I did not expect a word here", "expected a number"),
+    ("read the first -2 notes\n", 1, 16, "-2 is not a count of things", "whole number"),
     ("read some notes whose stars is one of (1, 2\n", 1, 43, "the automation ends in the middle of a line", "')' or ','"),
     ("read some notes \u00e9\n", 1, 17, "I don't understand the character '\u00e9' here", None),
 ])
