@@ -1,7 +1,7 @@
 """Parse English automations (and procedure signature phrases) into the typed tree of `grammar.ast`.
 
-The grammar is loaded once, at import, from the `.lark` file beside this module (its parser tables from
-the cache of `grammar._loading`, built again whenever the grammar changes). Automations use
+The grammar is loaded once, at import, from the `.lark` file beside this module (its parser tables and
+lark's runtime from the module `grammar._loading` generates, again whenever the grammar changes). Automations use
 LALR with a tree-less transformer: the parser builds the typed nodes directly. Every failure is a
 `book.errors.EnglishSyntaxError` with line, column, the source line, a caret and a hint for each mistake:
 after the first, the parse goes on from the next top-level statement (see `_recover`).
@@ -13,14 +13,17 @@ import functools
 import re
 import threading
 
-from lark import Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.indenter import Indenter
-from lark.lexer import PatternRE, PatternStr, TerminalDef
-
 from book.errors import EnglishSyntaxError, Problem
 from grammar import ast
-from grammar._loading import load_parser
+from grammar._runtime import (
+    Indenter,
+    Token,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    lark,
+)
 from grammar.transform import ToAst as _ToAst
 
 __all__ = ["parse", "GRAMMAR_FILE"]
@@ -60,34 +63,7 @@ class _Dedent(Exception):
         self.line, self.column, self.expected = line, column, expected
 
 
-_WORD = re.compile(r"[A-Za-z]+(?:[\t ]+[A-Za-z]+)*")
-
-
-def whole_words(terminal: TerminalDef) -> None:
-    """Make a keyword of letters match only a whole word: `a` never takes the start of `apples`.
-
-    Lark's contextual lexer tries only the terminals a state accepts, so where no name may follow (after
-    `read`, only an article or a count), the keyword `a` matched the first letter of `read apples` and the
-    rest became the name `pples`. A keyword becomes a regular expression with a word boundary after it,
-    one priority above a name, so where both a keyword and a name fit, the keyword wins as it did.
-    """
-    pattern = terminal.pattern
-    if isinstance(pattern, PatternStr) and _WORD.fullmatch(pattern.value) and terminal.priority <= 1:
-        text = re.escape(pattern.value).replace(r"\ ", r"[\t ]+")
-        terminal.pattern = PatternRE(text + r"(?![A-Za-z0-9_\-])", pattern.flags, pattern.raw)
-        terminal.priority = 1
-
-
-_PARSER = load_parser(  # its tables from the cache, rebuilt when the grammar changes (see grammar._loading)
-    GRAMMAR_FILE,
-    __file__,
-    parser="lalr",
-    lexer="contextual",
-    postlex=_BookIndenter(),
-    transformer=_ToAst(),
-    maybe_placeholders=False,
-    edit_terminals=whole_words,
-)
+_PARSER = lark.load("automation", postlex=_BookIndenter(), transformer=_ToAst())  # its options: grammar._loading
 _LOCK = threading.Lock()  # the indenter keeps state while a text is parsed
 
 # Terminals, as a person would name them, for "expected ..." hints.

@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from lark import Token, Transformer, v_args
-
 from book.errors import EnglishSyntaxError, Problem
 from grammar import ast
+from grammar._runtime import Token, Transformer, v_args
 
 __all__ = ["ToAst"]
 

@@ -1,13 +1,16 @@
-"""The parser tables are cached by what they are built from: an edited grammar is built anew, never stale."""
+"""The parsers run on a module generated from the grammars (lark's runtime and their tables), kept by what
+it is generated from: an edited grammar is generated anew, never stale; a start imports no `lark`."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
-from lark import Lark
-from lark.exceptions import UnexpectedInput
 
 from grammar import _loading
-from grammar._loading import load_parser
+from grammar._loading import GRAMMAR_FOLDER, GRAMMARS, load_runtime
 
 GRAMMAR = """
 start: WORD+
@@ -15,54 +18,70 @@ start: WORD+
 %import common.WS
 %ignore WS
 """
+WORDS = {"words": {"lexer": "contextual"}}
 
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     folder = tmp_path / "cache"
     monkeypatch.setenv("BOOK_GRAMMAR_CACHE", str(folder))
+    monkeypatch.setattr(_loading, "_LOADED", {})
     return folder
 
 
-def test_the_tables_are_saved_once_and_loaded_after(tmp_path, cache, monkeypatch):
-    (tmp_path / "words.lark").write_text(GRAMMAR)
-    built = load_parser("words.lark", str(tmp_path / "here.py"), parser="lalr")
-    saved = list(cache.glob("words-*.lark-tables"))
+def _grammar(tmp_path, text=GRAMMAR):
+    folder = tmp_path / "grammars"
+    folder.mkdir(exist_ok=True)
+    (folder / "words.lark").write_text(text)
+    return folder
+
+
+def test_the_module_is_generated_once_and_imported_after(tmp_path, cache, monkeypatch):
+    folder = _grammar(tmp_path)
+    built = load_runtime(folder, WORDS)
+    saved = list(cache.glob("lark_runtime_*.py"))
     assert len(saved) == 1
-    def build(*args, **kwargs):
-        raise AssertionError("the tables were built again")
+    monkeypatch.setattr(_loading, "_LOADED", {})
 
-    monkeypatch.setattr(Lark, "__init__", build)
-    loaded = load_parser("words.lark", str(tmp_path / "here.py"), parser="lalr")
-    assert loaded.parse("some words") == built.parse("some words")
-    assert list(cache.glob("words-*.lark-tables")) == saved
+    def generate(*args, **kwargs):
+        raise AssertionError("the module was generated again")
 
-
-def test_an_edited_grammar_is_built_anew_with_no_step(tmp_path, cache):
-    (tmp_path / "words.lark").write_text(GRAMMAR)
-    load_parser("words.lark", str(tmp_path / "here.py"), parser="lalr").parse("two words")
-    (tmp_path / "words.lark").write_text(GRAMMAR.replace("start: WORD+", "start: WORD"))  # one word only now
-    edited = load_parser("words.lark", str(tmp_path / "here.py"), parser="lalr")
-    assert edited.parse("one")
-    with pytest.raises(UnexpectedInput):
-        edited.parse("two words")
-    assert len(list(cache.glob("words-*.lark-tables"))) == 2  # one file a version: neither is ever stale
+    monkeypatch.setattr(_loading, "generate", generate)
+    loaded = load_runtime(folder, WORDS)
+    assert loaded is not built
+    assert str(loaded.load("words").parse("some words")) == str(built.load("words").parse("some words"))
+    assert list(cache.glob("lark_runtime_*.py")) == saved
 
 
-def test_other_options_are_other_tables(tmp_path, cache):
-    (tmp_path / "words.lark").write_text(GRAMMAR)
-    load_parser("words.lark", str(tmp_path / "here.py"), parser="lalr")
-    load_parser("words.lark", str(tmp_path / "here.py"), parser="lalr", maybe_placeholders=False)
-    assert len(list(cache.glob("words-*.lark-tables"))) == 2
+def test_an_edited_grammar_is_generated_anew_with_no_step(tmp_path, cache):
+    folder = _grammar(tmp_path)
+    load_runtime(folder, WORDS).load("words").parse("two words")
+    _grammar(tmp_path, GRAMMAR.replace("start: WORD+", "start: WORD"))  # one word only now
+    edited = load_runtime(folder, WORDS)
+    assert edited.load("words").parse("one")
+    with pytest.raises(edited.UnexpectedInput):
+        edited.load("words").parse("two words")
+    assert len(list(cache.glob("lark_runtime_*.py"))) == 2  # one module a version: neither is ever stale
 
 
-def test_a_damaged_cache_file_is_built_again(tmp_path, cache):
-    (tmp_path / "words.lark").write_text(GRAMMAR)
-    load_parser("words.lark", str(tmp_path / "here.py"), parser="lalr")
-    (saved,) = cache.glob("words-*.lark-tables")
-    saved.write_bytes(saved.read_bytes()[:100])  # cut short
-    assert load_parser("words.lark", str(tmp_path / "here.py"), parser="lalr").parse("still parses")
-    assert len(saved.read_bytes()) > 100  # written again, whole
+def test_other_options_are_another_module(tmp_path, cache):
+    folder = _grammar(tmp_path)
+    load_runtime(folder, WORDS)
+    load_runtime(folder, {"words": {"lexer": "contextual", "maybe_placeholders": False}})
+    assert len(list(cache.glob("lark_runtime_*.py"))) == 2
+
+
+def test_a_damaged_module_is_generated_again(tmp_path, cache, monkeypatch):
+    folder = _grammar(tmp_path)
+    load_runtime(folder, WORDS)
+    (saved,) = cache.glob("lark_runtime_*.py")
+    whole = saved.read_text()
+    saved.write_text(whole[: len(whole) // 2].rsplit("\n", 1)[0] + "\n")  # cut short at a line's end
+    for compiled in (cache / "__pycache__").glob("*"):
+        compiled.unlink()
+    monkeypatch.setattr(_loading, "_LOADED", {})
+    assert load_runtime(folder, WORDS).load("words").parse("still parses")
+    assert saved.read_text().endswith(whole[whole.index("\ndef load(") :])  # written again, whole
 
 
 def test_a_cache_folder_that_cant_be_written_falls_back(tmp_path, monkeypatch):
@@ -70,41 +89,28 @@ def test_a_cache_folder_that_cant_be_written_falls_back(tmp_path, monkeypatch):
     blocked.write_text("not a folder")
     monkeypatch.setenv("BOOK_GRAMMAR_CACHE", str(blocked / "cache"))
     monkeypatch.setattr(_loading.tempfile, "gettempdir", lambda: str(blocked))  # no folder can be made anywhere
-    (tmp_path / "words.lark").write_text(GRAMMAR)
-    assert load_parser("words.lark", str(tmp_path / "here.py"), parser="lalr").parse("built in memory")
+    monkeypatch.setattr(_loading, "_LOADED", {})
+    assert load_runtime(_grammar(tmp_path), WORDS).load("words").parse("run from memory")
 
 
-def test_the_books_grammars_load_through_the_cache(cache):
-    from grammar import parse, parse_signature
-
-    assert parse('read some notes whose title is "groceries"\n').statements
-    assert parse_signature("to read some (*SMS* messages)").noun == "SMS messages"
-    assert {p.name.split("-")[0] for p in cache.glob("*.lark-tables")} <= {"automation", "signature"}
-
-
-def _upper(terminal):
-    terminal.priority = 1
-
-
-def _lower(terminal):
-    terminal.priority = 2
+def test_the_books_grammars_parse_without_importing_lark(tmp_path):
+    """A start that finds the module imports no `lark` at all (the lark package only generates it)."""
+    env = {**os.environ, "BOOK_GRAMMAR_CACHE": str(tmp_path / "cache")}
+    code = ("import sys\nfrom grammar import parse, parse_signature\n"
+            "assert parse('read some notes whose title is \"groceries\"\\n').statements\n"
+            "assert parse_signature('to read some (*SMS* messages)').noun == 'SMS messages'\n"
+            "print('lark' in sys.modules)")
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    again = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert (first.stdout.strip(), again.stdout.strip()) == ("True", "False")  # generated once, then only imported
+    assert [p.name for p in (tmp_path / "cache").glob("*.py")] == [
+        f"lark_runtime_{_loading.digest(GRAMMAR_FOLDER, GRAMMARS, _loading.lark_version())}.py"]
 
 
-def test_a_function_option_is_known_by_its_name_and_code(tmp_path, cache):
-    # `edit_terminals` is a function: the same function is the same tables at every start (not its address),
-    # a function that edits otherwise is other tables
-    import subprocess
-    import sys
-
-    (tmp_path / "words.lark").write_text(GRAMMAR)
-    probe = ("import sys; from pathlib import Path; from grammar._loading import digest; "
-             "from tests.grammar.test_loading import _upper; "
-             "print(digest(Path(sys.argv[1]), {'parser': 'lalr', 'edit_terminals': _upper}))")
-    digests = {subprocess.run([sys.executable, "-c", probe, str(tmp_path / "words.lark")], check=True,
-                              capture_output=True, text=True).stdout for _ in range(2)}
-    assert len(digests) == 1
-    load_parser("words.lark", str(tmp_path / "here.py"), parser="lalr", edit_terminals=_upper)
-    load_parser("words.lark", str(tmp_path / "here.py"), parser="lalr", edit_terminals=_upper)
-    assert len(list(cache.glob("words-*.lark-tables"))) == 1
-    load_parser("words.lark", str(tmp_path / "here.py"), parser="lalr", edit_terminals=_lower)
-    assert len(list(cache.glob("words-*.lark-tables"))) == 2
+def test_the_digest_covers_every_grammar_and_the_options(tmp_path):
+    folder = _grammar(tmp_path)
+    before = _loading.digest(folder, WORDS, "1.0")
+    (folder / "other.lark").write_text("start: \"x\"\n")  # a grammar it may %import
+    assert _loading.digest(folder, WORDS, "1.0") != before
+    assert _loading.digest(folder, WORDS, "1.1") != _loading.digest(folder, WORDS, "1.0")
+    assert _loading.digest(folder, {"words": {"lexer": "basic"}}, "1.0") != _loading.digest(folder, WORDS, "1.0")
