@@ -147,6 +147,7 @@ def _import(path: Path, name: str) -> ModuleType:
 
     if not path.is_file():
         raise FileNotFoundError(path)
+    _compiled(path)
     loader = SourceFileLoader(name, str(path))
     module = module_from_spec(spec_from_loader(name, loader))
     sys.modules[name] = module  # its dataclasses look their module up
@@ -159,6 +160,20 @@ def _import(path: Path, name: str) -> ModuleType:
         del sys.modules[name]
         raise ImportError(f"{path} has no tables")
     return module
+
+
+def _compiled(path: Path) -> None:
+    """Write the module's bytecode if it has none, even where Python writes none (`PYTHONDONTWRITEBYTECODE`):
+    compiling its source at every start would cost more than the tables save."""
+    from importlib.util import cache_from_source
+
+    if not os.path.exists(cache_from_source(str(path))):
+        import py_compile
+
+        try:
+            py_compile.compile(str(path), doraise=True)
+        except (OSError, py_compile.PyCompileError):
+            pass  # imported from its source all the same
 
 
 def generate(folder: Path, grammars: dict[str, dict[str, Any]]) -> str:
