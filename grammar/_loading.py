@@ -112,7 +112,7 @@ def load_runtime(folder: Path = GRAMMAR_FOLDER, grammars: dict[str, dict[str, An
             continue
         except Exception:  # damaged (cut short, a disk error): generated again below
             continue
-        _touch(place / f"{name}.py")
+        _touch(place / "__pycache__", name)  # not the source: its bytecode would be out of date
         break
     else:
         source = generate(folder, grammars)
@@ -247,16 +247,19 @@ def _prune(folder: Path, keep: str) -> None:
     now = time.time()
     for other in [*folder.glob("lark_runtime_*.py"), *folder.glob("*.lark-tables")]:
         try:
-            if other.stem != keep and now - other.stat().st_mtime > _PRUNE_AFTER:
-                other.unlink()
-                for compiled in (folder / "__pycache__").glob(f"{other.stem}.*"):
-                    compiled.unlink()
+            compiled = list((folder / "__pycache__").glob(f"{other.stem}.*"))
+            if other.stem != keep and all(now - f.stat().st_mtime > _PRUNE_AFTER for f in [other, *compiled]):
+                for f in [other, *compiled]:
+                    f.unlink()
         except OSError:
             pass
 
 
-def _touch(path: Path) -> None:
+def _touch(folder: Path, name: str) -> None:
+    """Mark the module's bytecode used (`_prune` keeps what a start used in the last week)."""
     try:
-        os.utime(path)
+        for compiled in os.scandir(folder):
+            if compiled.name.startswith(name + "."):
+                os.utime(compiled.path)
     except OSError:
         pass
