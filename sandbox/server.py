@@ -113,8 +113,8 @@ class SandboxServer:
         app = create_app(self.store)
         app.state.wake_status_callbacks = self.status_callbacks.wake
         app.state.follow_call = self.call_progress.follow
-        config = uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30
+        config = uvicorn.Config(  # no WebSocket is served (the sandbox opens those a call connects as a client)
+            app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30, ws="none"
         )
         server = uvicorn.Server(config)
         self._server = server
