@@ -4,14 +4,16 @@
         result = wrk(served.url + "/path", seconds=3, headers={"Authorization": "..."})
         result.requests_per_s, result.p99_ms, served.cpu()
 
-Every app runs as the sandbox runs (uvicorn, h11, TCP_NODELAY, no access log), alone in its process, so
-the figures compare the apps and not the processes around them. The load generator is wrk (Debian's
+Every app runs under uvicorn as the listener runs (h11, TCP_NODELAY, no access log), alone in its process, so
+the figures compare the apps and not the processes around them; `Served(..., server="sandbox")` serves it as
+the sandbox serves its app (`sandbox.loopback` of that checkout, or uvicorn in a revision that has none). The load generator is wrk (Debian's
 `wrk` package: `apt-get install wrk`), on the other core.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import multiprocessing
 import os
 import re
@@ -29,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _serve(root: str, factory: str, args: tuple[Any, ...], conn: Any) -> None:
+def _serve(root: str, factory: str, args: tuple[Any, ...], conn: Any, server_kind: str = "uvicorn") -> None:
     sys.path.insert(0, root)
     import uvicorn
 
@@ -41,6 +43,15 @@ def _serve(root: str, factory: str, args: tuple[Any, ...], conn: Any) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
+    if server_kind == "sandbox" and importlib.util.find_spec("sandbox.loopback") is not None:
+        from sandbox.loopback import LoopbackServer
+
+        loopback = LoopbackServer(app, sock, keep_alive=30)
+        loopback.start()
+        conn.send(sock.getsockname()[1])
+        while loopback.running:
+            time.sleep(0.5)
+        return
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                            timeout_keep_alive=30))
 
@@ -59,10 +70,10 @@ class Served:
     `root` is the checkout its modules are imported from: this one, or another revision's (see `checkout`).
     """
 
-    def __init__(self, factory: str, *args: Any, root: Path = ROOT) -> None:
+    def __init__(self, factory: str, *args: Any, root: Path = ROOT, server: str = "uvicorn") -> None:
         context = multiprocessing.get_context("spawn")
         parent, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(str(root), factory, args, child), daemon=True)
+        self.process = context.Process(target=_serve, args=(str(root), factory, args, child, server), daemon=True)
         self.process.start()
         if not parent.poll(60):
             self.process.kill()

@@ -1,7 +1,8 @@
 """Sandbox benchmark: listing messages, beside a trivial Starlette endpoint serving the very same bytes.
 
-The sandbox holds 100,000 messages (a file of its own). Each app runs alone in a child process under
-uvicorn as the sandbox runs (see `bench/_serving.py`), loaded by wrk on the other core:
+The sandbox holds 100,000 messages (a file of its own). Each app runs alone in a child process (the sandbox
+served as it serves itself, `sandbox.loopback`; the trivial endpoint under uvicorn; see `bench/_serving.py`),
+loaded by wrk on the other core:
 
 1. Lists of 50 and of 1,000: `GET .../Messages.json?PageSize=N` (the first page, with the account's
    Basic auth) from the sandbox, and from a Starlette app whose one route answers the bytes the sandbox
@@ -88,11 +89,12 @@ def main() -> None:
         sid, token = seed(db)
         auth = {"Authorization": "Basic " + base64.b64encode(f"{sid}:{token}".encode()).decode()}
         path = f"/2010-04-01/Accounts/{sid}/Messages.json"
-        sandboxes = {"this": stack.enter_context(Served("bench.sandbox_bench:sandbox_app", str(db)))}
+        sandboxes = {"this": stack.enter_context(Served("bench.sandbox_bench:sandbox_app", str(db),
+                                                           server="sandbox"))}
         if args.against:
             old = stack.enter_context(checkout(args.against))
             sandboxes[args.against] = stack.enter_context(
-                Served("bench.sandbox_bench:sandbox_app", str(db), root=old))
+                Served("bench.sandbox_bench:sandbox_app", str(db), root=old, server="sandbox"))
         print(f"listing messages of {TOTAL:,}: requests/s (wrk, {args.seconds:g} s, 4 connections; median of "
               f"{args.repeats}) beside a trivial endpoint serving the same bytes")
         for size in (50, 1000):

@@ -1,21 +1,19 @@
-"""Running the sandbox: `SandboxServer` (uvicorn on loopback in a background thread) and `serve`."""
+"""Running the sandbox: `SandboxServer` (its app on loopback in a background thread, `sandbox.loopback`) and `serve`."""
 
 from __future__ import annotations
 
 import socket
 import sys
-import threading
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
-import uvicorn
-
 from sandbox.app import create_app
 from sandbox.call_progress import CallProgress
 from sandbox.clock import Clock
 from sandbox.errors import SandboxError
+from sandbox.loopback import LoopbackServer
 from sandbox.status_queue import StatusDispatcher
 from sandbox.store import Store
 
@@ -55,8 +53,7 @@ class SandboxServer:
         self.call_progress = CallProgress(self.store)
         self._requested_port = port
         self._port: int | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     # -- the public face -------------------------------------------------------------------------
 
@@ -80,7 +77,7 @@ class SandboxServer:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._server is not None and self._server.running
 
     def reset(self) -> None:
         """Delete all messages and other data; keep the credentials."""
@@ -113,30 +110,25 @@ class SandboxServer:
         app = create_app(self.store)
         app.state.wake_status_callbacks = self.status_callbacks.wake
         app.state.follow_call = self.call_progress.follow
-        config = uvicorn.Config(  # no WebSocket is served (the sandbox opens those a call connects as a client)
-            app, log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=30, ws="none"
-        )
-        server = uvicorn.Server(config)
+        server = LoopbackServer(app, sock, keep_alive=30)
+        try:
+            server.start(timeout=_START_TIMEOUT)
+        except TimeoutError:
+            server.stop()
+            self._port = None
+            raise SandboxError(f"The sandbox did not start within {_START_TIMEOUT:.0f} s on {self.host}.") from None
+        except OSError as exc:
+            server.stop()
+            where, self._port = f"{self.host}:{self._port}", None
+            raise SandboxError(f"The sandbox could not serve on {where} ({exc}).") from exc
         self._server = server
-        self._thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="twilio-book-sandbox",
-                                        daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise SandboxError(f"The sandbox did not start within {_START_TIMEOUT:.0f} s on {self.host}.")
-            time.sleep(0.005)
         return self
 
     def stop(self) -> None:
-        """Stop serving and wait for the thread; the database stays open until `close()`."""
+        """Stop serving (at once) and wait for the thread; the database stays open until `close()`."""
         if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=_START_TIMEOUT)
+            self._server.stop(timeout=_START_TIMEOUT)
         self._server = None
-        self._thread = None
         self._port = None
 
     def close(self) -> None:
