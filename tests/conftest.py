@@ -72,7 +72,7 @@ class TestClock(ManualClock):
 
 @pytest.fixture(scope="session")
 def _worker_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxServer, TestClock]]:
-    """One running sandbox per test process (starting and stopping uvicorn costs ~0.2 s)."""
+    """One running sandbox per test process (its store and status dispatcher are made once)."""
     clock = TestClock()
     with SandboxServer(db_path=tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3", clock=clock) as server:
         yield server, clock
