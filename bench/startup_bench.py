@@ -15,7 +15,11 @@ the modules' bytecode, as any first start after an install or a change does (PYT
 taken out of the children's environment: an installed package has its bytecode, as the SDK has); that
 first start's figures are printed too.
 
-    python bench/startup_bench.py [--rounds 9]
+`--against REV` runs REV's commands too (this repository at another revision, checked out in a temporary git
+worktree, run from it with the same interpreter and packages), interleaved in the same rounds, and prints
+them beside this one's, each rated against the same baseline.
+
+    python bench/startup_bench.py [--rounds 9] [--against REV]
 """
 
 from __future__ import annotations
@@ -27,7 +31,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._serving import checkout
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "examples" / "send.auto"
@@ -38,10 +47,10 @@ def _cpu_children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def cpu_of(argv: list[str], env: dict[str, str]) -> float:
-    """CPU seconds (user + system) of one run of `argv` to its end; it must succeed."""
+def cpu_of(argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> float:
+    """CPU seconds (user + system) of one run of `argv` (in `cwd`: its modules come first) to its end; it must succeed."""
     before = _cpu_children()
-    done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
     spent = _cpu_children() - before
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
@@ -64,27 +73,34 @@ GOALS = {"--help": 0.5, "check small.auto": 1.5, "run small.auto": 2.5}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--against", metavar="REV", help="also run this revision's commands, for comparison")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         home = Path(tmp) / "home"
         small = Path(tmp) / "small.auto"
         small.write_text(SMALL.read_text())
         env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_") and k != "PYTHONDONTWRITEBYTECODE"}
         env.update({"TWILIO_BOOK_HOME": str(home), "TWILIO_BOOK_KEYRING": "0"})
-        runs = commands(small)
-        first = {name: cpu_of(argv, env) for name, argv in runs.items()}  # warm-up: caches filled
+        runs = {name: (argv, ROOT) for name, argv in commands(small).items()}
+        if args.against:
+            old = stack.enter_context(checkout(args.against))
+            runs.update({f"{name} ({args.against})": (argv, old) for name, argv in commands(small).items()
+                         if name != "import twilio.rest"})
+        first = {name: cpu_of(argv, env, cwd) for name, (argv, cwd) in runs.items()}  # warm-up: caches filled
         times: dict[str, list[float]] = {name: [] for name in runs}
         for _ in range(args.rounds):
-            for name, argv in runs.items():
-                times[name].append(cpu_of(argv, env))
+            for name, (argv, cwd) in runs.items():
+                times[name].append(cpu_of(argv, env, cwd))
     base = statistics.median(times["import twilio.rest"])
-    print(f"CPU time (user + system), median of {args.rounds} interleaved runs; ratio to `import twilio.rest`")
-    print(f"{'command':<22} {'median ms':>10} {'min ms':>8} {'ratio':>7} {'goal':>6} {'first run ms':>13}")
-    for name, spent in times.items():
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"CPU time (user + system), median of {args.rounds} interleaved runs; ratio to `import twilio.rest`; "
+          f"load average after: {load}")
+    print(f"{'command':<32} {'median ms':>10} {'min ms':>8} {'ratio':>7} {'goal':>6} {'first run ms':>13}")
+    for name, spent in sorted(times.items(), key=lambda item: list(commands(SMALL)).index(item[0].split(" (")[0])):
         median = statistics.median(spent)
-        goal = f"<={GOALS[name]:g}x" if name in GOALS else ""
-        print(f"{name:<22} {median * 1000:>10.0f} {min(spent) * 1000:>8.0f} {median / base:>6.2f}x {goal:>6} "
-              f"{first[name] * 1000:>13.0f}")
+        goal = GOALS.get(name.split(" (")[0])
+        print(f"{name:<32} {median * 1000:>10.0f} {min(spent) * 1000:>8.0f} {median / base:>6.2f}x "
+              f"{f'<={goal:g}x' if goal else '':>6} {first[name] * 1000:>13.0f}")
 
 
 if __name__ == "__main__":
