@@ -15,7 +15,9 @@ the folder (so an edited grammar, or one it imports, is a new module, generated 
 edits it), the options of each grammar (a function among them by the source of its module), and the
 versions of lark, Python and this generator. It is never stale: a different grammar has a different name. It is written atomically (a temporary file, then
 renamed), so a parallel start reads the old file or the new, never half of one; a file that can't be
-imported is generated again. The folder is the user's cache folder (`$XDG_CACHE_HOME/book-grammar` on Linux;
+imported is generated again; a folder someone else owns or can write to is not used. Its bytecode is
+written beside it even where Python writes none, and the source is never touched after, so the bytecode
+stays current. The folder is the user's cache folder (`$XDG_CACHE_HOME/book-grammar` on Linux;
 `BOOK_GRAMMAR_CACHE` overrides it), else the temporary folder; where neither can be written, the module is
 generated and run in memory at every start.
 """
@@ -147,6 +149,7 @@ def _import(path: Path, name: str) -> ModuleType:
 
     if not path.is_file():
         raise FileNotFoundError(path)
+    _trusted(path.parent)
     _compiled(path)
     loader = SourceFileLoader(name, str(path))
     module = module_from_spec(spec_from_loader(name, loader))
@@ -160,6 +163,16 @@ def _import(path: Path, name: str) -> ModuleType:
         del sys.modules[name]
         raise ImportError(f"{path} has no tables")
     return module
+
+
+def _trusted(folder: Path) -> None:
+    """A module is imported only from a folder of this user's that no one else can write (the temporary
+    folder is shared: someone else's `book-grammar` there is not run)."""
+    if not hasattr(os, "getuid"):
+        return
+    found = folder.stat()
+    if found.st_uid != os.getuid() or found.st_mode & 0o022:
+        raise PermissionError(f"{folder} is not this user's alone; its parser module is not imported")
 
 
 def _compiled(path: Path) -> None:
@@ -236,8 +249,15 @@ def _save(source: str, folder: Path, name: str) -> bool:
                 os.unlink(f.name)
                 raise
         os.replace(f.name, folder / f"{name}.py")
+        _trusted(folder)
     except OSError:
         return False
+    from importlib.util import cache_from_source
+
+    try:  # the bytecode of a damaged file of the same name: written anew when it is imported
+        os.unlink(cache_from_source(str(folder / f"{name}.py")))
+    except OSError:
+        pass
     _prune(folder, name)
     return True
 

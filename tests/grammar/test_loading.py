@@ -121,3 +121,15 @@ def test_the_digest_covers_every_grammar_and_the_options(tmp_path):
     assert _loading.digest(folder, WORDS, "1.0") != before
     assert _loading.digest(folder, WORDS, "1.1") != _loading.digest(folder, WORDS, "1.0")
     assert _loading.digest(folder, {"words": {"lexer": "basic"}}, "1.0") != _loading.digest(folder, WORDS, "1.0")
+
+
+def test_a_module_in_a_folder_others_can_write_is_never_run(tmp_path, cache, monkeypatch):
+    folder = _grammar(tmp_path)
+    monkeypatch.setattr(_loading.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    name = f"lark_runtime_{_loading.digest(folder, WORDS, _loading.lark_version())}.py"
+    cache.mkdir()
+    (cache / name).write_text("raise SystemExit('planted')\n")
+    cache.chmod(0o777)  # anyone's to write: someone else may have put this here
+    runtime = load_runtime(folder, WORDS)
+    assert runtime.load("words").parse("still parses")
+    assert (tmp_path / "tmp" / "book-grammar" / name).is_file()  # generated where only this user writes
