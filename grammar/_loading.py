@@ -176,17 +176,26 @@ def _trusted(folder: Path) -> None:
 
 
 def _compiled(path: Path) -> None:
-    """Write the module's bytecode if it has none, even where Python writes none (`PYTHONDONTWRITEBYTECODE`):
-    compiling its source at every start would cost more than the tables save."""
+    """Write the module's bytecode if it has none that is current, even where Python writes none
+    (`PYTHONDONTWRITEBYTECODE`): compiling its source at every start would cost more than the tables save."""
     from importlib.util import cache_from_source
 
-    if not os.path.exists(cache_from_source(str(path))):
-        import py_compile
+    compiled = cache_from_source(str(path))
+    try:
+        with open(compiled, "rb") as f:
+            header = f.read(16)
+        source = os.stat(path)
+        if header[4:8] == b"\0\0\0\0" and header[8:16] == (
+                (int(source.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little") + (source.st_size & 0xFFFFFFFF).to_bytes(4, "little")):
+            return  # (the header of bytecode checked by the source's time and size, as importlib checks it)
+    except OSError:
+        pass
+    import py_compile
 
-        try:
-            py_compile.compile(str(path), doraise=True)
-        except (OSError, py_compile.PyCompileError):
-            pass  # imported from its source all the same
+    try:
+        py_compile.compile(str(path), cfile=compiled, doraise=True)
+    except (OSError, py_compile.PyCompileError):
+        pass  # imported from its source all the same
 
 
 def generate(folder: Path, grammars: dict[str, dict[str, Any]]) -> str:

@@ -112,6 +112,9 @@ def test_the_books_grammars_parse_without_importing_lark(tmp_path):
     # the source is left as it was, so its bytecode stays current (a touched source is compiled again)
     assert (tmp_path / "cache" / f"{name}.py").stat().st_mtime_ns == source_time
     assert compiled.read_bytes() == bytecode
+    os.utime(tmp_path / "cache" / f"{name}.py", (1_600_000_000, 1_600_000_000))  # bytecode out of date
+    subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert compiled.read_bytes()[8:12] == (1_600_000_000).to_bytes(4, "little")  # compiled again, for this source
 
 
 def test_the_digest_covers_every_grammar_and_the_options(tmp_path):
