@@ -43,7 +43,7 @@ GRAMMARS: dict[str, dict[str, Any]] = {
 }
 """Each grammar's file stem and the options its tables are built with (`postlex_accepts`: the terminals its
 postlexer always accepts; the postlexer itself, and a transformer, are given when a parser is loaded; a
-function, like `edit_terminals`, is in the digest by its name and code)."""
+function, like `edit_terminals`, is in the digest by its name and the source of its module)."""
 
 _GENERATOR = "2"
 """Bumped when what this module writes changes."""
