@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -26,6 +27,14 @@ import h11
 _READ = 64 * 1024
 _WRITE_BUFFER = 4 * 1024 * 1024
 _SERVER_HEADER = [(b"server", b"twilio-book-sandbox")]
+
+
+def _reason(status: int) -> bytes:
+    """The reason phrase of a status line, as uvicorn writes it (`401 Unauthorized`)."""
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
 
 
 class LoopbackServer:
@@ -169,7 +178,7 @@ class _Connection:
             return
         body = f"Bad request: {err}".encode()
         try:
-            await self._write(h11.Response(status_code=err.error_status_hint, headers=[
+            await self._write(h11.Response(status_code=err.error_status_hint, reason=_reason(err.error_status_hint), headers=[
                 *_SERVER_HEADER, (b"content-type", b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()), (b"connection", b"close")]))
             await self._write(h11.Data(data=body))
@@ -220,7 +229,8 @@ class _Connection:
                 headers = [(bytes(k).lower(), bytes(v)) for k, v in message.get("headers", ())]
                 if not any(k == b"server" for k, _ in headers):
                     headers = [*_SERVER_HEADER, *headers]
-                await self._write(h11.Response(status_code=int(message["status"]), headers=headers))
+                status = int(message["status"])
+                await self._write(h11.Response(status_code=status, headers=headers, reason=_reason(status)))
             elif kind == "http.response.body" and started and not finished:
                 data = message.get("body", b"")
                 if data and request.method != b"HEAD":
@@ -239,7 +249,7 @@ class _Connection:
         except Exception:
             if not started:
                 body = b"Internal Server Error"
-                await self._write(h11.Response(status_code=500, headers=[
+                await self._write(h11.Response(status_code=500, reason=b"Internal Server Error", headers=[
                     *_SERVER_HEADER, (b"content-type", b"text/plain; charset=utf-8"),
                     (b"content-length", str(len(body)).encode()), (b"connection", b"close")]))
                 await self._write(h11.Data(data=body))

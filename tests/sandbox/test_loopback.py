@@ -81,7 +81,7 @@ def test_an_app_that_fails_is_a_500_and_the_server_goes_on(served):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     conn.request("GET", "/fail")
     failed = conn.getresponse()
-    assert (failed.status, failed.read()) == (500, b"Internal Server Error")
+    assert (failed.status, failed.reason, failed.read()) == (500, "Internal Server Error", b"Internal Server Error")
     conn.close()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     conn.request("GET", "/fine")
@@ -93,7 +93,7 @@ def test_a_malformed_request_is_refused_with_400(served):
     with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
         raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")
         answer = raw.recv(4096)
-    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
 
 
 def test_an_idle_connection_is_closed_after_keep_alive_seconds(served):
