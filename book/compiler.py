@@ -25,6 +25,7 @@ from book.errors import CompileError, Problem
 from book.filters import ORDER_OPERATORS, TEXT_OPERATORS, VALUELESS_OPERATORS, orderable, split
 from book.naming import did_you_mean, english, normal, noun_key, param_name, singular
 from book.registry import Procedure, Registry
+from book.side_by_side import MAX_AT_A_TIME
 from book.values import CONVERSIONS
 from book.watching.watch import WatchReport, watchable_for
 from grammar import ast
@@ -32,6 +33,8 @@ from grammar import ast
 # `watch for new ... every 10 seconds`: the units of time, in seconds; polls are a second apart at least.
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 DEFAULT_EVERY = 30.0
+SENDS_AT_A_TIME = 4
+"""Items side by side of a loop whose steps send or change something, when the line says no number."""
 MIN_EVERY, MAX_EVERY = 1.0, 7 * 86400.0
 
 _VALUE_END = re.compile(r'"(?:[^"\\\n]|\\.)*"|\u201c[^\u201d\n]*\u201d|\S+')
@@ -138,9 +141,32 @@ class Compiler(ValueCompiler, FlowCompiler):
         inner.above, inner.has_above = item_type, True  # the body starts with the current item above
         body = self._block(stmt.body, inner)
         scope.above, scope.has_above = Any, True
-        if collection is None:
+        at_a_time = self._at_a_time(stmt, body, scope)
+        if collection is None or at_a_time is None:
             return None
-        return p.ForEachStep(stmt.pos.line, self._text(stmt.pos), stmt.item.key, collection, tuple(body), binds)
+        return p.ForEachStep(stmt.pos.line, self._text(stmt.pos), stmt.item.key, collection, tuple(body), binds,
+                             at_a_time)
+
+    def _at_a_time(self, stmt: ast.ForEach, body: list[p.AnyStep], scope: Scope) -> int | None:
+        """How many items of a loop run side by side: as the line says (1 to MAX_AT_A_TIME), else
+        SENDS_AT_A_TIME for a loop whose steps send or change something (not inside another loop, whose
+        items already run side by side), else one at a time. None when the line asks for what can't be."""
+        asked = stmt.at_a_time
+        talks = _first(body, lambda s: isinstance(s, (p.AnswerStep, p.HangUpStep)) or
+                       isinstance(s, p.CallStep) and bool(s.body))
+        if asked is None:
+            sends = _first(body, lambda s: isinstance(s, p.CallStep) and s.procedure.mutating)
+            return SENDS_AT_A_TIME if sends is not None and talks is None and not scope.items else 1
+        where = stmt.at_a_time_pos or stmt.pos
+        if not 1 <= asked <= MAX_AT_A_TIME:
+            self._problem(f"{asked} at a time is not a number of items that can run side by side", where,
+                          f"say how many with a whole number from 1 to {MAX_AT_A_TIME}, like: 8 at a time")
+            return None
+        if asked > 1 and talks is not None:
+            self._problem("a loop with a call that talks runs one item at a time", where,
+                          f"remove '{asked} at a time' (line {talks.line} holds a conversation)")
+            return None
+        return asked
 
     def _watch(self, stmt: ast.Watch, scope: Scope) -> p.WatchStep | None:
         """`watch for new SMS messages whose ... as follows`: the list's read procedure, how to tell new
@@ -503,3 +529,15 @@ def compile_program(
     listing every problem. With `watches=False` a `watch for new ...` line is a problem (an automation
     a trigger runs once per item must end)."""
     return Compiler(registry, program.source, filename, watches=watches).compile(program, facts)
+
+
+def _first(steps: Any, found: Any) -> p.AnyStep | None:
+    """The first step, in `steps` or any block in them, for which `found(step)` holds."""
+    for step in steps:
+        if found(step):
+            return step
+        for block in p.blocks(step):
+            inner = _first(block, found)
+            if inner is not None:
+                return inner
+    return None

@@ -28,6 +28,7 @@ from book.errors import BookError, DeliveryUnknownError, InputError, NotFoundErr
 from book.expressions import OperationError, combine, compare, text_of
 from book.files import DownloadFolder
 from book.naming import english, noun_key
+from book.side_by_side import Outcome, side_by_side
 from book.values import Invalid, coerce, convert, describe, shown
 from book.watching.watch import Watcher, WatchReport, automation_cursor_file
 
@@ -64,6 +65,7 @@ class Session:
     """Where `say <value>` goes: by default a line on standard output (`run` collects them in its JSON modes; a
     conversation replies with them)."""
     _made: dict[str, Any] = field(default_factory=dict, repr=False)
+    _making: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def said(self, value: Any) -> None:
         """Hand a `say` line's value on: to the `say` hook, else as a line on standard output."""
@@ -73,12 +75,17 @@ class Session:
             print(text_of(value), flush=True)
 
     def client(self, book: str) -> Any:
-        if book not in self._made:
-            factory = self.clients.get(book)
-            if factory is None:
-                raise BookError(f"the {book} book has no connection in this session; connect one with its "
-                                "'connect' command, or open the session with book.session.open_session")
-            self._made[book] = factory()
+        """The book's client, made once (items run side by side share it)."""
+        made = self._made.get(book)
+        if made is not None:
+            return made
+        with self._making:
+            if book not in self._made:
+                factory = self.clients.get(book)
+                if factory is None:
+                    raise BookError(f"the {book} book has no connection in this session; connect one with its "
+                                    "'connect' command, or open the session with book.session.open_session")
+                self._made[book] = factory()
         return self._made[book]
 
     def download_folder(self) -> DownloadFolder:
@@ -94,6 +101,9 @@ class Session:
 class Env:
     facts: dict[str, Any] = field(default_factory=dict)
     above: Any = None
+    log: list[tuple[Any, ...]] | None = None
+    """In an item run side by side: each change of a fact, in order (`("set", name, value)`, `("change", name,
+    op, operand)`), to replay on the loop's facts in input order when the items are done."""
 
 
 def _seconds(seconds: float) -> str:
@@ -121,6 +131,40 @@ def _failed(what: str, err: BookError, then: str) -> str:
     """What a block that failed and was gone past says: where it failed, why, and that it goes on."""
     where = getattr(err, "where", None)
     return f"{what} failed" + (f" at {where}" if where else "") + f": {str(err).rstrip('.')}; going on with {then}"
+
+
+def _bind(env: Env, name: str, value: Any) -> None:
+    env.facts[name] = value
+    if env.log is not None:
+        env.log.append(("set", name, value))
+
+
+_STOPPED = object()
+"""What an item run side by side gives when a `stop` in it ends the run."""
+
+
+def _replay(log: list[tuple[Any, ...]], env: Env, outer: dict[str, Any], binds: tuple[str, ...]) -> None:
+    """Apply an item's changes of the loop's facts (not its own: the item, facts it defined) to `outer`."""
+    for entry in log:
+        name = entry[1]
+        if name not in outer or name in binds:
+            continue
+        if entry[0] == "set":
+            outer[name] = entry[2]
+        else:
+            outer[name] = combine(entry[2], outer[name], entry[3])
+        if env.log is not None:  # a loop run side by side inside an item run side by side: that item's too
+            env.log.append(entry)
+
+
+def _items(noun: str, ran: int, of: int) -> str:
+    return f"{ran} of the {of} {noun}s" if of != 1 else f"{ran} of 1 {noun}"
+
+
+def _numbers(indexes: list[int]) -> str:
+    """`2, 3 and 5` (1-based)."""
+    shown = [str(i + 1) for i in indexes]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
 def _located(err: BookError, step: p.Step) -> BookError:
@@ -161,6 +205,7 @@ class Interpreter:
         self.caller: Caller = caller or self.perform
         self._streamed: p.Step | None = None
         self._reply: Callable[[Any], None] | None = None  # in a conversation: where `say` goes
+        self._local = threading.local()  # an item's own, in a loop run side by side (its `say` lines)
         self._run = {
             p.CallStep: self._call,
             p.SetStep: self._set,
@@ -261,7 +306,7 @@ class Interpreter:
     # -- steps
     def _set(self, step: p.SetStep, env: Env) -> Any:
         value = self._eval(step.value, env)
-        env.facts[step.name] = value
+        _bind(env, step.name, value)
         return value
 
     def _get(self, step: p.GetStep, env: Env) -> Any:
@@ -283,8 +328,16 @@ class Interpreter:
         if self._reply is not None:
             self._reply(value)
         else:
-            self.session.said(value)
+            self._said(value)
         return value
+
+    def _said(self, value: Any) -> None:
+        """A `say` line: to the session, or, in an item run side by side, kept until the items before it are done."""
+        kept = getattr(self._local, "said", None)
+        if kept is not None:
+            kept.append(value)
+        else:
+            self.session.said(value)
 
     def _stop(self, step: p.StopStep, env: Env) -> Any:
         raise _Stopped
@@ -353,11 +406,14 @@ class Interpreter:
         return lambda conversation: Interpreter(self.session).converse(step.body, conversation, facts)
 
     def _change(self, step: p.ChangeStep, env: Env) -> Any:
+        operand = self._eval(step.value, env)
         try:
-            value = combine(step.op, env.facts[step.name], self._eval(step.value, env))
+            value = combine(step.op, env.facts[step.name], operand)
         except OperationError as err:
             raise InputError(f"the {step.name} can't change: {err}") from None
         env.facts[step.name] = value
+        if env.log is not None:
+            env.log.append(("change", step.name, step.op, operand))
         return value
 
     def _sort(self, step: p.SortStep, env: Env) -> Any:
@@ -369,7 +425,7 @@ class Interpreter:
             present.sort(key=lambda item: _sort_key(getattr(item, step.key)), reverse=step.descending)
         except TypeError:
             raise InputError(f"the {step.name} can't be sorted by their {english(step.key)}: the values differ in kind") from None
-        env.facts[step.name] = present + missing
+        _bind(env, step.name, present + missing)
         return env.facts[step.name]
 
     def _if(self, step: p.IfStep, env: Env) -> Any:
@@ -416,6 +472,10 @@ class Interpreter:
         collection = self._eval(step.collection, env)
         if not isinstance(collection, (list, tuple)):
             raise InputError(f"there is no list here to process each {step.item} of (got {describe(collection)})")
+        # side by side only where calls run in this process (an engine replays a plan call by call) and
+        # not in a conversation (its replies go out in turn)
+        if step.at_a_time > 1 and len(collection) > 1 and self.caller == self.perform and self._reply is None:
+            return self._side_by_side(step, env, list(collection))
         results = []
         outer_facts = env.facts
         try:
@@ -431,6 +491,68 @@ class Interpreter:
         finally:
             env.facts = outer_facts
         return results
+
+    def _side_by_side(self, step: p.ForEachStep, env: Env, items: list[Any]) -> list[Any]:
+        """`process each message, 8 at a time`: each item runs in a thread of its own (`book.side_by_side`), on
+        the facts as they stood when the loop began and its own changes. What a person sees is in input
+        order: the `say` lines of an item once those before it are out, the changes of the facts the loop
+        keeps replayed item after item (so `add 1 to the counter` counts every item), the first failure.
+        A failure or a `stop` starts no new item; the ones running finish and are said to have."""
+        outer = env.facts
+        envs: list[Env | None] = [None] * len(items)
+        said: list[list[Any]] = [[] for _ in items]
+        halt = threading.Event()
+
+        def run(i: int) -> Any:
+            envs[i] = own = Env({**outer, **dict.fromkeys(step.binds, items[i])}, items[i], log=[])
+            self._local.said = said[i]
+            try:
+                self._block(step.body, own)
+            except _Stopped:
+                halt.set()
+                return _STOPPED
+            except BaseException:
+                halt.set()
+                raise
+            finally:
+                self._local.said = None
+            return own.above
+
+        def finished(outcome: Outcome) -> None:
+            for value in said[outcome.index]:
+                self._said(value)
+
+        interrupted = True
+        try:
+            outcomes = side_by_side(len(items), step.at_a_time, run, finished=finished,
+                                    may_start=lambda: not halt.is_set() and not self.session.stop.is_set())
+            interrupted = False
+        finally:
+            for own in envs:  # the changes of every item that ran, in input order
+                if own is not None and own.log:
+                    _replay(own.log, env, outer, step.binds)
+            if interrupted:
+                ran = sum(own is not None for own in envs)
+                (self.session.progress or _stderr)(
+                    f"line {step.line}: interrupted; {_items(step.item, ran, len(items))} ran (those running "
+                    f"finished), the rest were not started")
+        failed = [o for o in outcomes if o.error is not None]
+        if failed:
+            first = failed[0]
+            err = first.error
+            after = [o.index for o in outcomes if o.started and o.index > first.index and o.error is None]
+            note = (f"the {step.item} {first.index + 1} of {len(items)} failed")
+            if after:
+                note += f"; {_numbers(after)} had started beside it and finished"
+            not_started = len(items) - sum(o.started for o in outcomes)
+            if not_started:
+                note += f"; {not_started} not started"
+            (self.session.progress or _stderr)(f"line {step.line}: {note}")
+            assert err is not None
+            raise err
+        if any(o.value is _STOPPED for o in outcomes):
+            raise _Stopped
+        return [o.value for o in outcomes if o.started]
 
     def _watch(self, step: p.WatchStep, env: Env) -> Any:
         """Poll for new items and run the body once per item, oldest first, until the session stops (or for
@@ -513,7 +635,7 @@ class Interpreter:
         if step.last is not None and isinstance(result, list):
             result = result[-step.last:] if step.last > 0 else []
         for name in step.binds:
-            env.facts[name] = result
+            _bind(env, name, result)
         return result
 
     def perform(self, step: p.CallStep, kwargs: dict[str, Any], expression: f.FilterExpression | None) -> Any:

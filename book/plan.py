@@ -249,6 +249,7 @@ class ForEachStep(Step):
     collection: ValueExpr
     body: tuple[AnyStep, ...]
     binds: tuple[str, ...]  # fact names the current item is known by (`each messages` -> messages, message)
+    at_a_time: int = 1  # items run side by side, at most this many at once (`8 at a time`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -373,6 +373,8 @@ class ForEach:
     collection: Value | None
     body: tuple[Statement, ...]
     pos: Pos
+    at_a_time: int | None = None  # `8 at a time`: items run side by side, at most that many at once
+    at_a_time_pos: Pos | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,6 +168,9 @@ _MISTAKES: dict[tuple[str, str], list[str]] = {
         "watch for new things every 5 seconds at most 5 at a time\n  get the thing\n",
         "watch for new things at most 5 at a time every 5 seconds\n  get the thing\n",
     ],
+    ("after the list, a comma goes before how many at a time", "write it like: for each number in the numbers, 8 at a time"): [
+        "process each thing in the things 8 at a time\n  stop\n",
+    ],
     ("a loop needs the name of each item", "write it like: for each message (in the messages), or process each message"): [
         "process each\n  stop\n",
         "for each\n  stop\n",

@@ -68,6 +68,15 @@ class _Words:
         return ast.Name(" ".join(self.names), _pos(self.first))
 
 
+class _AtATime:
+    """`8 at a time` of a loop, until `foreach` takes it."""
+
+    __slots__ = ("count", "pos")
+
+    def __init__(self, count: int, pos: ast.Pos) -> None:
+        self.count, self.pos = count, pos
+
+
 class _Else:
     """What follows an `if` block: the `otherwise if` branches and the `otherwise` steps."""
 
@@ -188,7 +197,14 @@ class ToAst(Transformer):
         collection = None
         if rest and isinstance(rest[0], _VALUES):
             collection, rest = rest[0], rest[1:]
-        return ast.ForEach(item, collection, tuple(rest), item.pos)
+        at_a_time = None
+        if rest and isinstance(rest[0], _AtATime):
+            at_a_time, rest = rest[0], rest[1:]
+        return ast.ForEach(item, collection, tuple(rest), item.pos, at_a_time and at_a_time.count,
+                           at_a_time and at_a_time.pos)
+
+    def at_a_time(self, count):
+        return _AtATime(_count(count), _pos(count))
 
     def if_(self, keyword, condition, *rest):
         body, more = self._block(rest)

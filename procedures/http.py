@@ -48,6 +48,7 @@ from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, MaxRetryError
 from urllib3.util.retry import Retry
 
 from book.errors import ConnectionError_, DeliveryUnknownError, RemoteError
+from book.side_by_side import MAX_AT_A_TIME
 
 
 class TwilioError(RemoteError):
@@ -360,7 +361,8 @@ class _Adapter(HTTPAdapter):
     def __init__(self) -> None:
         self._local = threading.local()
         self._fixed: Any = Retry(0, read=False)
-        super().__init__()
+        # as many kept connections a host as a loop may run items side by side (`64 at a time`, the most)
+        super().__init__(pool_maxsize=MAX_AT_A_TIME)
 
     @property  # type: ignore[override]
     def max_retries(self) -> Any:
