@@ -67,7 +67,9 @@ class Book:
     `verify_connection(connection)` asks the service whether a connection's credentials work and returns a
     name to show for it (raising `AuthenticationError` when they are refused); `client_factory(connection)`
     makes the client the procedures take; `sandbox(home)`, if given, starts a local stand-in for the service
-    (a `book.session.LocalService`) that sessions fall back on when no connection is configured.
+    (a `book.session.LocalService`) that sessions fall back on when no connection is configured;
+    `default_rate` is how many sends a second go out from one sender on a connection that sets no rate
+    (`book.pacing`; the sandbox is never paced unless asked).
     """
 
     def __init__(
@@ -81,8 +83,10 @@ class Book:
         sandbox: Callable[[Path], Any] | None = None,
         app: App | None = None,
         registry: Registry | None = None,
+        default_rate: float | None = None,
     ) -> None:
         self.name = name
+        self.default_rate = default_rate
         self.app = app if app is not None else App(program=name.lower().replace(" ", "-"), service=name)
         self.sandbox = sandbox
         self.description = description
@@ -141,7 +145,7 @@ class Book:
         self, phrase: str, *, mutating: bool | None = None, pushable: Mapping[str, Collection[str]] | None = None,
         find_sent: Callable[..., list[Any]] | None = None,
         synonyms: Collection[str] = (), prepositions: Mapping[str, str] | None = None,
-        converses: Any = None, resume: Callable[..., Any] | None = None,
+        converses: Any = None, resume: Callable[..., Any] | None = None, paced_by: str | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Declare a procedure by its English phrase; the function's docstring is its documentation.
 
@@ -157,6 +161,8 @@ class Book:
         binding those facts; the function takes `conversation` (a `Converse`, or None without a block).
         `resume(client, found, inputs)` (with `find_sent`) carries a send that goes on after it sent (it waits for
         the call it placed to end) on from what an earlier attempt sent.
+        `paced_by` (a send) names the input that is its sender (`"sender_number"`): sends from one sender go out at
+        most at the connection's rate (`book.pacing`), also from the items of a loop run side by side.
         """
         signature = parse_signature(phrase)
         if signature.verb in RESERVED_VERBS:
@@ -172,6 +178,12 @@ class Book:
             elif resume is not None:
                 raise AuthoringError(f"{procedure.location} ({phrase!r}): resume= carries on from what find_sent= "
                                      "found; give find_sent= too")
+            if paced_by is not None:
+                if not procedure.mutating or all(i.param != paced_by for i in procedure.inputs):
+                    raise AuthoringError(f"{procedure.location} ({phrase!r}): paced_by= names the input that is a "
+                                         f"send's sender, and {paced_by!r} is not an input of a procedure that sends "
+                                         f"(its inputs: {', '.join(i.param for i in procedure.inputs) or 'none'})")
+                procedure = dataclasses.replace(procedure, paced_by=paced_by)
             if converses is not None:
                 if "conversation" not in inspect.signature(function).parameters:
                     raise AuthoringError(f"{procedure.location} ({phrase!r}): converses= is declared, but the function "

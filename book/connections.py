@@ -237,6 +237,8 @@ class Connection(BaseModel):
     method: str
     values: dict[str, str | SecretStr]
     api_url: str | None = None
+    rate: float | None = None
+    """Sends a second from one sender (`book.pacing`); 0: no pacing; None: the book's default."""
 
     @property
     def identity(self) -> str:
@@ -280,6 +282,7 @@ class ConnectionSummary:
     api_url: str | None
     default: bool
     secrets_in: Literal["file", "keyring"]
+    rate: float | None = None
 
 
 class SecretBackend(Protocol):
@@ -363,7 +366,8 @@ class ConnectionStore:
         values: dict[str, str | SecretStr] = dict(entry.get("values", {}))
         for field, stored in entry.get("secrets", {}).items():
             values[field] = SecretStr(self._read_secret(name, field, stored))
-        return Connection(name=name, method=entry["method"], values=values, api_url=entry.get("api_url"))
+        return Connection(name=name, method=entry["method"], values=values, api_url=entry.get("api_url"),
+                          rate=entry.get("rate"))
 
     def list(self) -> builtins.list[ConnectionSummary]:
         """Every saved connection, by name, without touching a secret."""
@@ -376,6 +380,7 @@ class ConnectionStore:
                 api_url=entry.get("api_url"),
                 default=name == data["default"],
                 secrets_in="keyring" if any(_is_marker(s) for s in entry.get("secrets", {}).values()) else "file",
+                rate=entry.get("rate"),
             )
             for name, entry in sorted(data["connections"].items())
         ]
@@ -410,6 +415,7 @@ class ConnectionStore:
             "values": values,
             "secrets": secrets,
             "api_url": conn.api_url,
+            "rate": conn.rate if conn.rate is not None else old.get("rate"),  # a connection saved again keeps its rate
         }
         if make_default or data["default"] not in data["connections"]:
             data["default"] = conn.name
@@ -430,6 +436,15 @@ class ConnectionStore:
             data["default"] = remaining[0] if len(remaining) == 1 else None
         self._write(data)
         self._forget_secrets(name, {f for f, s in entry.get("secrets", {}).items() if _is_marker(s)})
+
+    def set_rate(self, name: str, rate: float | None) -> None:
+        """Pace sends from each sender of connection `name` at `rate` a second (0: not at all; None: the book's
+        default)."""
+        data = self._load()
+        if name not in data["connections"]:
+            raise ConnectionError_(self._unknown(name, sorted(data["connections"])))
+        data["connections"][name]["rate"] = rate
+        self._write(data)
 
     def set_default(self, name: str) -> None:
         data = self._load()
@@ -552,7 +567,25 @@ def resolve_connection(
         except ConnectionError_ as e:
             raise ConnectionError_(f"{override_env}: {e}") from None
         conn = conn.model_copy(update={"api_url": url})
+    rate = rate_from_env(app, env)
+    if rate is not None:
+        conn = conn.model_copy(update={"rate": rate})
     return conn
+
+
+def rate_from_env(app: App, env: Mapping[str, str] = os.environ) -> float | None:
+    """`<PREFIX>_RATE` (sends a second from one sender; 0 or none: no pacing), or None when it is not set;
+    ConnectionError_ if it can't be read."""
+    from book.pacing import parse_rate
+
+    name = app.env("RATE")
+    given = env.get(name, "").strip()
+    if not given:
+        return None
+    try:
+        return parse_rate(given)
+    except ValueError as err:
+        raise ConnectionError_(f"{name}: {err}") from None
 
 
 def connection_from_env(env: Mapping[str, str], methods: tuple[ConnectionMethod, ...]) -> Connection | None:

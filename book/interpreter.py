@@ -28,6 +28,7 @@ from book.errors import BookError, DeliveryUnknownError, InputError, NotFoundErr
 from book.expressions import OperationError, combine, compare, text_of
 from book.files import DownloadFolder
 from book.naming import english, noun_key
+from book.pacing import Pacer
 from book.side_by_side import Outcome, side_by_side
 from book.values import Invalid, coerce, convert, describe, shown
 from book.watching.watch import Watcher, WatchReport, automation_cursor_file
@@ -64,7 +65,10 @@ class Session:
     say: Callable[[Any], None] | None = None
     """Where `say <value>` goes: by default a line on standard output (`run` collects them in its JSON modes; a
     conversation replies with them)."""
+    rates: dict[str, float | None] = field(default_factory=dict)
+    """Sends a second from one sender, by book (from its connection: `book.pacing`); none given, no pacing."""
     _made: dict[str, Any] = field(default_factory=dict, repr=False)
+    _pacers: dict[str, Pacer] = field(default_factory=dict, repr=False)
     _making: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def said(self, value: Any) -> None:
@@ -87,6 +91,18 @@ class Session:
                                     "'connect' command, or open the session with book.session.open_session")
                 self._made[book] = factory()
         return self._made[book]
+
+    def pace(self, book: str, sender: Any, halt: threading.Event | None = None) -> bool:
+        """Wait for the sender's next slot at the book's rate (at once without one); False if the session was
+        stopped (or `halt` set) meanwhile, and nothing is to be sent."""
+        rate = self.rates.get(book)
+        if not rate or sender is None:
+            return True
+        with self._making:
+            pacer = self._pacers.get(book)
+            if pacer is None or pacer.gap != 1.0 / rate:
+                pacer = self._pacers[book] = Pacer(rate)
+        return pacer.wait(str(sender), *([halt] if halt is not None else []), self.stop)
 
     def download_folder(self) -> DownloadFolder:
         """Where this session's procedures may write files: `downloads`, else `<home>/downloads`."""
@@ -141,6 +157,8 @@ def _bind(env: Env, name: str, value: Any) -> None:
 
 _STOPPED = object()
 """What an item run side by side gives when a `stop` in it ends the run."""
+_CUT_SHORT = object()
+"""What an item run side by side gives when it was stopped while a send of it waited for its turn."""
 
 
 def _replay(log: list[tuple[Any, ...]], env: Env, outer: dict[str, Any], binds: tuple[str, ...]) -> None:
@@ -188,6 +206,11 @@ class _EitherStop:
 
 class _Stopped(BaseException):
     """`stop`: the run ends here (a BaseException, so no `except Exception` on the way takes it for a failure)."""
+
+
+class _CutShort(_Stopped):
+    """A stop (Ctrl-C, or a failure beside it in a loop run side by side) came while a send waited for its turn:
+    it was not sent, and the run ends."""
 
 
 class _HungUp(BaseException):
@@ -505,9 +528,11 @@ class Interpreter:
 
         def run(i: int) -> Any:
             envs[i] = own = Env({**outer, **dict.fromkeys(step.binds, items[i])}, items[i], log=[])
-            self._local.said = said[i]
+            self._local.said, self._local.halt = said[i], halt
             try:
                 self._block(step.body, own)
+            except _CutShort:
+                return _CUT_SHORT
             except _Stopped:
                 halt.set()
                 return _STOPPED
@@ -515,7 +540,7 @@ class Interpreter:
                 halt.set()
                 raise
             finally:
-                self._local.said = None
+                self._local.said = self._local.halt = None
             return own.above
 
         def finished(outcome: Outcome) -> None:
@@ -524,7 +549,7 @@ class Interpreter:
 
         interrupted = True
         try:
-            outcomes = side_by_side(len(items), step.at_a_time, run, finished=finished,
+            outcomes = side_by_side(len(items), step.at_a_time, run, finished=finished, interrupted=halt.set,
                                     may_start=lambda: not halt.is_set() and not self.session.stop.is_set())
             interrupted = False
         finally:
@@ -539,18 +564,27 @@ class Interpreter:
         failed = [o for o in outcomes if o.error is not None]
         if failed:
             first = failed[0]
-            err = first.error
-            after = [o.index for o in outcomes if o.started and o.index > first.index and o.error is None]
-            note = (f"the {step.item} {first.index + 1} of {len(items)} failed")
+            tell = self.session.progress or _stderr
+            after = [o.index for o in outcomes if o.started and o.index > first.index and o.error is None
+                     and o.value is not _CUT_SHORT]
+            cut = [o.index for o in outcomes if o.value is _CUT_SHORT]
+            note = f"the {step.item} {first.index + 1} of {len(items)} failed"
             if after:
                 note += f"; {_numbers(after)} had started beside it and finished"
+            if failed[1:]:
+                note += f"; {_numbers([o.index for o in failed[1:]])} failed too"
+            if cut:
+                note += f"; {_numbers(cut)} had started and stopped before sending"
             not_started = len(items) - sum(o.started for o in outcomes)
             if not_started:
                 note += f"; {not_started} not started"
-            (self.session.progress or _stderr)(f"line {step.line}: {note}")
-            assert err is not None
-            raise err
-        if any(o.value is _STOPPED for o in outcomes):
+            tell(f"line {step.line}: {note}")
+            for other in failed[1:]:  # each named, with where and why (a send whose outcome is unknown: its inputs)
+                where = getattr(other.error, "where", None)
+                tell(f"  the {step.item} {other.index + 1}: " + (f"{where}: " if where else "") + str(other.error))
+            assert first.error is not None
+            raise first.error
+        if any(o.value is _STOPPED or o.value is _CUT_SHORT for o in outcomes):
             raise _Stopped
         return [o.value for o in outcomes if o.started]
 
@@ -653,6 +687,9 @@ class Interpreter:
         if CONVERSATION in kwargs:
             kwargs = dict(kwargs)
             converse = self.conversing(step, kwargs.pop(CONVERSATION))
+        if procedure.paced_by is not None and not self.session.pace(procedure.book, kwargs.get(procedure.paced_by),
+                                                                    getattr(self._local, "halt", None)):
+            raise _CutShort  # stopped while it waited for its turn: not sent
         try:
             one = 1 if step.last is None else None  # `the last message`: all are read, to know which is last
             result = procedure.read(client, expression, pushed=pushed, limit=one if step.singular else step.limit,

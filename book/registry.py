@@ -78,6 +78,9 @@ class Procedure:
     converses: Any = None
     """A `book.conversation.Conversing` when a call of it may have a conversation block (`... as follows`): the
     facts the block binds; the procedure takes `conversation` (a `Converse`, or None without a block)."""
+    paced_by: str | None = None
+    """A send's input (a parameter) naming its sender: sends from one sender are paced at the session's rate for
+    the book (`book.pacing`)."""
     resume: Callable[..., Any] | None = field(default=None, compare=False)
     """A send that goes on after it sent (it waits for what it started to end): `resume(client, found, inputs)`
     carries on from what an earlier attempt sent (`find_sent`), so a durable run waits for it, never resends."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from book.authoring import Book
-from book.connections import resolve_connection
+from book.connections import rate_from_env, resolve_connection
 from book.errors import ConnectionError_
 from book.interpreter import Session
 
@@ -56,6 +56,7 @@ def open_session(
             raise RuntimeError(f"the {book.name} book declares no client factory")
         if resolved is not None:
             session.accounts[book.name] = resolved.identity
+            session.rates[book.name] = resolved.rate if resolved.rate is not None else book.default_rate
             return book.client_factory(resolved)
         if book.sandbox is None:
             raise ConnectionError_(f"no connection is configured, and the {book.name} book has no sandbox to "
@@ -66,6 +67,7 @@ def open_session(
             why = "as asked" if sandbox else "no connection is configured"
             notice(f"using the local sandbox at {service.url} ({why}; '{app.program} connect' adds a real account)")
         session.accounts[book.name] = service.connection.identity
+        session.rates[book.name] = rate_from_env(app)  # the sandbox is paced only when asked
         return book.client_factory(service.connection)
 
     session.clients[book.name] = make_client

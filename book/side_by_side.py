@@ -34,15 +34,16 @@ class Outcome:
 
 
 def side_by_side(count: int, n: int, run: Callable[[int], Any], *, may_start: Callable[[], bool],
-                 finished: Callable[[Outcome], None]) -> list[Outcome]:
-    """Run `run(i)` for each `i` below `count`, at most `n` at once (see the module's doc); every outcome."""
+                 finished: Callable[[Outcome], None], interrupted: Callable[[], None] = lambda: None) -> list[Outcome]:
+    """Run `run(i)` for each `i` below `count`, at most `n` at once (see the module's doc); every outcome.
+    `interrupted()` is called at a Ctrl-C, so the running items can stop before what they have not begun."""
     outcomes = [Outcome(i) for i in range(count)]
-    interrupted: BaseException | None = None
+    caught: BaseException | None = None
     reported = started = 0
     with ThreadPoolExecutor(max_workers=max(1, n), thread_name_prefix="book-each") as pool:
         running: dict[Future[Any], Outcome] = {}
         while True:
-            while interrupted is None and len(running) < n and started < count and may_start():
+            while caught is None and len(running) < n and started < count and may_start():
                 outcome = outcomes[started]
                 outcome.started = True
                 running[pool.submit(run, started)] = outcome
@@ -52,7 +53,8 @@ def side_by_side(count: int, n: int, run: Callable[[int], Any], *, may_start: Ca
             try:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
             except KeyboardInterrupt as err:  # no new item; wait for the running ones
-                interrupted = err
+                caught = err
+                interrupted()
                 continue
             for future in done:
                 outcome = running.pop(future)
@@ -64,6 +66,6 @@ def side_by_side(count: int, n: int, run: Callable[[int], Any], *, may_start: Ca
             while reported < started and outcomes[reported].done:
                 finished(outcomes[reported])
                 reported += 1
-    if interrupted is not None:
-        raise interrupted
+    if caught is not None:
+        raise caught
     return outcomes

@@ -120,7 +120,8 @@ def find_sent_sms(client: Client, inputs: dict[str, Any], since: datetime, exclu
 
 
 @procedure("to send an *SMS* message", find_sent=find_sent_sms, synonyms=SYNONYMS,
-           prepositions=SEND_PREPOSITIONS)
+           prepositions=SEND_PREPOSITIONS,
+           paced_by="sender_number")
 def send_sms_message(
     client: Client,
     sender_number: PhoneNumber,

@@ -49,7 +49,8 @@ def find_sent_message(client: Client, inputs: dict[str, Any], since: datetime,
     return [to_concept(message) for message in found]
 
 
-@procedure("to send a *Twilio* message", find_sent=find_sent_message, prepositions=SEND_PREPOSITIONS)
+@procedure("to send a *Twilio* message", find_sent=find_sent_message, prepositions=SEND_PREPOSITIONS,
+           paced_by="sender_number")
 def send_twilio_message(
     client: Client,
     recipient_number: PhoneNumber,
@@ -164,7 +165,8 @@ def _create(client: Client, to: str, options: dict[str, Any], doing: str) -> Twi
     return to_concept(message)
 
 
-@procedure("to send a *WhatsApp* message", find_sent=find_sent_message, prepositions=SEND_PREPOSITIONS)
+@procedure("to send a *WhatsApp* message", find_sent=find_sent_message, prepositions=SEND_PREPOSITIONS,
+           paced_by="sender_number")
 def send_whatsapp_message(
     client: Client,
     sender_number: WhatsAppAddress,

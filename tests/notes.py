@@ -10,6 +10,7 @@ knows Twilio.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
@@ -90,11 +91,13 @@ class Store:
         self.yielded = 0
         self.lines: list[str] = []
         self.chats: list[Chatting] = []
+        self._adding = threading.Lock()
 
     def add(self, title: str, body: str | None = None, stars: int = 0, written: datetime | None = None) -> str:
-        note = Note(id=f"N{len(self.notes) + 1}", title=title, body=body, stars=stars,
-                    written=written or datetime(2022, 3, 1, tzinfo=timezone.utc))
-        self.notes.append(note)
+        with self._adding:  # items of a loop run side by side write at once
+            note = Note(id=f"N{len(self.notes) + 1}", title=title, body=body, stars=stars,
+                        written=written or datetime(2022, 3, 1, tzinfo=timezone.utc))
+            self.notes.append(note)
         return note.id
 
 

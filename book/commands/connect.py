@@ -67,6 +67,13 @@ def add_connect_commands(subparsers: Any, app: App) -> None:
     default = sub.add_parser("default", help="choose the connection runs use by default")
     default.add_argument("name")
     default.set_defaults(func=partial(_guarded, _cmd_default))
+    rate = sub.add_parser("rate", help="how many sends a second go out from each sender (pacing)",
+                          description="Pace the sends of a connection: at most RATE a second from each sender number "
+                          f"(a long code sends 1 a second, toll-free 3, a short code 100); 'none' for no pacing, "
+                          f"'default' for the book's. {app.env('RATE')} overrides it for one run.")
+    rate.add_argument("name")
+    rate.add_argument("rate", help="sends a second from each sender, 'none', or 'default'")
+    rate.set_defaults(func=partial(_guarded, _cmd_rate))
 
 
 def _add_connect_arguments(connect: argparse.ArgumentParser, app: App) -> None:
@@ -101,6 +108,18 @@ def _add_connect_arguments(connect: argparse.ArgumentParser, app: App) -> None:
     connect.add_argument("--no-verify", action="store_true",
                          help=f"save without checking the credentials with {app.service}")
     connect.add_argument("--default", dest="make_default", action="store_true", help="make it the default connection")
+    connect.add_argument("--rate", type=_rate, metavar="RATE",
+                         help="sends a second from each sender (a long code sends 1, toll-free 3, a short code 100; "
+                         f"'none': no pacing); later: connections rate NAME RATE. Or set {app.env('RATE')}.")
+
+
+def _rate(text: str) -> float:
+    from book.pacing import parse_rate
+
+    try:
+        return parse_rate(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _guarded(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -142,7 +161,7 @@ def _cmd_connect(args: argparse.Namespace) -> int:
     api_url = args.api_url or os.environ.get(app.env("API_URL")) or None
     verify = None if args.no_verify else _verifier(book)
     if args.secret_stdin or not sys.stdin.isatty():
-        connect_from(
+        conn = connect_from(
             methods,
             store,
             name=args.name or "default",
@@ -155,10 +174,11 @@ def _cmd_connect(args: argparse.Namespace) -> int:
             make_default=args.make_default,
             app=app,
         )
+        _save_rate(store, conn, args.rate)
         return 0
     # Flags narrow the menu (--api-key-sid means the API key method); --method names one outright.
     fitting = [m for m in methods if set(text) <= {f.name for f in m.fields}] if args.method is None else []
-    run_wizard(
+    conn = run_wizard(
         fitting or methods,
         store,
         name=args.name,
@@ -169,7 +189,38 @@ def _cmd_connect(args: argparse.Namespace) -> int:
         make_default=args.make_default,
         app=app,
     )
+    _save_rate(store, conn, args.rate)
     return 0
+
+
+def _save_rate(store: ConnectionStore, conn: Any, rate: float | None) -> None:
+    if rate is not None and conn is not None:
+        store.set_rate(conn.name, rate)
+        print(f"{conn.name}: " + _rate_words(rate))
+
+
+def _rate_words(rate: float | None) -> str:
+    if rate is None:
+        return "sends are paced at the book's default rate"
+    if not rate:
+        return "sends are not paced"
+    return f"at most {rate:g} send{'s' if rate != 1 else ''} a second from each sender"
+
+
+def _cmd_rate(args: argparse.Namespace) -> int:
+    rate = None if args.rate.strip().lower() == "default" else _rate_or_error(args.rate)
+    _store(args.app).set_rate(args.name, rate)
+    print(f"{args.name}: {_rate_words(rate)}")
+    return 0
+
+
+def _rate_or_error(text: str) -> float:
+    from book.pacing import parse_rate
+
+    try:
+        return parse_rate(text)
+    except ValueError as err:
+        raise ConnectionError_(str(err)) from None
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -177,9 +228,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no connections saved; add one with: {args.app.program} connect --name NAME")
         return 0
-    table = [("", "NAME", "METHOD", "ACCOUNT", "SECRET IN", "API URL")]
+    table = [("", "NAME", "METHOD", "ACCOUNT", "SECRET IN", "RATE", "API URL")]
     table += [
-        ("*" if r.default else "", r.name, r.method, r.account or "-", r.secrets_in, r.api_url or "")
+        ("*" if r.default else "", r.name, r.method, r.account or "-", r.secrets_in,
+         "default" if r.rate is None else "none" if not r.rate else f"{r.rate:g}/s", r.api_url or "")
         for r in rows
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
