@@ -5,6 +5,7 @@ sender are paced at the session's rate. The notes book, and a small book whose s
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -170,7 +171,7 @@ def test_sends_from_one_sender_are_paced_at_the_sessions_rate():
     _, sent, said, _, took = run_slow(post_each(texts, ", 6 at a time,"), 0.0, rates={"Slow": 10.0})
     starts = sorted(at for _, _, at in sent)
     assert said == texts and took >= 0.45  # 6 sends at 10 a second: 0.5 s from the first to the last
-    assert all(b - a >= 0.08 for a, b in zip(starts, starts[1:]))
+    assert all(b - a >= 0.08 for a, b in itertools.pairwise(starts))
 
 
 def test_two_senders_are_paced_each_on_its_own():
