@@ -525,6 +525,7 @@ class Interpreter:
         envs: list[Env | None] = [None] * len(items)
         said: list[list[Any]] = [[] for _ in items]
         halt = threading.Event()
+        cut: set[int] = set()  # items stopped while a send of theirs waited for its turn: not sent
 
         def run(i: int) -> Any:
             envs[i] = own = Env({**outer, **dict.fromkeys(step.binds, items[i])}, items[i], log=[])
@@ -532,6 +533,7 @@ class Interpreter:
             try:
                 self._block(step.body, own)
             except _CutShort:
+                cut.add(i)
                 return _CUT_SHORT
             except _Stopped:
                 halt.set()
@@ -557,10 +559,11 @@ class Interpreter:
                 if own is not None and own.log:
                     _replay(own.log, env, outer, step.binds)
             if interrupted:
-                ran = sum(own is not None for own in envs)
+                started = sum(own is not None for own in envs)
                 (self.session.progress or _stderr)(
-                    f"line {step.line}: interrupted; {_items(step.item, ran, len(items))} ran (those running "
-                    f"finished), the rest were not started")
+                    f"line {step.line}: interrupted; {_items(step.item, started - len(cut), len(items))} ran"
+                    + (f", {len(cut)} stopped before sending" if cut else "")
+                    + f", {len(items) - started} not started")
         failed = [o for o in outcomes if o.error is not None]
         if failed:
             first = failed[0]
