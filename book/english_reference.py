@@ -86,6 +86,10 @@ FORMS: tuple[tuple[str, str, str], ...] = (
     ("Statements", "sort <list> by <field> (descending)", "read some notes\nsort the notes by stars descending"),
     ("Statements", "process each <item> in <list> (as follows), an indented block; also for each <item>",
      'the titles are "a" and "b"\nprocess each title in the titles\n  say the title\nfor each title\n  say the title'),
+    ("Statements", "process each <item> in <list>, 8 at a time (as follows): up to 8 items side by side (1 to 64; a "
+     "loop that sends runs 4 at a time unless told; say lines, results and the first failure in input order)",
+     'the titles are "a", "b" and "c"\nthe written is 0\nprocess each title in the titles, 2 at a time, as follows\n'
+     '  write a note where\n    the title is the title\n  add 1 to the written'),
     ("Statements", "wait 5 seconds, wait for a minute (at most a week; on Temporal, a durable timer; Ctrl-C ends the "
      "run there)", 'say "sent"\nwait 2 seconds\nread some notes'),
     ("Statements", "say <value>: a line of output (collected in the result with --output json or jsonl)",
