@@ -1,6 +1,6 @@
-"""Pacing of sends: at most `rate` a second from each sender (Twilio sends a long code's messages at 1 a second
-and queues the rest; toll-free numbers and short codes go faster), shared by the items of a loop run side by
-side.
+"""Pacing of sends: at most `rate` a second from each sender (a service may send from one number at a fixed
+rate and queue the rest, as a phone network's long codes go at 1 a second), shared by the items of a loop run
+side by side.
 
     pacer = Pacer(rate=1.0)
     if not pacer.wait("+18004445555", halt):   # False: `halt` was set while it waited (nothing is sent)
@@ -20,7 +20,7 @@ from collections.abc import Callable
 __all__ = ["Pacer", "parse_rate", "MAX_RATE"]
 
 MAX_RATE = 10_000.0
-"""Sends a second from one sender beyond which pacing means nothing (Twilio's fastest short codes send hundreds)."""
+"""Sends a second from one sender beyond which pacing means nothing (the fastest short codes send hundreds)."""
 
 
 def parse_rate(text: str | float) -> float:

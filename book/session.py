@@ -56,7 +56,10 @@ def open_session(
             raise RuntimeError(f"the {book.name} book declares no client factory")
         if resolved is not None:
             session.accounts[book.name] = resolved.identity
-            session.rates[book.name] = resolved.rate if resolved.rate is not None else book.default_rate
+            # the book's default rate is the service's own; another API's (`--api-url`: a sandbox, a stand-in)
+            # is not paced unless the connection says so
+            default = book.default_rate if resolved.api_url is None else None
+            session.rates[book.name] = resolved.rate if resolved.rate is not None else default
             return book.client_factory(resolved)
         if book.sandbox is None:
             raise ConnectionError_(f"no connection is configured, and the {book.name} book has no sandbox to "

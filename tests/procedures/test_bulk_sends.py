@@ -153,3 +153,30 @@ def iter_queue(q: Any) -> list[str]:
     while not q.empty():
         out.append(q.get_nowait())
     return out
+
+
+def test_the_rate_a_session_paces_at(home, monkeypatch, sandbox):
+    """On Twilio itself, 1 a second from each sender unless the connection says; another API (a sandbox) is not
+    paced unless told; the environment's rate wins for one run."""
+    from book.connections import ConnectionStore
+    from book.session import open_session
+    from procedures._sandbox import account_connection
+
+    store = ConnectionStore(BOOK.app.home(), app=BOOK.app)
+    store.save(account_connection("AC" + "1" * 32, "t" * 32), make_default=True)  # to Twilio: no API URL
+
+    def rate() -> float | None:
+        with open_session(BOOK) as session:
+            session.client(BOOK.name)  # makes the client (no request is sent), and with it the rate
+            return session.rates[BOOK.name]
+
+    assert rate() == 1.0
+    store.set_rate("account", 3.0)
+    assert rate() == 3.0
+    store.set_rate("account", 0.0)
+    assert rate() == 0.0  # no pacing
+    monkeypatch.setenv("TWILIO_BOOK_RATE", "20")
+    assert rate() == 20.0
+    monkeypatch.delenv("TWILIO_BOOK_RATE")
+    store.save(account_connection(sandbox.account_sid, sandbox.auth_token, sandbox.url), make_default=True)
+    assert rate() is None  # another API: not paced unless told
