@@ -26,8 +26,9 @@ FORMS: tuple[tuple[str, str, str], ...] = (
     ("Calls", "filters: whose <field> <comparison>, joined with and whose / or whose, not whose",
      'read some notes whose title contains "milk" and whose stars is at least 2'),
     ("Calls", "inputs: where (or with) and indented lines", 'write a note where\n  the title is "groceries"'),
-    ("Calls", "one line, with the prepositions the procedure declares (to, from, saying, after, before, on)",
-     'read the notes written after "March 2, 2022"'),
+    ("Calls", "one line, with the prepositions the procedure declares (to, from, saying, after, before, on); a day "
+     "or a span of days alone is an on (written yesterday, made this week)",
+     'read the notes written after "March 2, 2022"\nread the notes written yesterday'),
     ("Calls", "a noun without its proper noun, or a synonym the book declares",
      'write a note where\n  the title is "todo"\nread the memos'),
     ("Calls", "get, list, find, fetch, retrieve and show mean read, where no procedure takes that verb",

@@ -287,6 +287,14 @@ class ToAst(Transformer):
     def prep(self, word, value):
         return ast.Prep(str(word).lower(), value, _pos(word))
 
+    def on_moment(self, token):
+        """`read the messages sent today`: `on today`, as the procedure's `on` binds it."""
+        return ast.Prep("on", self.moment(token), _pos(token))
+
+    def on_period(self, which, unit):
+        """`read the calls made this week`: `on this week` (a span of days, compared as `is this week`)."""
+        return ast.Prep("on", self.period(which, unit), _pos(which))
+
     def words(self, first, name=None):
         if name is None:
             return _Words(first)

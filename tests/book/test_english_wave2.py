@@ -460,3 +460,14 @@ def test_the_first_and_the_last_thing_without_a_count_is_one(notes, text, expect
 def test_the_first_and_the_last_things_without_a_count_is_a_list_of_one(notes):
     assert ids(run(notes, "read the last notes")) == ["N4"]
     assert ids(run(notes, "read the first notes whose stars > 0")) == ["N1"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("read the notes written yesterday", ["N3"]),
+    ("read the notes written today", []),
+    ("read the notes written this week", ["N1", "N2", "N3", "N4"]),
+    ("read the notes written last week", []),
+    ('read the notes written this month whose stars > 2', ["N1", "N3"]),
+])
+def test_a_day_or_a_span_of_days_after_the_noun_is_its_on(notes, text, expected):
+    assert ids(run(notes, text)) == expected  # `written yesterday`: `written on yesterday`

@@ -65,7 +65,7 @@ VOCABULARY = [
     "exists", "exist", "empty", "isn't", "doesn't", "greater", "less", "than", "more", "fewer", "equal", "between",
     "on", "+", "-", "*", "/", "=", "!=", ">", "<", ">=", "<=", "today", "yesterday", "now", "ago", "days", "week",
     "month", "last", "this", "three", "twenty", "how", "many", "result", "saying", "memos", "{the x}",
-    '"Hi {the note\'s title}"', "\u201cHi {the note}\u201d", "me", "for", "there", "wait", "seconds", "America/New_York", '"12/03/2026"', "12/03/2026", '"13/03/2026"', '"December 3, 2026"', ".", ":",
+    '"Hi {the note\'s title}"', "\u201cHi {the note}\u201d", "me", "for", "there", "wait", "seconds", "sent", "made", "America/New_York", '"12/03/2026"', "12/03/2026", '"13/03/2026"', '"December 3, 2026"', ".", ":",
 ]
 
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\u201c[^\u201d\n]*\u201d|\n[\t ]*|[^\s"]+|\s')

@@ -170,6 +170,13 @@ def test_dates_a_person_writes_filter_on_the_day_sent(say, sandbox, day):
     assert say(f"read some messages whose date sent is {day} + 1 day").value == []
 
 
+def test_the_messages_sent_today_and_yesterday(say, sandbox):
+    seed(sandbox, (RECIPIENT, "today", START), (RECIPIENT, "yesterday", START - timedelta(days=1)))
+    assert [m.body for m in say("read the messages sent today").value] == ["today"]
+    assert [m.body for m in say("read the texts sent yesterday").value] == ["yesterday"]
+    assert sorted(m.body for m in say("read the messages sent this month").value) == ["today"]  # 2022-03-01
+
+
 def test_in_the_last_and_this_month_on_the_sandbox_clock(say, sandbox):
     seed(sandbox, (RECIPIENT, "old", START), (RECIPIENT, "new", START + timedelta(days=8)))
     say.session.now = lambda: START + timedelta(days=8, hours=1)
