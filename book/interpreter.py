@@ -92,9 +92,9 @@ class Session:
                 self._made[book] = factory()
         return self._made[book]
 
-    def pace(self, book: str, sender: Any, halt: threading.Event | None = None) -> bool:
+    def pace(self, book: str, sender: Any, *halts: threading.Event) -> bool:
         """Wait for the sender's next slot at the book's rate (at once without one); False if the session was
-        stopped (or `halt` set) meanwhile, and nothing is to be sent."""
+        stopped (or one of `halts` set) meanwhile, and nothing is to be sent."""
         rate = self.rates.get(book)
         if not rate or sender is None:
             return True
@@ -102,7 +102,7 @@ class Session:
             pacer = self._pacers.get(book)
             if pacer is None or pacer.gap != 1.0 / rate:
                 pacer = self._pacers[book] = Pacer(rate)
-        return pacer.wait(str(sender), *([halt] if halt is not None else []), self.stop)
+        return pacer.wait(str(sender), *halts, self.stop)
 
     def download_folder(self) -> DownloadFolder:
         """Where this session's procedures may write files: `downloads`, else `<home>/downloads`."""
@@ -525,11 +525,12 @@ class Interpreter:
         envs: list[Env | None] = [None] * len(items)
         said: list[list[Any]] = [[] for _ in items]
         halt = threading.Event()
+        halts = (halt, *getattr(self._local, "halts", ()))  # a loop side by side in an item of another: its too
         cut: set[int] = set()  # items stopped while a send of theirs waited for its turn: not sent
 
         def run(i: int) -> Any:
             envs[i] = own = Env({**outer, **dict.fromkeys(step.binds, items[i])}, items[i], log=[])
-            self._local.said, self._local.halt = said[i], halt
+            self._local.said, self._local.halts = said[i], halts
             try:
                 self._block(step.body, own)
             except _CutShort:
@@ -542,7 +543,7 @@ class Interpreter:
                 halt.set()
                 raise
             finally:
-                self._local.said = self._local.halt = None
+                self._local.said, self._local.halts = None, ()
             return own.above
 
         def finished(outcome: Outcome) -> None:
@@ -552,7 +553,7 @@ class Interpreter:
         interrupted = True
         try:
             outcomes = side_by_side(len(items), step.at_a_time, run, finished=finished, interrupted=halt.set,
-                                    may_start=lambda: not halt.is_set() and not self.session.stop.is_set())
+                                    may_start=lambda: not any(h.is_set() for h in halts) and not self.session.stop.is_set())
             interrupted = False
         finally:
             for own in envs:  # the changes of every item that ran, in input order
@@ -691,7 +692,7 @@ class Interpreter:
             kwargs = dict(kwargs)
             converse = self.conversing(step, kwargs.pop(CONVERSATION))
         if procedure.paced_by is not None and not self.session.pace(procedure.book, kwargs.get(procedure.paced_by),
-                                                                    getattr(self._local, "halt", None)):
+                                                                    *getattr(self._local, "halts", ())):
             raise _CutShort  # stopped while it waited for its turn: not sent
         try:
             one = 1 if step.last is None else None  # `the last message`: all are read, to know which is last

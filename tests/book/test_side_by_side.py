@@ -193,3 +193,16 @@ def test_a_stop_while_a_send_waits_for_its_turn_sends_nothing_more():
     threading.Timer(0.7, session.stop.set).start()
     Automation.compile(post_each([str(n) for n in range(10)], ", 5 at a time,"), book.registry).run(session)
     assert 1 <= len(sent) <= 3  # at 2 a second, about 0.7 s of sends; the rest waited, and were not sent
+
+
+def test_a_loop_side_by_side_inside_an_item_of_another_keeps_order_and_counts():
+    said: list = []
+    text = ('the groups are "x", "y", "z"\nthe titles are "a", "b", "c", "d"\nthe written is 0\n'
+            "for each group in the groups, 3 at a time\n"
+            "  for each title in the titles, 2 at a time\n"
+            "    write a note where\n      the title is the group + the title\n"
+            "    add 1 to the written\n    say the group + the title\n"
+            'say "{the written} written"\n')
+    _, store = run(text, said)
+    assert said == [g + t for g in "xyz" for t in "abcd"] + ["12 written"]
+    assert sorted(n.title for n in store.notes) == sorted(g + t for g in "xyz" for t in "abcd")
