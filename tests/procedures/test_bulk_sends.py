@@ -134,6 +134,8 @@ def test_ctrl_c_starts_no_new_send_and_says_how_many_ran(tmp_path, sandbox):
         time.sleep(0.5)
         running.process.send_signal(signal.SIGINT)
         code = running.process.wait(timeout=30)
+        for reader in running._readers:  # every line it wrote is read before the queues are looked at
+            reader.join(timeout=10)
     finally:
         if running.process.poll() is None:
             running.process.kill()
