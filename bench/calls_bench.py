@@ -102,7 +102,7 @@ def stream_to_jsonl(session: Session, step: p.CallStep, out_path: Path) -> dict[
     began = time.perf_counter()
     tracemalloc.start()
     with out_path.open("w", encoding="utf-8") as out:
-        for call in step.procedure.function(client=client, filter_expression=expression, offset=0, limit=None):
+        for call in step.procedure.read(client, expression):  # the pushed part split from it, as the runtime does
             seen += 1
             if expression.matches(call):
                 out.write(json.dumps(jsonable(call), ensure_ascii=False) + "\n")
