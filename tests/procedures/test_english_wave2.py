@@ -175,6 +175,9 @@ def test_the_messages_sent_today_and_yesterday(say, sandbox):
     assert [m.body for m in say("read the messages sent today").value] == ["today"]
     assert [m.body for m in say("read the texts sent yesterday").value] == ["yesterday"]
     assert sorted(m.body for m in say("read the messages sent this month").value) == ["today"]  # 2022-03-01
+    assert say(f'count the messages sent to "{RECIPIENT}" today').value == 1
+    assert say(f'count the texts sent to "{OTHER}"').value == 0
+    assert [m.body for m in say(f'get the last 5 texts sent to "{RECIPIENT}"').value] == ["today", "yesterday"]
 
 
 def test_in_the_last_and_this_month_on_the_sandbox_clock(say, sandbox):
