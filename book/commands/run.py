@@ -42,8 +42,9 @@ def add_run_commands(subparsers: Any, app: App) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from book.expressions import text_of
     from book.output import write_json, write_jsonl, write_table
-    from book.plan import SayStep
+    from book.plan import IfStep, SayStep
     from book.runtime import Automation
     from book.session import open_session
 
@@ -60,16 +61,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.once:
             session.watch_polls = 1
         # `say` lines: printed as they come (table), a JSON line each (jsonl), or kept for the one JSON document
+        last_said: list[Any] = []
         if args.output == "jsonl":
             session.say = lambda value: (write_jsonl({"said": value}, sys.stdout), sys.stdout.flush())
         elif args.output == "json":
             session.say = said.append
+        else:  # printed as the interpreter would, the last one kept: a result that is it was said already
+            def print_line(value: Any) -> None:
+                last_said[:] = [value]
+                print(text_of(value), flush=True)
+
+            session.say = print_line
         with stopping_gently(session.stop, app.say) if automation.plan.watches else nullcontext():
             # JSON lines stream: each item is written as its page arrives, in constant memory.
             result = automation.run(session, stream=args.output == "jsonl")
-            if args.output != "table" or not automation.plan.steps or not isinstance(automation.plan.steps[-1], SayStep):
+            # (a `say` on the last line, or in the branch of an `if` there, has printed its result already)
+            said_last = bool(last_said) and result.value is last_said[0] and automation.plan.steps and \
+                isinstance(automation.plan.steps[-1], SayStep | IfStep)
+            if args.output != "table" or not said_last:
                 writer({"said": said, "result": result.value} if said else result.value, sys.stdout)
-            # (a `say` on the last line has printed its result already)
     failed = getattr(result.value, "failed", 0) if automation.plan.watches else 0
     if failed:
         app.say(f"the steps failed for {failed} of the {result.value.handed_on} new items (each is said above); "

@@ -212,6 +212,8 @@ def test_say_prints_lines_in_table_mode_and_is_part_of_the_json_result(tmp_path,
     assert table.stdout.splitlines() == ["hello", "n is 5", "5"]
     path.write_text(AUTOMATION + 'say "bye"\n', encoding="utf-8")  # a say on the last line is printed once
     assert book_command("run", "--sandbox", str(path), home=home).stdout.splitlines() == ["hello", "n is 5", "bye"]
+    path.write_text(AUTOMATION + 'if the n is 5 then say "five"\notherwise say "not five"\n', encoding="utf-8")
+    assert book_command("run", "--sandbox", str(path), home=home).stdout.splitlines() == ["hello", "n is 5", "five"]
     path.write_text(AUTOMATION, encoding="utf-8")
     document = book_command("run", "--sandbox", "--output", "json", str(path), home=home)
     assert json.loads(document.stdout) == {"said": ["hello", "n is 5"], "result": 5}
