@@ -280,7 +280,8 @@ class FlowCompiler:
         if isinstance(value, ast.Pick) and f"{value.which} {name.key}" in scope.facts:
             return None
         verbs = ("get", "read") if isinstance(stmt, ast.Get) else ("read",)
-        verb = next((v for v in verbs if self._names_a_reader(v, name.text, stmt.preps)), None)
+        verb = next((v for v in verbs if self.registry.lookup(v, name.text)
+                     or self._cut_before_preposition(v, name.text, stmt.preps)), None)
         if verb is None:
             return None
         call = ast.Call(ast.Name(verb, stmt.pos), quantity, name, stmt.filter, (), stmt.pos, stmt.preps)
@@ -288,18 +289,6 @@ class FlowCompiler:
         if step is None:
             return []
         return [step]
-
-    def _names_a_reader(self, verb: str, noun: str, preps: tuple[ast.Prep, ...]) -> bool:
-        """Whether `verb noun` names a procedure, or does once the noun's last words go with the first
-        preposition (`count the messages sent to "+1..."`: `messages` and `sent to`), as `_resolve` reads it."""
-        if self.registry.lookup(verb, noun):
-            return True
-        words = noun.split()
-        for cut in range(1, len(words) if preps else 0):
-            shorter = self.registry.lookup(verb, " ".join(words[:-cut]))
-            if len(shorter) == 1 and " ".join(words[-cut:]).lower() + " " + preps[0].word in shorter[0].prepositions:
-                return True
-        return False
 
     def _get(self, stmt: ast.Get, scope: Scope) -> p.GetStep | list | None:
         listed = self._listed(stmt, scope)

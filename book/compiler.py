@@ -294,16 +294,11 @@ class Compiler(ValueCompiler, FlowCompiler):
         `read the messages sent to "+1..."` names `read ... messages` with the preposition `sent to`: the noun's
         last words go with the first preposition when the whole noun names no procedure."""
         found = self.registry.lookup(call.verb.text, call.noun.text)
-        words = call.noun.text.split()
-        for cut in range(1, len(words) if call.preps and not found else 0):
-            shorter = self.registry.lookup(call.verb.text, " ".join(words[:-cut]))
-            moved = " ".join(words[-cut:]).lower() + " " + call.preps[0].word
-            if len(shorter) == 1 and moved in shorter[0].prepositions:
-                first = dataclasses.replace(call.preps[0], word=moved)
-                noun = ast.Name(" ".join(words[:-cut]), call.noun.pos)
-                call = dataclasses.replace(call, noun=noun, preps=(first, *call.preps[1:]))
-                found = shorter
-                break
+        cut = None if found else self._cut_before_preposition(call.verb.text, call.noun.text, call.preps)
+        if cut is not None:
+            noun_text, moved, found = cut
+            first = dataclasses.replace(call.preps[0], word=moved)
+            call = dataclasses.replace(call, noun=ast.Name(noun_text, call.noun.pos), preps=(first, *call.preps[1:]))
         if len(found) != 1:
             said = f"{call.verb.text} {call.noun.text}"
             if found:
@@ -315,6 +310,18 @@ class Compiler(ValueCompiler, FlowCompiler):
                               or f"run '{self.registry.program} procedures' to list what the book can do")
             return None, call
         return found[0], self._with_prepositions(call, found[0])
+
+    def _cut_before_preposition(self, verb: str, noun: str, preps: tuple[ast.Prep, ...]
+                                ) -> tuple[str, str, list[Procedure]] | None:
+        """`messages sent` before `to`: the shorter noun that names one procedure taking the noun's last words
+        with the first preposition (`messages`, `sent to`, that procedure), or None."""
+        words = noun.split()
+        for cut in range(1, len(words) if preps else 0):
+            shorter = self.registry.lookup(verb, " ".join(words[:-cut]))
+            moved = " ".join(words[-cut:]).lower() + " " + preps[0].word
+            if len(shorter) == 1 and moved in shorter[0].prepositions:
+                return " ".join(words[:-cut]), moved, shorter
+        return None
 
     def _with_prepositions(self, call: ast.Call, procedure: Procedure) -> ast.Call:
         """The call with each preposition made an input line or a `whose` condition, as the procedure declares."""
