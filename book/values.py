@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import types
 import typing
 from collections.abc import Callable
 from datetime import date, datetime, timezone
@@ -76,6 +77,30 @@ def _text_checks(annotation: Any) -> tuple[Callable[[str], Any], ...] | None:
     return checks  # type: ignore[return-value]
 
 
+_PLAIN = (str, int, float, bool, date, datetime)
+"""The types a value of exactly that type passes as it is, for pydantic (lax or strict alike): no validator is built
+for them (its first one would load pydantic's plugins, `importlib.metadata` among them)."""
+
+
+@lru_cache(maxsize=256)
+def _passes_as_is(annotation: Any) -> tuple[frozenset[type], frozenset[str]] | None:
+    """What passes `annotation` unchanged: the exact types (`str`, `str | None`: str and NoneType) and the texts (a
+    `Literal` of texts); None when pydantic is asked (any other type, and whatever fails: its message is pydantic's)."""
+    origin = typing.get_origin(annotation)
+    members = typing.get_args(annotation) if origin in (typing.Union, types.UnionType) else (annotation,)
+    kinds, texts = set(), set()
+    for member in members:
+        if member is type(None) or member in _PLAIN:
+            kinds.add(member)
+        elif typing.get_origin(member) is typing.Literal and all(type(a) is str for a in typing.get_args(member)):
+            texts.update(typing.get_args(member))
+        else:
+            return None
+    if len(kinds - {type(None)}) + bool(texts) != 1:  # a choice between types: pydantic's union rules decide
+        return None
+    return frozenset(kinds), frozenset(texts)
+
+
 def _checked_text(value: str, checks: tuple[Callable[[str], Any], ...]) -> Any:
     """`value` through `checks`, as pydantic runs after-validators: a ValueError or an AssertionError is `Invalid`."""
     for check in checks:
@@ -125,6 +150,12 @@ def coerce(value: Any, annotation: Any) -> Any:
         checks = None
     if checks is not None:
         return _checked_text(value, checks)
+    try:
+        passes = _passes_as_is(annotation)
+    except TypeError:  # an unhashable annotation
+        passes = None
+    if passes is not None and (type(value) in passes[0] or (type(value) is str and value in passes[1])):
+        return value
     try:
         adapter = _adapter(annotation)
     except TypeError:  # an unhashable annotation: build it fresh

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date, datetime, timezone
+from typing import Annotated, Literal, Optional
 
 import pytest
 from pydantic import AfterValidator, TypeAdapter, ValidationError, ValidationInfo
@@ -69,3 +70,37 @@ def test_other_types_and_values_are_left_to_pydantic():
     assert values._text_checks(Annotated[int, AfterValidator(_code)]) is None
     assert values._text_checks(str) is None
     assert coerce("abc", WithInfo) == "ABC"
+
+
+AS_IS = [
+    ("+15005550006", str), ("", str | None), (None, str | None), ("queued", Optional[Literal["queued", "sent"]]),  # noqa: UP045 (the typing.Union form)
+    ("sent", Literal["queued", "sent"]), (5, int), (5, int | None), (2.5, float), (True, bool),
+    (date(2022, 3, 1), date), (datetime(2022, 3, 1, 15, tzinfo=timezone.utc), datetime | None),
+]
+ASKED = [  # converted, refused, or a choice between types: pydantic says
+    (True, int), (3, float), ("3", int), ("abc", int), (1.5, int), ("unsent", Literal["queued", "sent"]),
+    (1, Literal[1, 2]), (3, str | int), ("x", str | int), (None, str), (datetime(2022, 3, 1, 15), date),
+]
+
+
+def _calls_to_pydantic() -> int:
+    info = values._adapter.cache_info()
+    return info.hits + info.misses
+
+
+@pytest.mark.parametrize(("value", "annotation"), AS_IS, ids=repr)
+def test_a_value_of_exactly_its_type_passes_as_pydantic_passes_it_without_a_validator(value, annotation):
+    before = _calls_to_pydantic()
+    got = _book(value, annotation)
+    assert _calls_to_pydantic() == before
+    assert got == _pydantic(value, annotation)
+    assert type(got[1]) is type(_pydantic(value, annotation)[1])
+
+
+@pytest.mark.parametrize(("value", "annotation"), ASKED, ids=repr)
+def test_any_other_value_is_left_to_pydantic(value, annotation):
+    before = _calls_to_pydantic()
+    got = _book(value, annotation)
+    assert _calls_to_pydantic() == before + 1
+    assert got == _pydantic(value, annotation)
+    assert type(got[1]) is type(_pydantic(value, annotation)[1])
