@@ -15,11 +15,15 @@ the modules' bytecode, as any first start after an install or a change does (PYT
 taken out of the children's environment: an installed package has its bytecode, as the SDK has); that
 first start's figures are printed too.
 
+`--parts` then breaks a start down: in a fresh process (as many as rounds), the CPU of each stage that `check`
+and `run` go through, imported in the order they load them (what two stages share is counted in the first),
+each as a share of the baseline's median; the figures that say what a change of design could take out.
+
 `--against REV` runs REV's commands too (this repository at another revision, checked out in a temporary git
 worktree, run from it with the same interpreter and packages), interleaved in the same rounds, and prints
 them beside this one's, each rated against the same baseline.
 
-    python bench/startup_bench.py [--rounds 9] [--against REV]
+    python bench/startup_bench.py [--rounds 9] [--against REV] [--parts]
 """
 
 from __future__ import annotations
@@ -67,6 +71,45 @@ def commands(small: Path) -> dict[str, list[str]]:
     }
 
 
+PARTS = [  # (stage, its code), run in this order in one process
+    ("the command line", "import procedures.cli, book.cli, book.commands.run"),
+    ("grammar.ast (its dataclasses)", "import grammar.ast"),
+    ("the parsers (lark's runtime and tables)", "import grammar.parser, grammar.signature"),
+    ("book.plan and what it imports", "import book.plan"),
+    ("pydantic", "import pydantic"),
+    ("book.concept (the first model)", "import book.concept"),
+    ("the compiler's modules", "import book.values, book.compiler, book.runtime, book.interpreter"),
+    ("the concept models", "import concepts"),
+    ("the procedures, registered", "from procedures import BOOK"),
+    ("compiling small.auto", "from book.runtime import check; check(open(SMALL).read(), BOOK.registry)"),
+    ("the SDK (twilio.rest, requests)", "import twilio.rest"),
+    ("the sandbox's app (starlette)", "import sandbox.app"),
+]
+_PARTS_CHILD = """
+import json, sys, time
+SMALL = sys.argv[1]
+laps = [time.process_time()]
+for _, code in json.loads(sys.argv[2]):
+    exec(code)
+    laps.append(time.process_time())
+print(json.dumps(laps))
+"""
+
+
+def parts(small: Path, env: dict[str, str], rounds: int) -> tuple[float, list[float]]:
+    """The CPU of the interpreter's start (to the first stage), and the median of each stage of `PARTS`, in seconds."""
+    import json
+
+    runs = []
+    for _ in range(rounds):
+        done = subprocess.run([sys.executable, "-c", _PARTS_CHILD, str(small), json.dumps(PARTS)], env=env, cwd=ROOT,
+                              capture_output=True, text=True, check=True)
+        laps = json.loads(done.stdout)
+        runs.append([laps[0], *(b - a for a, b in zip(laps, laps[1:], strict=False))])
+    medians = [statistics.median(run[i] for run in runs) for i in range(len(PARTS) + 1)]
+    return medians[0], medians[1:]
+
+
 GOALS = {"--help": 0.5, "check small.auto": 1.5, "run small.auto": 2.5}
 
 
@@ -74,6 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--against", metavar="REV", help="also run this revision's commands, for comparison")
+    parser.add_argument("--parts", action="store_true", help="then the CPU of each stage of a start, in one process")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         home = Path(tmp) / "home"
@@ -91,6 +135,8 @@ def main() -> None:
         for _ in range(args.rounds):
             for name, (argv, cwd) in runs.items():
                 times[name].append(cpu_of(argv, env, cwd))
+        if args.parts:
+            start, stages = parts(small, env, args.rounds)
     base = statistics.median(times["import twilio.rest"])
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"CPU time (user + system), median of {args.rounds} interleaved runs; ratio to `import twilio.rest`; "
@@ -101,6 +147,10 @@ def main() -> None:
         goal = GOALS.get(name.split(" (")[0])
         print(f"{name:<32} {median * 1000:>10.0f} {min(spent) * 1000:>8.0f} {median / base:>6.2f}x "
               f"{f'<={goal:g}x' if goal else '':>6} {first[name] * 1000:>13.0f}")
+    if args.parts:
+        print(f"\nthe stages of a start, in one process (medians of {args.rounds}), ms and share of the baseline:")
+        for name, spent in [("the interpreter, site (to the first stage)", start), *zip((n for n, _ in PARTS), stages, strict=True)]:
+            print(f"  {name:<44} {spent * 1000:>6.1f} {spent / base:>6.2f}x")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ TINY = {
     "calls_bench.py": ["--counts", "5"],
     "compile_bench.py": ["--lines", "10", "--runs", "1", "--earley-runs", "1"],
     "sms_bench.py": ["--sends", "3", "--bulk", "8", "--rounds", "1"],
-    "startup_bench.py": ["--rounds", "1"],
+    "startup_bench.py": ["--rounds", "1", "--parts"],
     "temporal_bench.py": ["--automations", "1", "--sends", "1"],
     "watch_bench.py": ["--sizes", "30", "--polls", "1", "--arrivals", "1"],
 }
