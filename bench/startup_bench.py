@@ -23,7 +23,10 @@ each as a share of the baseline's median; the figures that say what a change of 
 worktree, run from it with the same interpreter and packages), interleaved in the same rounds, and prints
 them beside this one's, each rated against the same baseline.
 
-    python bench/startup_bench.py [--rounds 9] [--against REV] [--parts]
+`--automation FILE` checks and runs another automation as small.auto (`examples/quickstart.auto`: a send and a
+read, whose filter's texts are checked against their fields' types at compile time).
+
+    python bench/startup_bench.py [--rounds 9] [--against REV] [--parts] [--automation FILE]
 """
 
 from __future__ import annotations
@@ -117,12 +120,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--against", metavar="REV", help="also run this revision's commands, for comparison")
+    parser.add_argument("--automation", type=Path, default=SMALL, help="the automation to check and run (default: %(default)s)")
     parser.add_argument("--parts", action="store_true", help="then the CPU of each stage of a start, in one process")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         home = Path(tmp) / "home"
         small = Path(tmp) / "small.auto"
-        small.write_text(SMALL.read_text())
+        small.write_text(args.automation.read_text())
         env = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_") and k != "PYTHONDONTWRITEBYTECODE"}
         env.update({"TWILIO_BOOK_HOME": str(home), "TWILIO_BOOK_KEYRING": "0"})
         runs = {name: (argv, ROOT) for name, argv in commands(small).items()}
