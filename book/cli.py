@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from book import startup
 from book.commands import RUNTIME_COMMANDS
 from book.errors import BookError
 
@@ -40,13 +41,17 @@ def main(app: App, argv: Sequence[str] | None = None) -> int:
 
     A command that reached Temporal (`--temporal`) ends the process here: the Temporal client's native threads
     can abort an interpreter that is shutting down (temporalio/sdk-python#300), so the output is flushed and
-    the process exits at once with its code."""
+    the process exits at once with its code. Called with no `argv` (the program itself), the garbage collector
+    spares its start and its shutdown (`book.startup`)."""
     parser = build_parser(app)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_LANGUAGE
+    if argv is None:  # the program itself, not a function called by another: see book.startup
+        startup.whole_process()
     code = _run(app, args)
+    startup.ending()
     if getattr(args, "temporal", None):
         import os
 

@@ -42,18 +42,21 @@ def add_run_commands(subparsers: Any, app: App) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from book.expressions import text_of
-    from book.output import write_json, write_jsonl, write_table
-    from book.plan import IfStep, SayStep
-    from book.runtime import Automation
-    from book.session import open_session
+    from book.startup import loading
 
     if args.temporal:
         return cmd_run_temporal(args)
     app: App = args.app
     text, filename = read_source(args.file)
-    book = app.load_book()
-    automation = Automation.compile(text, book.registry, filename)  # nothing runs before this passes
+    with loading():  # the runtime, the book and the plan, made without the collector's passes (book.startup)
+        from book.expressions import text_of
+        from book.output import write_json, write_jsonl, write_table
+        from book.plan import IfStep, SayStep
+        from book.runtime import Automation
+        from book.session import open_session
+
+        book = app.load_book()
+        automation = Automation.compile(text, book.registry, filename)  # nothing runs before this passes
     writer = {"table": write_table, "json": write_json, "jsonl": write_jsonl}[args.output]
     said: list[Any] = []
     with open_session(book, connection=args.connection, sandbox=args.sandbox, notice=app.say,
@@ -90,9 +93,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from book.errors import BookError, LanguageError
-    from book.runtime import check
+    from book.startup import loading
 
-    book = args.app.load_book()
+    with loading():  # the runtime and the book, made without the collector's passes (book.startup)
+        from book.runtime import check
+
+        book = args.app.load_book()
     language_errors = unreadable = False
     for path in args.files:
         filename = "<stdin>" if path == "-" else path
