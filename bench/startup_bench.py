@@ -89,7 +89,8 @@ PARTS = [  # (stage, its code), run in this order in one process
     ("the sandbox's app (starlette)", "import sandbox.app"),
 ]
 _PARTS_CHILD = """
-import json, sys, time
+import gc, json, sys, time
+gc.disable()  # as a start runs (book.startup): the stages' own CPU, not the collector's passes over them
 SMALL = sys.argv[1]
 laps = [time.process_time()]
 for _, code in json.loads(sys.argv[2]):
