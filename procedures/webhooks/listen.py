@@ -41,6 +41,7 @@ import sqlite3
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -49,9 +50,11 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import ValidationError
 from starlette.applications import Starlette
+from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from book.errors import BookError, LanguageError
 from book.interpreter import Session
@@ -126,6 +129,8 @@ def _gathered_twiml(answers: Answers, number: Any, gather_url: str) -> str:
     return answers.gathered(number).twiml(gather_action=gather_url)
 
 
+_SIGNATURE_KEY, _TOKEN_KEY = SIGNATURE_HEADER.lower().encode(), TOKEN_HEADER.lower().encode()
+"""The headers as the server gives them (ASGI: lower case)."""
 _ANSWERS_KEPT = 1024
 """How many answers a listener keeps made (per endpoint, number and gather URL; the answers are fixed)."""
 
@@ -183,7 +188,7 @@ def create_listener_app(
     seen: SeenTokens | None = None,
     report: Report = stderr_report,
     routes: Sequence[Any] = (),
-) -> Starlette:
+) -> Listener:
     """The listener as an ASGI app: signed requests only, each delivery handed on once, answered with TwiML.
 
     The tokens are recorded in `seen`, by default the store a `Handoff` queues its runs in (each run is
@@ -194,30 +199,60 @@ def create_listener_app(
     if seen is not None and own is not None and own is not seen:
         raise ValueError("the handoff queues its runs in another store than the listener's tokens: give both one")
     seen = seen if seen is not None else own if own is not None else SeenTokens()
-    made: dict[tuple[str, Any, str], str | None] = {}  # each answer's TwiML, made once
+    made: dict[tuple[str, Any, str], Response] = {}  # each answer, made once
+    called: dict[tuple[Any, ...], tuple[str, str]] = {}  # each URL as the request has it, with its gather URL
+    takes_token = getattr(hand_on, "takes_token", False)  # a handoff keyed by the delivery (listen --temporal)
 
-    def route(endpoint: Endpoint) -> Callable[[Request], Any]:
-        async def receive(request: Request) -> Response:
-            pairs = parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-            signed = Params.of(pairs if request.method == "POST" else [])  # a GET is signed by its URL alone
-            url = str(request.url)
-            if not check.valid(url, signed, request.headers.get(SIGNATURE_HEADER)):
-                report(f"refused a request to {endpoint.path} from {_client(request)}: the {SIGNATURE_HEADER} is "
+    def url_of(scope: Scope, host: bytes | None, endpoint: Endpoint) -> tuple[str, str]:
+        """The request's URL, as Starlette's `request.url` has it, and the gather URL beside the one called."""
+        key = (scope.get("scheme"), host, scope.get("server"), scope["path"], scope.get("query_string"))
+        found = called.get(key)
+        if found is None:
+            url = str(URL(scope=scope))
+            found = (url, _gather_url(check.url_called(url), endpoint.path))
+            if len(called) >= _ANSWERS_KEPT:
+                called.clear()
+            called[key] = found
+        return found
+
+    def route(endpoint: Endpoint) -> Callable[[Scope, Receive, Send], Any]:
+        async def receive(scope: Scope, receive_message: Receive, send: Send) -> None:
+            body = b""
+            while True:
+                message = await receive_message()
+                if message["type"] == "http.disconnect":  # gone before it was all sent: nothing handed on
+                    return
+                body += message.get("body", b"")
+                if not message.get("more_body", False):
+                    break
+            signature = token = host = None
+            for name, value in scope["headers"]:  # the first of each, as Starlette's `request.headers.get`
+                if name == _SIGNATURE_KEY and signature is None:
+                    signature = value.decode("latin-1")
+                elif name == _TOKEN_KEY and token is None:
+                    token = value.decode("latin-1")
+                elif name == b"host" and host is None:
+                    host = value
+            url, gather_url = url_of(scope, host, endpoint)
+            post = scope["method"] == "POST"
+            signed = Params.of(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True) if post else [])
+            if not check.valid(url, signed, signature):  # a GET is signed by its URL alone
+                report(f"refused a request to {endpoint.path} from {_client(scope)}: the {SIGNATURE_HEADER} is "
                        "missing or wrong (403); check the auth token and, behind a proxy, --public-url")
-                return PlainTextResponse(f"Forbidden: the {SIGNATURE_HEADER} is missing or wrong.\n", status_code=403)
-            fields = signed if request.method == "POST" else Params.of(parse_qsl(request.url.query, keep_blank_values=True))
+                return await PlainTextResponse(f"Forbidden: the {SIGNATURE_HEADER} is missing or wrong.\n",
+                                               status_code=403)(scope, receive_message, send)
+            fields = signed if post else Params.of(parse_qsl(urlsplit(url).query, keep_blank_values=True))
             try:
                 event = endpoint.parse(fields)
             except ValidationError as err:
                 problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
                 report(f"refused a signed request to {endpoint.path} that Twilio would not send: {problems} (400)")
-                return PlainTextResponse(f"Bad Request: {problems}\n", status_code=400)
+                return await PlainTextResponse(f"Bad Request: {problems}\n", status_code=400)(scope, receive_message, send)
             handler = _ENDPOINT_OF.get(type(event), endpoint)
-            token = request.headers.get(TOKEN_HEADER)
 
             def hand_on_now() -> Queued | None:
                 try:
-                    if getattr(hand_on, "takes_token", False):  # a handoff keyed by the delivery (listen --temporal)
+                    if takes_token:
                         return hand_on(handler.name, event, token)  # type: ignore[call-arg]
                     return hand_on(handler.name, event)
                 except Exception as err:
@@ -230,21 +265,23 @@ def create_listener_app(
             except _NotHandedOn as failed:  # not handed on: not recorded, so Twilio's retry brings it again
                 err = failed.__cause__
                 report(f"could not hand on a request to {endpoint.path}: {type(err).__name__}: {err} (500)")
-                return PlainTextResponse("Internal Server Error: the event was not handed on.\n", status_code=500)
+                return await PlainTextResponse("Internal Server Error: the event was not handed on.\n",
+                                               status_code=500)(scope, receive_message, send)
             except Exception as err:
                 report(f"could not record a request to {endpoint.path} in {seen.path or 'memory'}: "
                        f"{type(err).__name__}: {err} (500); Twilio retries it (its JSON line is printed "
                        "again); if this goes on, check that the disk has room and the file can be written")
-                return PlainTextResponse("Internal Server Error: the event was not recorded.\n", status_code=500)
+                return await PlainTextResponse("Internal Server Error: the event was not recorded.\n",
+                                               status_code=500)(scope, receive_message, send)
             number = getattr(event, "recipient_number", "")
-            gather_url = _gather_url(check.url_called(url), endpoint.path)
             key = (handler.name, number, gather_url)
-            if key not in made:
+            answer = made.get(key)
+            if answer is None:
                 if len(made) >= _ANSWERS_KEPT:
                     made.clear()
-                made[key] = handler.answer(answers, number, gather_url)
-            twiml = made[key]
-            return Response(status_code=204) if twiml is None else Response(twiml, media_type="text/xml")
+                twiml = handler.answer(answers, number, gather_url)
+                answer = made[key] = Response(status_code=204) if twiml is None else Response(twiml, media_type="text/xml")
+            await answer(scope, receive_message, send)
 
         return receive
 
@@ -252,40 +289,83 @@ def create_listener_app(
         lines = [f"{e.path}  {e.title}" for e in ENDPOINTS]
         return PlainTextResponse("twilio-book listener\n" + "\n".join(lines) + "\n")
 
-    routes = [Route("/", index, methods=["GET"]), *routes]
+    webhooks: dict[str, Callable[[Scope, Receive, Send], Any]] = {}
     for endpoint in ENDPOINTS:  # with and without a trailing slash: a redirect would change the URL signed
-        receive = route(endpoint)
-        routes += [Route(endpoint.path, receive, methods=["GET", "POST"], name=endpoint.name),
-                   Route(endpoint.path + "/", receive, methods=["GET", "POST"])]
-    return Starlette(routes=routes)
+        webhooks[endpoint.path] = webhooks[endpoint.path + "/"] = route(endpoint)
+    return Listener(Starlette(routes=[Route("/", index, methods=["GET"]), *routes]), webhooks)
+
+
+class Listener:
+    """The listener's ASGI app. A GET or POST to a webhook endpoint is answered here, without Starlette's
+    request, middleware and routing (it is the path every delivery takes); anything else (the index, the
+    routes given, a 404 or 405, a WebSocket) goes to `starlette`."""
+
+    def __init__(self, starlette: Starlette, webhooks: Mapping[str, Callable[[Scope, Receive, Send], Any]]) -> None:
+        self.starlette = starlette
+        self._webhooks = dict(webhooks)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "POST") and not scope.get("root_path"):
+            webhook = self._webhooks.get(scope["path"])
+            if webhook is not None:
+                return await webhook(scope, receive, send)
+        await self.starlette(scope, receive, send)
 
 
 async def _committed(seen: SeenTokens, token: str | None, hand_on: Callable[[], Queued | None]) -> tuple[bool, int | None]:
     """`seen.hand_on_soon`, awaited: its outcome once the transaction holding it has committed (or its error)."""
     loop = asyncio.get_running_loop()
     answer: asyncio.Future[tuple[bool, int | None]] = loop.create_future()
-
-    def settle(error: BaseException | None, outcome: Any) -> None:
-        if answer.cancelled():  # the request went away (its answer would reach nobody); the delivery stands
-            return
-        if error is not None:
-            answer.set_exception(error)
-        else:
-            answer.set_result(outcome)
-
-    def done(error: BaseException | None, outcome: Any) -> None:  # on the committer thread
-        loop.call_soon_threadsafe(settle, error, outcome)
-
-    seen.hand_on_soon(token, hand_on, done)
+    settler = _SETTLERS.get(loop)
+    if settler is None:
+        settler = _SETTLERS[loop] = _Settler(loop)
+    seen.hand_on_soon(token, hand_on, lambda error, outcome: settler.told(answer, error, outcome))
     return await answer
+
+
+class _Settler:
+    """Hands the committer's outcomes to an event loop: one wake-up of the loop for all those told together
+    (a transaction's deliveries), not one each."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._lock = threading.Lock()
+        self._told: list[tuple[asyncio.Future[Any], BaseException | None, Any]] = []
+
+    def told(self, answer: asyncio.Future[Any], error: BaseException | None, outcome: Any) -> None:
+        """On the committer thread."""
+        with self._lock:
+            self._told.append((answer, error, outcome))
+            if len(self._told) > 1:  # a wake-up is on its way: it settles this one too
+                return
+        try:
+            self.loop.call_soon_threadsafe(self._settle)
+        except RuntimeError:  # the loop is closed: its requests are gone (the deliveries stand)
+            with self._lock:
+                self._told.clear()
+
+    def _settle(self) -> None:
+        with self._lock:
+            told, self._told = self._told, []
+        for answer, error, outcome in told:
+            if answer.cancelled():  # the request went away (its answer would reach nobody); the delivery stands
+                continue
+            if error is not None:
+                answer.set_exception(error)
+            else:
+                answer.set_result(outcome)
+
+
+_SETTLERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Settler] = weakref.WeakKeyDictionary()
 
 
 class _NotHandedOn(Exception):
     """`hand_on` failed (its error is the cause): nothing was recorded."""
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client is not None else "an unknown address"
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return client[0] if client else "an unknown address"
 
 
 # -- handing on -------------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from twilio.request_validator import RequestValidator
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
+_URLS_KEPT = 256
+"""How many URLs a check keeps the variants of (a listener is called on a few: its endpoints, a proxy's)."""
 
 
 class Params(dict[str, list[str]]):
@@ -91,13 +93,27 @@ class SignatureCheck:
         """
         if not signature:
             return False
-        from twilio.request_validator import add_port, remove_port
-
         given = signature.encode("utf-8", "surrogateescape")
-        called = urlsplit(self.url_called(local_url))
-        variants = (add_port, remove_port) if called.port else (remove_port, add_port)  # as called first
-        return any(hmac.compare_digest(self._validator.compute_signature(variant(called), params).encode(), given)
-                   for variant in variants)
+        return any(hmac.compare_digest(self._validator.compute_signature(url, params).encode(), given)
+                   for url in self._variants(local_url))
+
+    def _variants(self, local_url: str) -> tuple[str, str]:
+        """The URL called, as called and with its port added or removed (as the SDK's `validate`); made once
+        per URL (a listener is called on a handful)."""
+        variants = self._made.get(local_url)
+        if variants is None:
+            from twilio.request_validator import add_port, remove_port
+
+            called = urlsplit(self.url_called(local_url))
+            variants = (add_port(called), remove_port(called)) if called.port else (remove_port(called), add_port(called))
+            if len(self._made) >= _URLS_KEPT:
+                self._made.clear()
+            self._made[local_url] = variants
+        return variants
+
+    @cached_property
+    def _made(self) -> dict[str, tuple[str, str]]:
+        return {}
 
     @cached_property
     def _validator(self) -> RequestValidator:
