@@ -33,6 +33,7 @@ seconds, then deleted (by a sweep at most a minute later, as are expired tokens)
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -40,7 +41,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -156,11 +157,15 @@ class SeenTokens:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path) if path is not None else ":memory:", check_same_thread=False,
                                    isolation_level=None, timeout=10.0)
+        self._wal: Path | None = None
+        """The WAL file, when the store is in WAL mode: the committer flushes it itself (see `_Committer`)."""
         if path is not None:
             try:  # readers never hold up a writer's COMMIT, nor wait for it (as the sandbox's store)
                 self._db.execute("PRAGMA journal_mode=WAL")
             except sqlite3.OperationalError:  # e.g. another process holds it now: it works in the mode it has
                 pass
+            if self._db.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                self._wal = path.with_name(path.name + "-wal")
             # The committer checkpoints the WAL on a thread of its own (`_Checkpoints`), so no delivery's commit
             # waits for one; SQLite's own, at a commit, is left only as a bound should that not keep up.
             self._db.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_BOUND}")
@@ -215,8 +220,12 @@ class SeenTokens:
 
         return deliver
 
-    def _commit_steps(self, steps: Sequence[Step]) -> list[tuple[Exception | None, Any]]:
+    def _commit_steps(self, steps: Sequence[Step], *, flushed: bool = True) -> list[tuple[Exception | None, Any]]:
         """The steps, in order, in one write transaction; each one's (error, result).
+
+        The transaction is on disk when this returns (SQLite's `synchronous=FULL`), unless `flushed` is
+        False: then it is committed (every connection sees it) but its WAL may not be flushed yet, and the
+        caller must `flush()` before it tells anyone outside that it happened.
 
         A step that raises anything but a `sqlite3.Error` has written nothing (see `Step`): only it failed.
         An error of the store (a `sqlite3.Error`, e.g. from the COMMIT) propagates, and then none of them is
@@ -225,7 +234,7 @@ class SeenTokens:
         now = self._clock()
         outcomes: list[tuple[Exception | None, Any]] = []
         changed = False
-        with self._transaction() as db:
+        with self._transaction(flushed=flushed) as db:
             for step in steps:
                 try:
                     result, changes = step(db, now)
@@ -480,10 +489,35 @@ class SeenTokens:
             self.changed.notify_all()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (`BEGIN IMMEDIATE`: no other process writes in between)."""
-        with write_transaction(self._db, self._lock) as db:
-            yield db
+    def _transaction(self, *, flushed: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction (`BEGIN IMMEDIATE`: no other process writes in between), on disk once it has
+        committed; with `flushed=False` (WAL mode only) it is committed without waiting for the disk (SQLite's
+        `synchronous=NORMAL`, for it alone): `flush()` puts it there."""
+        if flushed or self._wal is None:
+            with write_transaction(self._db, self._lock) as db:
+                yield db
+            return
+        with self._lock:
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with write_transaction(self._db, nullcontext()) as db:
+                    yield db
+            finally:
+                self._db.execute("PRAGMA synchronous=FULL")
+
+    def flush(self) -> None:
+        """Put what has been committed on disk: flush the WAL (all of it, whichever connection or process
+        wrote it), as SQLite's `synchronous=FULL` does at each commit. Nothing to do outside WAL mode."""
+        if self._wal is None:
+            return
+        try:
+            fd = os.open(self._wal, os.O_RDONLY)
+        except FileNotFoundError:  # the last connection to close checkpointed it into the database, and removed it
+            fd = os.open(self.path, os.O_RDONLY)  # type: ignore[arg-type]
+        try:
+            _datasync(fd)
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         folder = self._owners_folder()
@@ -499,8 +533,13 @@ class SeenTokens:
 class _Committer:
     """The thread that commits the steps given to it (deliveries, claims): whatever waits, in one transaction.
 
-    It starts with the first step and ends once none has come for `idle` seconds (the next one starts it
-    again), so a store needs no closing for it.
+    A transaction is committed without waiting for the disk, and handed to the flusher thread, which flushes
+    the WAL and only then tells each step's `done`: the next transaction is written while the last is being
+    flushed, and one flush puts on disk all the transactions committed before it started (group commit). So
+    no step is told it happened before it is on disk, exactly as with `synchronous=FULL`.
+
+    Each thread starts with the first step and ends once none has come for `idle` seconds (the next one
+    starts it again), so a store needs no closing for it.
     """
 
     def __init__(self, seen: SeenTokens, *, idle: float = 5.0, most: int = 256) -> None:
@@ -511,6 +550,9 @@ class _Committer:
         self._waiting: deque[tuple[Step, Done]] = deque()
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._unflushed: list[tuple[list[tuple[Step, Done]], list[tuple[BaseException | None, Any]]]] = []
+        self._committed = threading.Condition()
+        self._flusher: threading.Thread | None = None
         self._checkpoints = _Checkpoints(seen.path) if seen.path is not None else None
 
     def submit(self, step: Step, done: Done) -> None:
@@ -530,16 +572,48 @@ class _Committer:
                 batch = [self._waiting.popleft() for _ in range(min(self.most, len(self._waiting)))]
             try:
                 outcomes: list[tuple[BaseException | None, Any]] = list(
-                    self.seen._commit_steps([step for step, _ in batch]))
+                    self.seen._commit_steps([step for step, _ in batch], flushed=False))
             except Exception as err:  # the transaction failed: nothing of it was recorded
-                outcomes = [(err, None)] * len(batch)
-            for (_, done), (error, result) in zip(batch, outcomes, strict=True):
-                try:
-                    done(error, result)
-                except Exception:  # its caller is gone (e.g. its event loop closed): the others are still told
-                    pass
+                _tell(batch, [(err, None)] * len(batch))
+                continue
+            with self._committed:
+                self._unflushed.append((batch, outcomes))
+                if self._flusher is None:
+                    self._flusher = threading.Thread(target=self._flush_all, name="twilio-book-flushes", daemon=True)
+                    self._flusher.start()
+                self._committed.notify()
             if self._checkpoints is not None:
                 self._checkpoints.committed()
+
+    def _flush_all(self) -> None:
+        while True:
+            with self._committed:
+                if not self._committed.wait_for(lambda: self._unflushed, self.idle):
+                    self._flusher = None
+                    return
+                committed, self._unflushed = self._unflushed, []
+            try:
+                self.seen.flush()
+            except OSError as err:  # committed, but not known to be on disk: told as not recorded (a retry
+                # of a delivery finds its token and is answered without handing it on again)
+                for batch, _ in committed:
+                    _tell(batch, [(err, None)] * len(batch))
+                continue
+            for batch, outcomes in committed:
+                _tell(batch, outcomes)
+
+
+def _tell(batch: list[tuple[Step, Done]], outcomes: list[tuple[BaseException | None, Any]]) -> None:
+    for (_, done), (error, result) in zip(batch, outcomes, strict=True):
+        try:
+            done(error, result)
+        except Exception:  # its caller is gone (e.g. its event loop closed): the others are still told
+            pass
+
+
+def _datasync(fd: int) -> None:
+    """Flush a file's data to the disk (`fdatasync`, where the system has it)."""
+    getattr(os, "fdatasync", os.fsync)(fd)
 
 
 _CHECKPOINT_EVERY = 100

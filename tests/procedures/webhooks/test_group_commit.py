@@ -169,3 +169,32 @@ def test_the_wal_is_checkpointed_off_the_commits(tmp_path):
     assert wait_until(lambda: in_the_file() >= idempotency._CHECKPOINT_EVERY)
     assert all(f"t{n}" in seen for n in range(count))
     seen.close()
+
+
+def test_a_delivery_is_told_only_once_its_transaction_is_on_disk_and_the_next_commits_meanwhile(tmp_path):
+    seen = SeenTokens(tmp_path / "webhooks.sqlite3")
+    commits = Commits(seen._db)
+    seen._db = commits
+    flushing, go_on, flushes, flushed = threading.Event(), threading.Event(), [], []
+    flush = seen.flush
+
+    def held_flush() -> None:  # the disk taking its time
+        flushes.append(commits.count)  # the COMMITs made before this flush began: it puts them on disk
+        flushing.set()
+        assert go_on.wait(10)
+        flush()
+        flushed.append(len(flushes))
+
+    seen.flush = held_flush
+    told: dict[str, int] = {}
+    seen.hand_on_soon("first", lambda: None, lambda error, outcome: told.setdefault("first", len(flushed)))
+    assert flushing.wait(10)
+    seen.hand_on_soon("second", lambda: None, lambda error, outcome: told.setdefault("second", len(flushed)))
+    assert wait_until(lambda: commits.count == 2)  # committed while the first is being flushed ...
+    assert told == {}  # ... and neither told yet: the first is not on disk, the second waits for the next flush
+    go_on.set()
+    assert wait_until(lambda: len(told) == 2)
+    assert flushes == [1, 2] and told == {"first": 1, "second": 2}  # each told after a flush begun after its COMMIT
+    assert seen._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again for every other write
+    assert "first" in seen and "second" in seen
+    seen.close()
