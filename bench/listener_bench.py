@@ -16,7 +16,10 @@ as a share of the bare endpoint's (goals: 0.7x, and 0.5x with --run) and its p99
 (goal: under 2x). With --run, after the load the benchmark waits for the queue to drain and checks that
 every delivery recorded ran once: the replies the sandbox got equal the tokens the listener recorded.
 
-    python bench/listener_bench.py [--seconds 4] [--repeats 3] [--connections 8]
+`--against REV` also serves REV's listener, and with --run (this repository at another revision, checked
+out in a temporary git worktree), in the same interleaved runs, each beside the same bare endpoint.
+
+    python bench/listener_bench.py [--seconds 4] [--repeats 3] [--connections 8] [--against REV]
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._serving import Served, wrk
+from bench._serving import ROOT, Served, checkout, wrk
 
 AUTH_TOKEN = "0123456789abcdef0123456789abcdef"
 ACCOUNT_SID = "AC" + "0" * 32
@@ -141,6 +144,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--against", metavar="REV", help="also serve this revision's listener, for comparison")
     args = parser.parse_args()
     from sandbox.store import MESSAGES, Store
 
@@ -148,15 +152,16 @@ def main() -> None:
         db = Path(tmp) / "sandbox.sqlite3"
         store = stack.enter_context(Store(str(db)))
         sandbox = stack.enter_context(Served("bench.listener_bench:sandbox_app", str(db)))
-        homes = {"listen": Path(tmp) / "listen", "listen --run": Path(tmp) / "run"}
-        apps = {
-            "bare": stack.enter_context(Served("bench.listener_bench:bare_app", AUTH_TOKEN)),
-            "listen": stack.enter_context(Served("bench.listener_bench:listener_app", str(homes["listen"]),
-                                                 AUTH_TOKEN, None)),
-            "listen --run": stack.enter_context(Served(
-                "bench.listener_bench:listener_app", str(homes["listen --run"]), AUTH_TOKEN,
-                (store.account_sid, store.auth_token, sandbox.url))),
-        }
+        replying = (store.account_sid, store.auth_token, sandbox.url)
+        apps = {"bare": stack.enter_context(Served("bench.listener_bench:bare_app", AUTH_TOKEN))}
+        homes: dict[str, Path] = {}
+        trees = [("", ROOT)] + ([(f" ({args.against})", stack.enter_context(checkout(args.against)))]
+                                if args.against else [])
+        for suffix, root in trees:
+            for name, reply in (("listen", None), ("listen --run", replying)):
+                homes[name + suffix] = Path(tmp) / f"{name}{suffix}".replace(" ", "_")
+                apps[name + suffix] = stack.enter_context(Served(
+                    "bench.listener_bench:listener_app", str(homes[name + suffix]), AUTH_TOKEN, reply, root=root))
         results: dict[str, list] = {name: [] for name in apps}
         for _ in range(args.repeats):  # interleaved
             for name, served in apps.items():
@@ -165,21 +170,23 @@ def main() -> None:
                 if result.errors:
                     raise SystemExit(f"{name}: {result.errors} failed requests of {result.requests}")
                 results[name].append(result)
-        run_home = homes["listen --run"]
+        run_homes = [home for name, home in homes.items() if "--run" in name]
         deadline = time.monotonic() + 600
-        while pending_runs(run_home) and time.monotonic() < deadline:
+        while any(pending_runs(home) for home in run_homes) and time.monotonic() < deadline:
             time.sleep(0.5)
-        left, replies, tokens = pending_runs(run_home), store.count(MESSAGES), recorded_tokens(run_home)
+        left = sum(pending_runs(home) for home in run_homes)
+        replies, tokens = store.count(MESSAGES), sum(recorded_tokens(home) for home in run_homes)
 
     def med(name: str, attribute: str) -> float:
         return statistics.median(getattr(r, attribute) for r in results[name])
 
     print(f"signed inbound SMS webhooks (wrk, {args.seconds:g} s, {args.connections} connections; medians of "
-          f"{args.repeats} interleaved runs)")
+          f"{args.repeats} interleaved runs; load average {Path('/proc/loadavg').read_text().split()[0]} at the end)")
     bare_rate, bare_p99 = med("bare", "requests_per_s"), med("bare", "p99_ms")
-    for name, goal in (("bare", None), ("listen", 0.7), ("listen --run", 0.5)):
+    for name in apps:
+        goal = None if name == "bare" else 0.5 if "--run" in name else 0.7
         rate, p50, p99 = med(name, "requests_per_s"), med(name, "p50_ms"), med(name, "p99_ms")
-        line = f"  {name:<13} {rate:>7,.0f}/s   p50 {p50:>6.1f} ms   p99 {p99:>6.1f} ms"
+        line = f"  {name:<23} {rate:>7,.0f}/s   p50 {p50:>6.1f} ms   p99 {p99:>6.1f} ms"
         if goal is not None:
             line += (f"   rate {rate / bare_rate:.2f}x (goal >= {goal}x)   p99 {p99 / bare_p99:.2f}x of bare "
                      "(goal < 2x)")
