@@ -12,10 +12,10 @@ from typing import Any
 
 from book import plan as p
 from book.compile_values import ListOf, Scope, concept_of, ending_with
-from book.concept import type_phrase, type_words
 from book.dates import Span
 from book.expressions import OperationError, result_type
 from book.filters import ORDER_OPERATORS, TEXT_OPERATORS, VALUELESS_OPERATORS, orderable
+from book.kinds import type_phrase, type_words
 from book.naming import did_you_mean, normal
 from book.values import allows_only
 from grammar import ast

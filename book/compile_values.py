@@ -10,15 +10,18 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from book import plan as p
-from book.concept import Concept, type_phrase, type_words
 from book.dates import Span
 from book.expressions import OperationError, result_type
+from book.kinds import is_concept, type_phrase, type_words
 from book.naming import did_you_mean, normal, noun_key, singular
 from book.values import Invalid, allows_only, coerce, is_secret, shown
 from grammar import ast
+
+if TYPE_CHECKING:
+    from book.concept import Concept
 
 _PLAIN = (str, int, float, bool, date, datetime)  # types without fields
 _DEFINED = itertools.count()  # the order facts are defined in, across scopes
@@ -63,7 +66,7 @@ def ending_with(key: str, scope: Scope) -> list[str]:
 
 
 def concept_of(t: Any) -> type[Concept] | None:
-    return t if isinstance(t, type) and issubclass(t, Concept) else None
+    return t if is_concept(t) else None
 
 
 class ValueCompiler:

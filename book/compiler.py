@@ -14,21 +14,24 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from book import plan as p
 from book.compile_flow import PERIOD_BOUNDS, FlowCompiler, period_bound
 from book.compile_values import ListOf, Scope, ValueCompiler
 from book.compile_values import concept_of as _concept
-from book.concept import Concept, type_phrase, type_words
 from book.errors import CompileError, Problem
 from book.filters import ORDER_OPERATORS, TEXT_OPERATORS, VALUELESS_OPERATORS, orderable, split
+from book.kinds import type_phrase, type_words
 from book.naming import did_you_mean, english, normal, noun_key, param_name, singular
 from book.registry import Procedure, Registry
 from book.side_by_side import MAX_AT_A_TIME
 from book.values import CONVERSIONS
-from book.watching.watch import WatchReport, watchable_for
+from book.watching.watchable import watchable_for
 from grammar import ast
+
+if TYPE_CHECKING:
+    from book.concept import Concept
 
 # `watch for new ... every 10 seconds`: the units of time, in seconds; polls are a second apart at least.
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -226,7 +229,7 @@ class Compiler(ValueCompiler, FlowCompiler):
                           f"end the line with 'as follows' and indent the steps for the {fact} under it, "
                           f"like: get the {fact}'s sid")
             ok = False
-        scope.above, scope.has_above = WatchReport, True  # what the watch did
+        scope.above, scope.has_above = _watch_report(self.registry), True  # what the watch did
         if procedure is None:  # the body's facts are unknown too: saying so line by line would only blame them
             return None
         # the new item is also known by the noun the line used (`watch for new texts`: the text)
@@ -536,6 +539,15 @@ def compile_program(
     listing every problem. With `watches=False` a `watch for new ...` line is a problem (an automation
     a trigger runs once per item must end)."""
     return Compiler(registry, program.source, filename, watches=watches).compile(program, facts)
+
+
+def _watch_report(registry: Registry) -> Any:
+    """The type of what a watch line gives: the registry's (a snapshot's stand-in), else the watch's report."""
+    if registry.watch_report is not None:
+        return registry.watch_report
+    from book.watching.watch import WatchReport  # pydantic: only for a live registry
+
+    return WatchReport
 
 
 def _first(steps: Any, found: Any) -> p.AnyStep | None:

@@ -23,27 +23,12 @@ way to reply, and a way to end it. A procedure that converses gets a `Converse`:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Protocol
 
 from book.concept import Concept
+from book.registry import Conversing
 
 __all__ = ["Conversation", "ConversationReport", "Converse", "Conversing"]
-
-
-@dataclass(frozen=True)
-class Conversing:
-    """A kind of conversation: the noun `answer each ... as follows` names it by (for a trigger), the facts bound
-    for a whole conversation, those bound anew each turn, and what runs it (for a trigger: a hint)."""
-
-    noun: str = ""
-    facts: Mapping[str, type] = field(default_factory=lambda: MappingProxyType({}))
-    turn: Mapping[str, type] = field(default_factory=lambda: MappingProxyType({}))
-    runs_in: str = ""
-    """The command that runs `answer each <noun> as follows` (`acme-book serve --run FILE`): a trigger's conversations
-    come from outside the run, so `run` says where to run it instead."""
-    description: str = ""
 
 
 class Conversation(Protocol):

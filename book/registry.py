@@ -16,6 +16,22 @@ from book.filters import NO_PUSHDOWN
 from book.naming import did_you_mean, noun_key
 from grammar.signature import Signature
 
+
+@dataclass(frozen=True)
+class Conversing:
+    """A kind of conversation: the noun `answer each ... as follows` names it by (for a trigger), the facts bound
+    for a whole conversation, those bound anew each turn, and what runs it (for a trigger: a hint). See
+    `book.conversation`."""
+
+    noun: str = ""
+    facts: Mapping[str, type] = field(default_factory=lambda: MappingProxyType({}))
+    turn: Mapping[str, type] = field(default_factory=lambda: MappingProxyType({}))
+    runs_in: str = ""
+    """The command that runs `answer each <noun> as follows` (`acme-book serve --run FILE`): a trigger's conversations
+    come from outside the run, so `run` says where to run it instead."""
+    description: str = ""
+
+
 READ_ALIASES = frozenset({"get", "list", "find", "fetch", "retrieve", "show"})
 """Verbs that mean `read` in a call, where no procedure of the book takes them."""
 
@@ -161,6 +177,9 @@ class Registry:
     conversations: list[Any] = field(default_factory=list)
     """The conversations the book's triggers provide (`book.conversation.Conversing`): `answer each ... as follows`."""
     program: str = "book"  # the book's command, for hints (`PROGRAM procedures`)
+    watch_report: Any = None
+    """What the compiler takes a `watch for new ...` line to give: None for `book.watching.watch.WatchReport`
+    itself; a snapshot's stand-in of it (`book.snapshot`)."""
 
     def register(self, procedure: Procedure) -> None:
         existing = self.procedures.get(procedure.key)

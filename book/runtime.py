@@ -14,15 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from book.compiler import compile_program
 from book.errors import BookError
-from book.interpreter import Interpreter, Session
 from book.plan import Plan
 from book.registry import Registry
 from book.source import checked
 from grammar.parser import parse
+
+if TYPE_CHECKING:
+    from book.interpreter import Session
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class Automation:
     def run(self, session: Session | None = None, facts: dict[str, Any] | None = None, *,
             stream: bool = False) -> RunResult:
         """Run the plan; with `stream`, a read on the last line gives an iterator, read as it is consumed."""
+        from book.interpreter import Interpreter  # (a check needs none of it)
+
         env = Interpreter(session).run(self.plan, facts, stream=stream)
         return RunResult(env.above, env.facts)
 

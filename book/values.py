@@ -1,8 +1,14 @@
-"""Checking and converting values to the types that fields and inputs declare (with pydantic)."""
+"""Checking and converting values to the types that fields and inputs declare (with pydantic).
+
+A value that is already of its type, or a text with only after-checks, is checked without pydantic (which is
+imported only for the rest). An annotation of a registry snapshot (`book.snapshot`) that pydantic must see is
+given to it as the live annotation it stands for (`stands_for`).
+"""
 
 from __future__ import annotations
 
 import re
+import sys
 import types
 import typing
 from collections.abc import Callable
@@ -11,10 +17,11 @@ from functools import lru_cache
 from types import FunctionType
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
-from book.concept import type_phrase
 from book.dates import DateTextError, parse_date_text
+from book.kinds import AfterCheck, SecretText, type_phrase
+
+if typing.TYPE_CHECKING:
+    from pydantic import TypeAdapter, ValidationError
 
 # The types `convert ... to a <type>` knows.
 CONVERSIONS: dict[str, Any] = {
@@ -40,6 +47,8 @@ class Invalid(Exception):
 
 @lru_cache(maxsize=256)
 def _adapter(annotation: Any) -> TypeAdapter:
+    from pydantic import TypeAdapter
+
     return TypeAdapter(annotation)
 
 
@@ -64,17 +73,22 @@ def wants_a_date(annotation: Any) -> bool:
 def _text_checks(annotation: Any) -> tuple[Callable[[str], Any], ...] | None:
     """The checks of a text type, `Annotated[str, AfterValidator(check), ...]` with each check taking the value
     alone (as most do), in order; None for any other type. A text is checked with them as pydantic would,
-    without building a validator (and loading pydantic's plugins) for it."""
-    from pydantic import AfterValidator
-
+    without building a validator (and loading pydantic's plugins) for it. A snapshot's `AfterCheck` is an
+    `AfterValidator` (`book.snapshot`)."""
     if typing.get_origin(annotation) is not typing.Annotated:
         return None
     base, *metadata = typing.get_args(annotation)
     checks = tuple(getattr(m, "func", None) for m in metadata)
-    if base is not str or not all(isinstance(m, AfterValidator) for m in metadata) or not all(
+    if base is not str or not all(isinstance(m, _after_validators()) for m in metadata) or not all(
             isinstance(check, FunctionType) and check.__code__.co_argcount == 1 for check in checks):
         return None
     return checks  # type: ignore[return-value]
+
+
+def _after_validators() -> tuple[type, ...]:
+    """pydantic's `AfterValidator` (when pydantic is imported: else no annotation holds one) and a snapshot's."""
+    pydantic = sys.modules.get("pydantic")
+    return (AfterCheck, pydantic.AfterValidator) if pydantic is not None else (AfterCheck,)
 
 
 _PLAIN = (str, int, float, bool, date, datetime)
@@ -156,6 +170,13 @@ def coerce(value: Any, annotation: Any) -> Any:
         passes = None
     if passes is not None and (type(value) in passes[0] or (type(value) is str and value in passes[1])):
         return value
+    return _by_pydantic(value, live_annotation(annotation))
+
+
+def _by_pydantic(value: Any, annotation: Any) -> Any:
+    """`value` as pydantic validates it for `annotation` (a validator built for it: pydantic imported)."""
+    from pydantic import TypeAdapter, ValidationError
+
     try:
         adapter = _adapter(annotation)
     except TypeError:  # an unhashable annotation: build it fresh
@@ -164,6 +185,23 @@ def coerce(value: Any, annotation: Any) -> Any:
         return adapter.validate_python(value)
     except ValidationError as err:
         raise Invalid(_explain(err)) from None
+
+
+_LIVE: dict[int, tuple[Any, Callable[[], Any]]] = {}
+
+
+def stands_for(annotation: Any, live: Callable[[], Any]) -> None:
+    """Say that `annotation` (a registry snapshot's, `book.snapshot`) stands for the annotation `live()` gives: what
+    pydantic is given for it when a value must be validated by pydantic (its checks and conversions are the book's)."""
+    _LIVE[id(annotation)] = (annotation, live)
+
+
+def live_annotation(annotation: Any) -> Any:
+    """The annotation a snapshot's annotation stands for (see `stands_for`), else `annotation` itself."""
+    found = _LIVE.get(id(annotation))
+    if found is None or found[0] is not annotation:
+        return annotation
+    return found[1]()
 
 
 def convert(value: Any, annotation: Any) -> Any:
@@ -183,10 +221,9 @@ def allows_only(annotation: Any, kinds: tuple[type, ...]) -> bool:
 
 
 def is_secret(annotation: Any) -> bool:
-    """Whether `annotation` is (or may be) a `SecretStr`: its values are never shown."""
-    from pydantic import SecretStr
-
-    if annotation is SecretStr:
+    """Whether `annotation` is (or may be) a `SecretStr` (or a snapshot's `SecretText`): its values are never shown."""
+    pydantic = sys.modules.get("pydantic")  # not imported: no annotation holds its SecretStr
+    if annotation is SecretText or (pydantic is not None and annotation is pydantic.SecretStr):
         return True
     return any(is_secret(arg) for arg in typing.get_args(annotation))
 

@@ -28,18 +28,19 @@ import threading
 import time
 from collections.abc import Callable, Generator, Mapping
 from contextlib import closing
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from book.errors import BookError, InputError, RemoteError
+from book.errors import BookError, RemoteError
 from book.filters import AllOf, Condition, FilterExpression, Pushdown
-from book.naming import normal, noun_key, singular
 from book.registry import Procedure, Registry
 from book.watching.cursor import LOOK_BACK, Cursor, CursorFile, utc
+from book.watching.watchable import Watchable, watchable_for
+
+__all__ = ["Watchable", "WatchReport", "Watcher", "automation_cursor_file", "available", "cursor_file", "watchable_for"]
 
 HandOn = Callable[[Any], None]
 
@@ -65,65 +66,6 @@ class WatchReport(BaseModel):
     """Where the watch's cursor is kept."""
     interrupted: int = 0
     """How many items an earlier run was cut short handing on (each reported by its SID; none handed on again)."""
-
-
-@dataclass(frozen=True)
-class Watchable:
-    """Something `watch` can follow: its read procedure, the fact it binds, its date and SID fields, its filters."""
-
-    name: str
-    """What the user types: `messages`."""
-    verb: str
-    noun: str
-    """The read procedure's verb and noun, as the registry knows them: `read`, `SMS messages`."""
-    fact: str
-    """The fact an automation sees each item as: `message` (`the message's body`)."""
-    date_field: str = "date_created"
-    """The item's timestamp, which the cursor keeps."""
-    order_field: str | None = None
-    """The field the list is sorted by, newest first, when it is not `date_field` (never earlier than it)."""
-    sid_field: str = "sid"
-    filters: Mapping[str, str] = field(default_factory=dict)
-    """Option name -> the concept field it filters on (`from` -> `sender_number`)."""
-    checks: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
-    """Option name -> its value's check: the cleaned value, or ValueError saying what is wrong."""
-
-    def checked(self, given: Mapping[str, str]) -> dict[str, str]:
-        """The filter values with each check applied; `InputError` naming the option, before anything is sent."""
-        out = dict(given)
-        for option, check in self.checks.items():
-            if out.get(option) is None:
-                continue
-            try:
-                out[option] = check(out[option])
-            except ValueError as err:
-                raise InputError(f"--{option}: {err}") from None
-        return out
-
-    def procedure(self, registry: Registry) -> Procedure | None:
-        """The read procedure, if the book has it and it can be called with no inputs."""
-        procedure = registry.find(self.verb, self.noun)
-        if procedure is None or not procedure.lists_on_its_own:
-            return None
-        return procedure
-
-
-def watchable_for(procedure: Procedure, registry: Registry) -> Watchable | None:
-    """How to watch what this read procedure lists: as its book declared (`registry.watchables`), or from
-    the concept's `date_created` and `sid` fields (a list read newest first); None when it can't be."""
-    verb, noun = procedure.signature.verb, procedure.signature.noun
-    for watchable in registry.watchables:
-        if watchable.verb == verb and noun_key(watchable.noun) == noun_key(noun):
-            return watchable
-    fields = getattr(procedure.output.type, "model_fields", {})
-    date = fields.get("date_created")
-    if date is None or "sid" not in fields or not _holds_datetime(date.annotation):
-        return None
-    return Watchable(noun_key(noun), verb, noun, singular(normal(noun).split()[-1]))
-
-
-def _holds_datetime(annotation: Any) -> bool:
-    return annotation is datetime or datetime in getattr(annotation, "__args__", ())
 
 
 def available(registry: Registry) -> dict[str, tuple[Watchable, Procedure]]:
