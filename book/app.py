@@ -46,6 +46,10 @@ class App:
     """Imports and returns the book (on first use: never to build the command line)."""
     commands: tuple[Callable[[Any, App], None], ...] = field(default=(), repr=False, compare=False)
     """`add(subparsers, app)` for each command the book adds to the runtime's (its own, lazily imported)."""
+    sources: tuple[str, ...] = ()
+    """The packages the book is made of (its procedures and concepts): `check` compiles with a snapshot of the
+    registry, named after a digest of their modules (`book.snapshot`), instead of importing them. None given: it
+    imports the book."""
 
     @property
     def env_prefix(self) -> str:

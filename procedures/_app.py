@@ -33,4 +33,5 @@ APP = App(
     summary="Use Twilio in plain English. With no connection configured, automations run on a local sandbox.",
     load_book=_load,
     commands=(_commands,),
+    sources=("concepts", "procedures"),  # what `check`'s registry snapshot is made from (book.snapshot)
 )

@@ -95,16 +95,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     from book.errors import BookError, LanguageError
     from book.startup import loading
 
-    with loading():  # the runtime and the book, made without the collector's passes (book.startup)
+    with loading():  # the runtime and the book's registry, made without the collector's passes (book.startup)
         from book.runtime import check
+        from book.snapshot import load_registry
 
-        book = args.app.load_book()
+        registry = load_registry(args.app)  # a snapshot of it when one is current: no book imported
     language_errors = unreadable = False
     for path in args.files:
         filename = "<stdin>" if path == "-" else path
         try:
             text, filename = read_source(path)
-            plan = check(text, book.registry, filename)
+            plan = check(text, registry, filename)
         except LanguageError as err:
             language_errors = True
             print(err.render(), file=sys.stderr)
