@@ -16,7 +16,8 @@ taken out of the children's environment: an installed package has its bytecode, 
 first start's figures are printed too.
 
 `--parts` then breaks a start down: in a fresh process (as many as rounds), the CPU of each stage that `check`
-and `run` go through, imported in the order they load them (what two stages share is counted in the first),
+(from its registry snapshot, `book.snapshot`) and `run` go through, imported in the order they load them (what two
+stages share is counted in the first),
 each as a share of the baseline's median; the figures that say what a change of design could take out.
 
 `--against REV` runs REV's commands too (this repository at another revision, checked out in a temporary git
@@ -88,6 +89,17 @@ PARTS = [  # (stage, its code), run in this order in one process
     ("the SDK (twilio.rest, requests)", "import twilio.rest"),
     ("the sandbox's app (starlette)", "import sandbox.app"),
 ]
+CHECK_PARTS = [  # the stages of a `check` whose registry snapshot is kept (book.snapshot), in this order
+    ("the command line", "import procedures.cli, book.cli, book.commands.run"),
+    ("grammar.ast (its dataclasses)", "import grammar.ast"),
+    ("the parsers (lark's runtime and tables)", "import grammar.parser, grammar.signature"),
+    ("book.plan and what it imports", "import book.plan"),
+    ("the compiler's modules", "import book.values, book.compiler, book.runtime, book.snapshot"),
+    ("the snapshot's key (its sources' digest)",
+     "from procedures._app import APP; from book.snapshot import source_digest; source_digest(APP.sources)"),
+    ("the snapshot, read (with the digest again)", "from book.snapshot import load_registry; R = load_registry(APP)"),
+    ("compiling small.auto", "from book.runtime import check; check(open(SMALL).read(), R)"),
+]
 _PARTS_CHILD = """
 import gc, json, sys, time
 gc.disable()  # as a start runs (book.startup): the stages' own CPU, not the collector's passes over them
@@ -100,17 +112,17 @@ print(json.dumps(laps))
 """
 
 
-def parts(small: Path, env: dict[str, str], rounds: int) -> tuple[float, list[float]]:
-    """The CPU of the interpreter's start (to the first stage), and the median of each stage of `PARTS`, in seconds."""
+def parts(small: Path, env: dict[str, str], rounds: int, stages: list[tuple[str, str]] = PARTS) -> tuple[float, list[float]]:
+    """The CPU of the interpreter's start (to the first stage), and the median of each of `stages`, in seconds."""
     import json
 
     runs = []
     for _ in range(rounds):
-        done = subprocess.run([sys.executable, "-c", _PARTS_CHILD, str(small), json.dumps(PARTS)], env=env, cwd=ROOT,
+        done = subprocess.run([sys.executable, "-c", _PARTS_CHILD, str(small), json.dumps(stages)], env=env, cwd=ROOT,
                               capture_output=True, text=True, check=True)
         laps = json.loads(done.stdout)
         runs.append([laps[0], *(b - a for a, b in zip(laps, laps[1:], strict=False))])
-    medians = [statistics.median(run[i] for run in runs) for i in range(len(PARTS) + 1)]
+    medians = [statistics.median(run[i] for run in runs) for i in range(len(stages) + 1)]
     return medians[0], medians[1:]
 
 
@@ -142,6 +154,7 @@ def main() -> None:
                 times[name].append(cpu_of(argv, env, cwd))
         if args.parts:
             start, stages = parts(small, env, args.rounds)
+            check_start, check_stages = parts(small, env, args.rounds, CHECK_PARTS)
     base = statistics.median(times["import twilio.rest"])
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"CPU time (user + system), median of {args.rounds} interleaved runs; ratio to `import twilio.rest`; "
@@ -153,9 +166,13 @@ def main() -> None:
         print(f"{name:<32} {median * 1000:>10.0f} {min(spent) * 1000:>8.0f} {median / base:>6.2f}x "
               f"{f'<={goal:g}x' if goal else '':>6} {first[name] * 1000:>13.0f}")
     if args.parts:
-        print(f"\nthe stages of a start, in one process (medians of {args.rounds}), ms and share of the baseline:")
-        for name, spent in [("the interpreter, site (to the first stage)", start), *zip((n for n, _ in PARTS), stages, strict=True)]:
-            print(f"  {name:<44} {spent * 1000:>6.1f} {spent / base:>6.2f}x")
+        for title, first_lap, laps, names in (
+                ("a check, from the registry snapshot", check_start, check_stages, CHECK_PARTS),
+                ("a run (and a check from the live registry, to its compile)", start, stages, PARTS)):
+            print(f"\nthe stages of {title}, in one process (medians of {args.rounds}), ms and share of the baseline:")
+            for name, spent in [("the interpreter, site (to the first stage)", first_lap),
+                                *zip((n for n, _ in names), laps, strict=True)]:
+                print(f"  {name:<44} {spent * 1000:>6.1f} {spent / base:>6.2f}x")
 
 
 if __name__ == "__main__":
