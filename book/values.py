@@ -18,7 +18,7 @@ from types import FunctionType
 from typing import Any
 
 from book.dates import DateTextError, parse_date_text
-from book.kinds import AfterCheck, SecretText, type_phrase
+from book.kinds import AfterCheck, BeforeCheck, SecretText, type_phrase
 
 if typing.TYPE_CHECKING:
     from pydantic import TypeAdapter, ValidationError
@@ -70,25 +70,73 @@ def wants_a_date(annotation: Any) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _text_checks(annotation: Any) -> tuple[Callable[[str], Any], ...] | None:
-    """The checks of a text type, `Annotated[str, AfterValidator(check), ...]` with each check taking the value
-    alone (as most do), in order; None for any other type. A text is checked with them as pydantic would,
-    without building a validator (and loading pydantic's plugins) for it. A snapshot's `AfterCheck` is an
-    `AfterValidator` (`book.snapshot`)."""
+def _checks(annotation: Any) -> tuple[tuple[Callable[[Any], Any], ...], Any, tuple[Callable[[Any], Any], ...]] | None:
+    """The parts of a checked type that are the book's own functions, for a value checked as pydantic would check it
+    without building a validator (and loading pydantic's plugins) for it: `Annotated[T, BeforeValidator(f)...,
+    AfterValidator(check)...]`, or that or None (`Optional[...]`: pydantic validates anything but None with it), T a
+    plain type (`str`, `int`...) or a `Literal` of texts, each function taking the value alone (as most do). Gives
+    (the conversions in the order they run: the last one written first, T, the checks in order); None for any other
+    type. A snapshot's `AfterCheck` and `BeforeCheck` are pydantic's validators (`book.snapshot`)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) != 1 or len(typing.get_args(annotation)) != 2:
+            return None
+        annotation = members[0]
     if typing.get_origin(annotation) is not typing.Annotated:
         return None
     base, *metadata = typing.get_args(annotation)
-    checks = tuple(getattr(m, "func", None) for m in metadata)
-    if base is not str or not all(isinstance(m, _after_validators()) for m in metadata) or not all(
-            isinstance(check, FunctionType) and check.__code__.co_argcount == 1 for check in checks):
+    after, before = _validators()
+    kinds = ["before" if isinstance(m, before) else "after" if isinstance(m, after) else None for m in metadata]
+    functions = [getattr(m, "func", None) for m in metadata]
+    if None in kinds or kinds != sorted(kinds, key=lambda k: k == "after") or not all(
+            isinstance(f, FunctionType) and f.__code__.co_argcount == 1 and not f.__code__.co_kwonlyargcount
+            for f in functions):
+        return None  # (a check written before a conversion, or taking pydantic's info: pydantic's order and call)
+    literal = typing.get_origin(base) is typing.Literal and all(type(a) is str for a in typing.get_args(base))
+    if not literal and base not in _PLAIN:
         return None
-    return checks  # type: ignore[return-value]
+    befores = tuple(f for f, k in zip(functions, kinds, strict=True) if k == "before")
+    afters = tuple(f for f, k in zip(functions, kinds, strict=True) if k == "after")
+    return befores[::-1], base, afters
 
 
-def _after_validators() -> tuple[type, ...]:
-    """pydantic's `AfterValidator` (when pydantic is imported: else no annotation holds one) and a snapshot's."""
+def _checked(value: Any, parts: tuple[tuple[Callable[[Any], Any], ...], Any, tuple[Callable[[Any], Any], ...]]) -> Any:
+    """`value` through a checked type's parts (`_checks`) as pydantic runs them: a ValueError or an AssertionError of
+    a function is `Invalid`, in pydantic's words. `_UNDECIDED` when what the conversions give is not exactly of the
+    type (pydantic decides: it converts, or refuses, in its own words)."""
+    befores, base, afters = parts
+    for convert_first in befores:
+        value = _run(convert_first, value)
+    if typing.get_origin(base) is typing.Literal:
+        if type(value) is not str or value not in typing.get_args(base):
+            return _UNDECIDED
+    elif type(value) is not base:
+        return _UNDECIDED
+    for check in afters:
+        value = _run(check, value)
+    return value
+
+
+_UNDECIDED = object()
+
+
+def _run(function: Callable[[Any], Any], value: Any) -> Any:
+    try:
+        return function(value)
+    except ValueError as err:
+        raise Invalid(_in_words(f"Value error, {err}")) from None
+    except AssertionError as err:
+        raise Invalid(_in_words(f"Assertion failed, {err}")) from None
+
+
+def _validators() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """pydantic's `AfterValidator` and `BeforeValidator` (when pydantic is imported: else no annotation holds one),
+    with a snapshot's stand-ins of them."""
     pydantic = sys.modules.get("pydantic")
-    return (AfterCheck, pydantic.AfterValidator) if pydantic is not None else (AfterCheck,)
+    if pydantic is None:
+        return (AfterCheck,), (BeforeCheck,)
+    return (AfterCheck, pydantic.AfterValidator), (BeforeCheck, pydantic.BeforeValidator)
 
 
 _PLAIN = (str, int, float, bool, date, datetime)
@@ -113,18 +161,6 @@ def _passes_as_is(annotation: Any) -> tuple[frozenset[type], frozenset[str]] | N
     if len(kinds - {type(None)}) + bool(texts) != 1:  # a choice between types: pydantic's union rules decide
         return None
     return frozenset(kinds), frozenset(texts)
-
-
-def _checked_text(value: str, checks: tuple[Callable[[str], Any], ...]) -> Any:
-    """`value` through `checks`, as pydantic runs after-validators: a ValueError or an AssertionError is `Invalid`."""
-    for check in checks:
-        try:
-            value = check(value)
-        except ValueError as err:
-            raise Invalid(_in_words(f"Value error, {err}")) from None
-        except AssertionError as err:
-            raise Invalid(_in_words(f"Assertion failed, {err}")) from None
-    return value
 
 
 def is_datetime(annotation: Any) -> bool:
@@ -159,11 +195,13 @@ def coerce(value: Any, annotation: Any) -> Any:
             raise Invalid(f"expected {type_phrase(annotation)}, got the number {value}; "
                           "write a date like 2022-03-01 or a datetime like 2022-03-01T15:00:00Z")
     try:
-        checks = _text_checks(annotation) if type(value) is str else None
+        parts = _checks(annotation) if value is not None else None
     except TypeError:  # an unhashable annotation
-        checks = None
-    if checks is not None:
-        return _checked_text(value, checks)
+        parts = None
+    if parts is not None:
+        checked = _checked(value, parts)
+        if checked is not _UNDECIDED:
+            return checked
     try:
         passes = _passes_as_is(annotation)
     except TypeError:  # an unhashable annotation
