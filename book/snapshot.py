@@ -344,6 +344,9 @@ class _Encoder:
             if top not in sys.stdlib_module_names:
                 raise Unrepresentable(f"the module {v.__name__}")
             return ("module", v.__name__)
+        standard = _standard_name(v)
+        if standard is not None:
+            return ("standard", *standard)
         if isinstance(v, FunctionType):
             index = self.function(v)
             if index is None:
@@ -354,6 +357,20 @@ class _Encoder:
         if isinstance(v, type) and getattr(builtins, v.__name__, None) is v:
             return ("builtin", v.__name__)
         raise Unrepresentable(f"the value {v!r}")
+
+
+def _standard_name(v: Any) -> tuple[str, str] | None:
+    """A function or class of the standard library (`urlsplit`, `Decimal`) by its module and name, when importing
+    that module finds it again."""
+    module, qualname = getattr(v, "__module__", None), getattr(v, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname or not callable(v):
+        return None
+    if module.partition(".")[0] not in sys.stdlib_module_names or module == "__main__":
+        return None
+    found: Any = sys.modules.get(module)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return (module, qualname) if found is v else None
 
 
 def _names(code: types.CodeType) -> set[str]:
@@ -515,8 +532,18 @@ class _Decoder:
             import importlib
 
             return importlib.import_module(v[1])
+        if kind == "standard":
+            import importlib
+
+            found: Any = importlib.import_module(v[1])
+            for part in v[2].split("."):
+                found = getattr(found, part)
+            return found
         if kind == "fn":
-            return self.function(v[1])
+            made = self.function(v[1])
+            if made is None:
+                raise ValueError("a function kept by value uses one that could not be")
+            return made
         if kind == "type":
             return _PLAIN_TYPES[v[1]]
         if kind == "builtin":

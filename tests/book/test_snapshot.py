@@ -268,6 +268,17 @@ def test_a_check_with_the_snapshot_imports_no_pydantic_no_concepts_and_no_proced
     assert not {m for m in warm if m.partition(".")[0] in ("pydantic", "pydantic_core", "concepts")}
     # of the procedures, only what the command line is built from (as `--help` imports it)
     assert {m for m in warm if m.partition(".")[0] == "procedures"} <= help_modules
+    # optional inputs, with the book's conversions and checks (kept by value: a URL's, a SID's, a number's range)
+    calls = tmp_path / "calls.auto"
+    calls.write_text('make a phone call where\n  the sender number is "+15005550006"\n  the recipient number is '
+                     '"+18004446666"\n  the url is "https://example.com/twiml"\n  the method is "get"\n  the timeout is 30\n'
+                     'send a Twilio message where\n  the sender number is "+15005550006"\n  the recipient number is '
+                     '"+18004446666"\n  the message body is "Hello"\ndownload a Twilio recording where\n  the recording sid '
+                     'is "RE0123456789abcdef0123456789abcdef"\n  the format is "MP3"\n  the path is "rec.mp3"\n',
+                     encoding="utf-8")
+    out, warm, code = _check_in_a_process(tmp_path, "check", str(calls))
+    assert "ok (3 statements" in out and code == "CODE 0", out
+    assert not {m for m in warm if m.partition(".")[0] in ("pydantic", "pydantic_core", "concepts")}
 
 
 def test_a_check_reports_the_same_problems_from_the_snapshot_as_from_the_live_registry(tmp_path: Path) -> None:
