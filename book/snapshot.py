@@ -12,9 +12,9 @@ A snapshot is the registry in `marshal`'s format (plain data, and the code of ea
 same records (`book.registry.Procedure`, `Watchable`, `Conversing`) with stand-ins for what they hold of pydantic:
 each concept class is a `book.kinds.ConceptShape` with its name and fields; an annotation is rebuilt as the same
 `typing` form with pydantic's validators as `AfterCheck` and `BeforeCheck` and `SecretStr` as `SecretText`. A check
-(an `AfterValidator`'s function) is kept by value: its code with the globals and cells it uses (texts, numbers,
-regular expressions, standard modules, other such functions); one that can't be is opaque, and the value is checked
-by pydantic with the live annotation (`book.values.stands_for`: loading the book then, as without a snapshot). So a
+(an `AfterValidator`'s or a `BeforeValidator`'s function) is kept by value: its code with the globals and cells it
+uses (texts, numbers, regular expressions, other such functions; the standard library's modules, functions and
+classes by name); one that can't be is opaque, and the value is checked by pydantic with the live annotation (`book.values.stands_for`: loading the book then, as without a snapshot). So a
 check gives the same problems, with the same lines, columns and hints, from either registry (a test compares them
 over every mistake the tests make). A registry that holds anything else a snapshot can't stand in for faithfully
 (a class whose kind the compiler looks at, a `Literal` of other values) gets no snapshot: it is used live.
