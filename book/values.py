@@ -108,17 +108,92 @@ def _checked(value: Any, parts: tuple[tuple[Callable[[Any], Any], ...], Any, tup
     befores, base, afters = parts
     for convert_first in befores:
         value = _run(convert_first, value)
-    if typing.get_origin(base) is typing.Literal:
-        if type(value) is not str or value not in typing.get_args(base):
+    if not (type(value) is base or typing.get_origin(base) is typing.Literal and type(value) is str
+            and value in typing.get_args(base)):
+        value = _converted(value, base)
+        if value is _UNDECIDED:
             return _UNDECIDED
-    elif type(value) is not base:
-        return _UNDECIDED
     for check in afters:
         value = _run(check, value)
     return value
 
 
 _UNDECIDED = object()
+
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
+_DIGIT = re.compile(r"[0-9]")
+_PLAIN_OPTION = re.compile(r"[A-Za-z0-9 _\-.:/+]*")
+
+
+def _converted(value: Any, base: Any) -> Any:
+    """`value` converted to `base` (`int`, `float`, `bool`, `str` or a `Literal` of texts) or refused, as pydantic does
+    it (in lax mode, with its message), where that is certain; `_UNDECIDED` for the rest (pydantic is asked).
+
+    Decided: a text with no digit is no whole number, nor a number unless it may be `inf` or `nan`; a text is true
+    or false only as one of pydantic's words (`yes`, `off`...), any other without spaces is neither; a decimal is a
+    whole number when it has no fraction; a whole number or true/false is a decimal; true/false is 1 or 0, and 1 or
+    0 is true or false; true/false and numbers are no text; a value that is not one of a `Literal`'s texts is
+    refused, naming them (when they are plain words)."""
+    kind = type(value)
+    if kind not in (str, int, float, bool):
+        return _UNDECIDED
+    if typing.get_origin(base) is typing.Literal:
+        options = typing.get_args(base)
+        if not all(type(o) is str and _PLAIN_OPTION.fullmatch(o) for o in options) or not options:
+            return _UNDECIDED
+        if kind is str and value in options:
+            return value
+        said = [f"'{o}'" for o in options]
+        raise Invalid(_in_words("Input should be " + (said[0] if len(said) == 1 else
+                                                        ", ".join(said[:-1]) + " or " + said[-1])))
+    if base is int:
+        if kind is bool:
+            return int(value)
+        if kind is float and abs(value) < 2 ** 53:
+            if value.is_integer():
+                return int(value)
+            raise Invalid(_in_words("Input should be a valid integer, got a number with a fractional part"))
+        if kind is str and not _DIGIT.search(value):
+            raise Invalid(_in_words("Input should be a valid integer, unable to parse string as an integer"))
+        return _UNDECIDED
+    if base is float:
+        if kind is bool or kind is int and abs(value) <= 2 ** 53:
+            return float(value)
+        if kind is str and not _DIGIT.search(value) and "inf" not in value.lower() and "nan" not in value.lower():
+            raise Invalid(_in_words("Input should be a valid number, unable to parse string as a number"))
+        return _UNDECIDED
+    if base is bool:
+        if kind is int and value in (0, 1):
+            return bool(value)
+        if kind is int and abs(value) < 2 ** 53:
+            raise Invalid(_in_words("Input should be a valid boolean, unable to interpret input"))
+        if kind is str and not any(c.isspace() for c in value):
+            if value.lower() in _TRUE:
+                return True
+            if value.lower() in _FALSE:
+                return False
+            raise Invalid(_in_words("Input should be a valid boolean, unable to interpret input"))
+        return _UNDECIDED
+    if base is str and kind is not str:
+        raise Invalid(_in_words("Input should be a valid string"))
+    return _UNDECIDED
+
+
+@lru_cache(maxsize=256)
+def _single(annotation: Any) -> Any:
+    """The type of `T` or `T | None` when T is `int`, `float`, `bool`, `str` or a `Literal` of texts (pydantic validates
+    anything but None with T), else None."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) != 1 or len(typing.get_args(annotation)) != 2:
+            return None
+        annotation = members[0]
+    if annotation in (int, float, bool, str):
+        return annotation
+    literal = typing.get_origin(annotation) is typing.Literal
+    return annotation if literal and all(type(a) is str for a in typing.get_args(annotation)) else None
 
 
 def _run(function: Callable[[Any], Any], value: Any) -> Any:
@@ -208,6 +283,14 @@ def coerce(value: Any, annotation: Any) -> Any:
         passes = None
     if passes is not None and (type(value) in passes[0] or (type(value) is str and value in passes[1])):
         return value
+    try:
+        single = _single(annotation) if value is not None else None
+    except TypeError:  # an unhashable annotation
+        single = None
+    if single is not None:
+        converted = _converted(value, single)
+        if converted is not _UNDECIDED:
+            return converted
     return _by_pydantic(value, live_annotation(annotation))
 
 

@@ -6,6 +6,8 @@ from datetime import date, datetime, timezone
 from typing import Annotated, Literal, Optional
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import AfterValidator, BeforeValidator, TypeAdapter, ValidationError, ValidationInfo
 
 from book import values
@@ -151,8 +153,13 @@ AS_IS = [
     ("sent", Literal["queued", "sent"]), (5, int), (5, int | None), (2.5, float), (True, bool),
     (date(2022, 3, 1), date), (datetime(2022, 3, 1, 15, tzinfo=timezone.utc), datetime | None),
 ]
+CONVERTED = [  # converted or refused as pydantic does it, in its words, without it
+    (True, int), (3, float), ("abc", int), (1.5, int), (2.0, int | None), ("unsent", Literal["queued", "sent"]),
+    ("many", Optional[int]), ("soon", float), ("yes", bool), ("Off", bool | None), ("maybe", bool), (1, bool),  # noqa: UP045
+    (2, bool), (True, str), (5, Literal["a", "b", "c"]),
+]
 ASKED = [  # converted, refused, or a choice between types: pydantic says
-    (True, int), (3, float), ("3", int), ("abc", int), (1.5, int), ("unsent", Literal["queued", "sent"]),
+    ("3", int), (" 12 ", float), ("inf", float), (" yes", bool), (1.0, bool), ("it", Literal["it's", "x"]),
     (1, Literal[1, 2]), (3, str | int), ("x", str | int), (None, str), (datetime(2022, 3, 1, 15), date),
 ]
 
@@ -169,6 +176,38 @@ def test_a_value_of_exactly_its_type_passes_as_pydantic_passes_it_without_a_vali
     assert _calls_to_pydantic() == before
     assert got == _pydantic(value, annotation)
     assert type(got[1]) is type(_pydantic(value, annotation)[1])
+
+
+@pytest.mark.parametrize(("value", "annotation"), CONVERTED, ids=repr)
+def test_a_value_pydantic_would_surely_convert_or_refuse_is_so_without_a_validator(value, annotation):
+    before = _calls_to_pydantic()
+    got = _book(value, annotation)
+    assert _calls_to_pydantic() == before
+    assert got == _pydantic(value, annotation)
+    assert type(got[1]) is type(_pydantic(value, annotation)[1])
+
+
+_SIMPLE = {"int": int, "float": float, "bool": bool, "str": str, "int | None": int | None,
+           "Optional[float]": Optional[float], "bool | None": bool | None,  # noqa: UP045
+           "Literal": Literal["queued", "in-progress", "sent"], "one Literal": Literal["a"],
+           "Literal | None": Literal["mono", "dual"] | None, "Small": Small, "Method": Method}
+_WORDS = st.sampled_from(["", " ", "inf", "-Infinity", "NaN", "e", ".", "+", "1_000", " 12 ", "1.0", "1.5", "007",
+                          "١٢", "true", "YES", " yes", "On", "f", "0", "2", "queued", "in-progress", "a", "get", "POST",
+                          "mono", "1e3", "0x10", "-0"])
+_ANY_VALUE = st.one_of(_WORDS, st.text(max_size=8), st.integers(-10**20, 10**20), st.floats(allow_nan=False,
+                       allow_infinity=False), st.booleans())
+
+
+@pytest.mark.parametrize("name", _SIMPLE)
+@settings(max_examples=300, deadline=None)
+@given(value=_ANY_VALUE)
+def test_any_value_of_a_simple_type_is_what_pydantic_makes_of_it(name, value):
+    annotation = _SIMPLE[name]
+    if _the_books_own_rule(value, annotation):
+        return
+    got, expected = _book(value, annotation), _pydantic(value, annotation)
+    assert repr(got) == repr(expected)  # (nan is not nan)
+    assert type(got[1]) is type(expected[1])
 
 
 @pytest.mark.parametrize(("value", "annotation"), ASKED, ids=repr)
