@@ -20,6 +20,14 @@ What it adds to the SDK's `TwilioHttpClient`:
   requests per read.
 - `download` streams a file (a recording's audio, a message's media) to a path with the same pinning
   and read retries; the file appears only once it is complete.
+- Two transports, one set of rules: requests (its `Session`), and urllib3 directly, on the connection pools
+  requests keeps (its proxies from the environment, its CA bundle and TLS settings), without requests'
+  `Request`, `PreparedRequest` and `Response` round it. The second costs about a quarter of the CPU a send,
+  which is what bounds items run side by side (one core, the GIL): `transport="auto"` takes it for the
+  requests of an item of a loop run side by side (`process each ..., 8 at a time`) and requests elsewhere.
+  The urllib3 transport sends API requests only (no redirects followed, no request hooks, credentials given;
+  anything else goes through requests); its errors are requests' own, as requests' adapter raises them, so
+  what is retried, what is reported and how is the same on both.
 
 The Authorization header and the auth token never appear in a log line or an error message.
 """
@@ -27,8 +35,11 @@ The Authorization header and the auth token never appear in a log line or an err
 from __future__ import annotations
 
 import errno
+import json
+import logging
 import os
 import random as _random
+import re
 import tempfile
 import threading
 import time
@@ -37,18 +48,22 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
 import requests
-from requests import Request
+import urllib3.exceptions as u3
+from requests import PreparedRequest, Request
 from requests.adapters import HTTPAdapter
+from requests.auth import _basic_auth_str
+from requests.utils import get_encoding_from_headers, requote_uri
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from urllib3.exceptions import ConnectTimeoutError, InvalidHeader, MaxRetryError, NewConnectionError, ReadTimeoutError
+from urllib3.util import Timeout
 from urllib3.util.retry import Retry
 
 from book.errors import ConnectionError_, DeliveryUnknownError, RemoteError
-from book.side_by_side import MAX_AT_A_TIME
+from book.side_by_side import MAX_AT_A_TIME, beside
 
 
 class TwilioError(RemoteError):
@@ -69,6 +84,9 @@ _WRITE_RETRY_STATUSES = frozenset({429})
 _GIVE_UP_STATUSES = frozenset({429, 503})
 """Statuses that, still there after the last attempt, are reported as a rate limit or an outage."""
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+TRANSPORTS = ("auto", "requests", "urllib3")
+"""How a client sends API requests: "auto" (urllib3 directly for an item run side by side, else requests), or
+always the one named (the module docstring)."""
 
 _T = TypeVar("_T")
 
@@ -99,10 +117,17 @@ class BookHttpClient(TwilioHttpClient):
         max_attempts: int = 5,
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = _random.random,
+        transport: str = "auto",
     ) -> None:
+        self._last = threading.local()  # before the SDK's __init__, which sets `_test_only_last_response`
         super().__init__(pool_connections=True, timeout=timeout)
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {', '.join(TRANSPORTS)}, not {transport!r}")
+        self.transport = transport
+        self._routes: dict[tuple[Any, ...], _Route] = {}
+        self._auth: tuple[tuple[str, str], str] | None = None
         self.base_url = base_url
         self._base = _parse_base_url(base_url) if base_url else None
         self.max_attempts = max_attempts
@@ -120,6 +145,36 @@ class BookHttpClient(TwilioHttpClient):
 
     def __repr__(self) -> str:
         return f"BookHttpClient(base_url={self.base_url!r}, max_attempts={self.max_attempts})"
+
+    def log_request(self, kwargs: dict[str, Any]) -> None:
+        """The SDK's request log (never the Authorization header), built only when it is logged."""
+        if self.logger.isEnabledFor(logging.INFO):
+            super().log_request(kwargs)
+
+    def log_response(self, status_code: int, response: Any) -> None:
+        """The SDK's response log (status and headers), built only when it is logged."""
+        if self.logger.isEnabledFor(logging.INFO):
+            super().log_response(status_code, response)
+
+    @property  # type: ignore[override]
+    def _test_only_last_response(self) -> Response | None:
+        """The last response this thread received (each thread its own, as items side by side send at once)."""
+        return getattr(self._last, "response", None)
+
+    @_test_only_last_response.setter
+    def _test_only_last_response(self, value: Response | None) -> None:
+        self._last.response = value
+
+    def uses_urllib3(self, *, auth: object, allow_redirects: bool, data: object = None) -> bool:
+        """Whether a request goes by urllib3 directly (the module docstring): by the client's `transport` (for
+        "auto", whether the calling thread runs an item side by side), and if requests would add nothing."""
+        if self.transport == "requests" or (self.transport == "auto" and not beside()):
+            return False
+        hooks = self.request_hooks or {}
+        return (auth is not None and not allow_redirects and self.session is not None
+                and not any(hooks.values()) and not self.session.cookies
+                and (data is None or isinstance(data, dict))
+                and hasattr(self._adapter, "get_connection_with_tls_context"))
 
     def target_url(self, url: str) -> str:
         """Where a Twilio URL is actually sent: itself, or the same path and query under `base_url`.
@@ -166,13 +221,15 @@ class BookHttpClient(TwilioHttpClient):
             kwargs["data"] = data
         self.log_request(kwargs)
         self._test_only_last_response = None
+        direct = self.uses_urllib3(auth=auth, allow_redirects=allow_redirects, data=data)
 
-        def receive(response: requests.Response) -> Response:
-            self.log_response(response.status_code, response)
+        def receive(response: requests.Response | _Answer) -> Response:
+            self.log_response(response.status_code, response)  # type: ignore[arg-type]
             self._test_only_last_response = Response(int(response.status_code), response.text, response.headers)
             return self._test_only_last_response
 
-        return self._exchange(kwargs, timeout=timeout, allow_redirects=allow_redirects, stream=False, receive=receive)
+        return self._exchange(kwargs, timeout=timeout, allow_redirects=allow_redirects, stream=False, receive=receive,
+                              direct=direct)
 
     def download(
         self,
@@ -242,30 +299,34 @@ class BookHttpClient(TwilioHttpClient):
         timeout: float | None,
         allow_redirects: bool,
         stream: bool,
-        receive: Callable[[requests.Response], _T],
+        receive: Callable[[Any], _T],
+        direct: bool = False,
     ) -> _T:
         """Send the request `kwargs` describe, retrying as the module docstring says; return `receive(answer)`.
 
         urllib3's `Retry` (`_BookRetry`) retries what may be retried while the answer is awaited. `receive`
         runs here, so a read whose body breaks off while it is read is tried again too, within the same
-        `max_attempts`.
+        `max_attempts`. With `direct`, urllib3 sends it (`_Direct`) and the answer is an `_Answer`, else a
+        requests `Response`; either way a failure is one of requests' exceptions.
         """
         if timeout is None:
             timeout = self.timeout
         elif timeout <= 0:
             raise ValueError(timeout)
         method = kwargs["method"]
-        session = self.session or requests.Session()
-        prepared = session.prepare_request(Request(**kwargs))
-        settings = session.merge_environment_settings(prepared.url, self.proxy, stream, None, None)
         where = _describe(method, kwargs["url"])
+        send: Callable[[_BookRetry], Any]
+        if direct:
+            assert self.session is not None
+            send = _Direct(self, kwargs, timeout).send
+        else:
+            send = self._requests_sender(kwargs, timeout, allow_redirects, stream)
         attempts = _Attempts(self)
         while True:
             attempts.add()
             retry = _BookRetry(self.max_attempts - attempts.count, attempts)
             try:
-                with self._adapter.retrying(retry):
-                    response = session.send(prepared, allow_redirects=allow_redirects, timeout=timeout, **settings)
+                response = send(retry)
             except requests.exceptions.RequestException as exc:
                 raise _failure(exc, method, where, attempts.count) from None
             self._count(len(response.history))
@@ -278,6 +339,49 @@ class BookHttpClient(TwilioHttpClient):
                 if method not in _READS or attempts.count >= self.max_attempts or not _is_transient(exc):
                     raise _failure(exc, method, where, attempts.count) from None
             self._sleep(self.backoff(attempts.count))
+
+    def _route(self, url: str, *, fresh: bool = False) -> _Route:
+        """Where the urllib3 transport sends `url`: the settings requests takes from the environment and the
+        session (proxies, CA bundle, client certificate), its pool for them, kept a host until one changes."""
+        session = self.session
+        assert session is not None
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc, tuple(map(os.environ.get, _PROXY_VARIABLES)) if session.trust_env else (),
+               tuple(sorted((self.proxy or {}).items())), tuple(sorted(session.proxies.items())), session.trust_env,
+               session.verify, session.cert if not isinstance(session.cert, list) else tuple(session.cert))
+        route = None if fresh else self._routes.get(key)
+        if route is None:
+            settings = session.merge_environment_settings(url, self.proxy, False, None, None)
+            request = PreparedRequest()  # what the adapter's helpers read: the URL
+            request.url = url
+            try:
+                pool = self._adapter.get_connection_with_tls_context(
+                    request, settings["verify"], proxies=settings["proxies"], cert=settings["cert"])
+            except u3.LocationValueError as err:
+                raise requests.exceptions.InvalidURL(err) from None
+            self._adapter.cert_verify(pool, url, settings["verify"], settings["cert"])
+            full_url = self._adapter.request_url(request, settings["proxies"]) != _path_url(url)
+            self._routes[key] = route = _Route(pool, full_url)
+        return route
+
+    def _basic_auth(self, auth: tuple[str, str]) -> str:
+        """The Authorization header for `auth` (requests' `_basic_auth_str`), kept for the last credentials."""
+        kept = self._auth
+        if kept is None or kept[0] != auth:
+            self._auth = kept = (auth, _basic_auth_str(*auth))
+        return kept[1]
+
+    def _requests_sender(self, kwargs: dict[str, Any], timeout: float, allow_redirects: bool,
+                         stream: bool) -> Callable[[_BookRetry], requests.Response]:
+        session = self.session or requests.Session()
+        prepared = session.prepare_request(Request(**kwargs))
+        settings = session.merge_environment_settings(prepared.url, self.proxy, stream, None, None)
+
+        def send(retry: _BookRetry) -> requests.Response:
+            with self._adapter.retrying(retry):
+                return session.send(prepared, allow_redirects=allow_redirects, timeout=timeout, **settings)
+
+        return send
 
     def _count(self, requests_sent: int) -> None:
         with self._count_lock:
@@ -379,6 +483,176 @@ class _Adapter(HTTPAdapter):
             yield
         finally:
             self._local.retry = None
+
+
+class _Direct:
+    """One API request sent by urllib3 on the pools of requests' adapter, as requests would send it: the same
+    URL, headers (the session's, then the request's), body, credentials, proxies and TLS settings, built
+    without requests' `Request`, `PreparedRequest.prepare` and `Response`; its failures are requests' own.
+    Where a host is reached (the environment's proxies, the CA bundle, the pool) is the client's `_route`."""
+
+    def __init__(self, client: BookHttpClient, kwargs: dict[str, Any], timeout: float) -> None:
+        self.client = client
+        self.method = method = kwargs["method"]
+        url = kwargs["url"]
+        if kwargs["params"]:
+            query = _form(kwargs["params"])
+            if query:
+                url += ("&" if urlsplit(url).query else "?") + query
+        self.url = url if _NEEDS_NO_QUOTING.fullmatch(url) else requote_uri(url)
+        session = client.session
+        assert session is not None
+        named = {name.lower(): (name, value) for name, value in session.headers.items()}
+        for name, value in (kwargs["headers"] or {}).items():
+            named[name.lower()] = (name, value)
+        body: bytes | None = None
+        if "json" in kwargs:
+            if kwargs["json"] is not None:
+                body = json.dumps(kwargs["json"], allow_nan=False).encode()
+                named.setdefault("content-type", ("Content-Type", "application/json"))
+        elif kwargs["data"]:
+            body = _form(kwargs["data"]).encode()
+            named.setdefault("content-type", ("Content-Type", "application/x-www-form-urlencoded"))
+        named["authorization"] = ("Authorization", client._basic_auth(kwargs["auth"]))
+        if body is not None:
+            named["content-length"] = ("Content-Length", str(len(body)))
+        elif method not in ("GET", "HEAD"):
+            named["content-length"] = ("Content-Length", "0")
+        self.headers = {name: value for name, value in named.values() if value is not None}
+        self.body = body
+        self.timeout = Timeout(connect=timeout, read=timeout)
+
+    def send(self, retry: _BookRetry) -> _Answer:
+        """One attempt (urllib3 retries within it as `retry` allows), as requests' `HTTPAdapter.send` makes it."""
+        route = self.client._route(self.url)
+        path = self.url if route.full_url else _path_url(self.url)
+        for fresh in (False, True):
+            try:
+                raw = route.pool.urlopen(method=self.method, url=path, body=self.body, headers=self.headers,
+                                         redirect=False, assert_same_host=False, preload_content=False,
+                                         decode_content=False, retries=retry, timeout=self.timeout, chunked=False)
+            except u3.ClosedPoolError:  # the adapter let the pool go (too many hosts); nothing was sent
+                if fresh:
+                    raise requests.exceptions.ConnectionError("the connection pool was closed") from None
+                route = self.client._route(self.url, fresh=True)
+            except Exception as err:
+                raise _from_urllib3(err) from None
+            else:
+                return _Answer(raw)
+        raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class _Route:
+    """How the urllib3 transport reaches one scheme and host: requests' pool for it (with its proxy and TLS
+    settings) and whether the request line carries the whole URL (plain http through a proxy)."""
+
+    pool: Any
+    full_url: bool
+
+
+_PROXY_VARIABLES = tuple(name for base in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+                         for name in (base, base.upper())) + ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "REQUEST_METHOD")
+"""What requests reads from the environment to reach a host: a change of one is seen at the next request."""
+
+
+_NEEDS_NO_QUOTING = re.compile(r"[A-Za-z0-9\-._~!#$&'()*+,/:;=?@\[\]]*")
+"""A URL of these characters alone (no %) is as requests' `requote_uri` would leave it."""
+
+
+def _form(data: Any) -> str:
+    """A dict (or pairs) form-encoded as requests encodes it: a list value repeats its key, None is left out."""
+    if isinstance(data, (str, bytes)):
+        return data.decode() if isinstance(data, bytes) else data
+    pairs = []
+    for key, values in (data.items() if hasattr(data, "items") else data):
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            values = [values]
+        pairs.extend((key.encode() if isinstance(key, str) else key, value.encode() if isinstance(value, str) else value)
+                     for value in values if value is not None)
+    return urlencode(pairs, doseq=True)
+
+
+def _path_url(url: str) -> str:
+    """The request line's target for a URL (requests' `PreparedRequest.path_url`)."""
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+def _from_urllib3(err: Exception) -> Exception:
+    """The exception requests' `HTTPAdapter.send` raises for this one of urllib3 (else `err` itself)."""
+    E = requests.exceptions
+    if isinstance(err, (u3.ProtocolError, OSError)):
+        return E.ConnectionError(err)
+    if isinstance(err, MaxRetryError):
+        if isinstance(err.reason, ConnectTimeoutError) and not isinstance(err.reason, NewConnectionError):
+            return E.ConnectTimeout(err)
+        if isinstance(err.reason, u3.ResponseError):
+            return E.RetryError(err)
+        if isinstance(err.reason, u3.ProxyError):
+            return E.ProxyError(err)
+        if isinstance(err.reason, u3.SSLError):
+            return E.SSLError(err)
+        return E.ConnectionError(err)
+    if isinstance(err, u3.ClosedPoolError):
+        return E.ConnectionError(err)
+    if isinstance(err, u3.ProxyError):
+        return E.ProxyError(err)
+    if isinstance(err, u3.SSLError):
+        return E.SSLError(err)
+    if isinstance(err, ReadTimeoutError):
+        return E.ReadTimeout(err)
+    if isinstance(err, InvalidHeader):
+        return E.InvalidHeader(err)
+    return err
+
+
+class _Answer:
+    """urllib3's response, read as requests reads one: `status_code`, `headers`, `text` (the charset the
+    headers give, else UTF-8, as Twilio's JSON is), `json()`; a body that breaks off raises what requests
+    raises. Closed (its connection back in the pool) once read, or on leaving `with`."""
+
+    history = ()
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.status_code: int = raw.status
+        self.headers = raw.headers
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            E = requests.exceptions
+            try:
+                content = self.raw.read(decode_content=True)
+            except u3.ProtocolError as err:
+                raise E.ChunkedEncodingError(err) from None
+            except u3.DecodeError as err:
+                raise E.ContentDecodingError(err) from None
+            except ReadTimeoutError as err:
+                raise E.ConnectionError(err) from None
+            except u3.SSLError as err:
+                raise E.SSLError(err) from None
+            finally:
+                self.raw.release_conn()
+            encoding = get_encoding_from_headers(self.headers) or "utf-8"
+            try:
+                self._text = str(content, encoding, errors="replace")
+            except (LookupError, TypeError):
+                self._text = str(content, "utf-8", errors="replace")
+        return self._text
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+    def __enter__(self) -> _Answer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._text is None:
+            self.raw.close()
+        self.raw.release_conn()
 
 
 def _failure(exc: requests.exceptions.RequestException, method: str, where: str, attempts: int) -> RemoteError:
