@@ -6,7 +6,8 @@
 3. Bulk sends (issue 13): 1,000 sends to 1,000 numbers, the sandbox served alone in a child process
    (`bench/_serving.py`), in interleaved rounds (best of each): the raw SDK one at a time (its own
    `TwilioHttpClient`) beside the book's `process each recipient in the recipients, 1 at a time`; the raw SDK's
-   `AsyncTwilioHttpClient` (aiohttp) with 8 sends in flight beside the book's `..., 8 at a time` (threads).
+   `AsyncTwilioHttpClient` (aiohttp) with 8 sends in flight beside the book's `..., 8 at a time` (threads, each
+   sending by urllib3 directly: `BookHttpClient(transport="auto")`).
    And the raw SDK's sync client in 8 threads, the way the book runs items side by side. The raw clients only
    point Twilio's URLs at the sandbox; the book's client pins hosts and retries safely.
 

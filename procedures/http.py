@@ -25,8 +25,8 @@ What it adds to the SDK's `TwilioHttpClient`:
   `Request`, `PreparedRequest` and `Response` round it. The second costs about a quarter of the CPU a send,
   which is what bounds items run side by side (one core, the GIL): `transport="auto"` takes it for the
   requests of an item of a loop run side by side (`process each ..., 8 at a time`) and requests elsewhere.
-  The urllib3 transport sends API requests only (no redirects followed, no request hooks, credentials given;
-  anything else goes through requests); its errors are requests' own, as requests' adapter raises them, so
+  The urllib3 transport sends API requests only (no redirects followed, no request hooks, no cookies kept,
+  credentials given or no ~/.netrc to read; anything else goes through requests); its errors are requests' own, as requests' adapter raises them, so
   what is retried, what is reported and how is the same on both.
 
 The Authorization header and the auth token never appear in a log line or an error message.
@@ -171,8 +171,8 @@ class BookHttpClient(TwilioHttpClient):
         if self.transport == "requests" or (self.transport == "auto" and not beside()):
             return False
         hooks = self.request_hooks or {}
-        return (auth is not None and not allow_redirects and self.session is not None
-                and not any(hooks.values()) and not self.session.cookies
+        return (self.session is not None and (auth is not None or not self.session.trust_env)  # else: ~/.netrc
+                and not allow_redirects and not any(hooks.values()) and not self.session.cookies
                 and (data is None or isinstance(data, dict))
                 and hasattr(self._adapter, "get_connection_with_tls_context"))
 
@@ -228,7 +228,8 @@ class BookHttpClient(TwilioHttpClient):
             self._test_only_last_response = Response(int(response.status_code), response.text, response.headers)
             return self._test_only_last_response
 
-        return self._exchange(kwargs, timeout=timeout, allow_redirects=allow_redirects, stream=False, receive=receive,
+        # streamed: the body is read in `receive`, so a read whose body breaks off is tried again (both transports)
+        return self._exchange(kwargs, timeout=timeout, allow_redirects=allow_redirects, stream=True, receive=receive,
                               direct=direct)
 
     def download(
@@ -513,7 +514,8 @@ class _Direct:
         elif kwargs["data"]:
             body = _form(kwargs["data"]).encode()
             named.setdefault("content-type", ("Content-Type", "application/x-www-form-urlencoded"))
-        named["authorization"] = ("Authorization", client._basic_auth(kwargs["auth"]))
+        if kwargs["auth"] is not None:
+            named["authorization"] = ("Authorization", client._basic_auth(kwargs["auth"]))
         if body is not None:
             named["content-length"] = ("Content-Length", str(len(body)))
         elif method not in ("GET", "HEAD"):

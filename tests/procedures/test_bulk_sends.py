@@ -8,9 +8,12 @@ from __future__ import annotations
 import random
 import re
 import signal
+import threading
 import time
 from collections import Counter
 from typing import Any
+
+import pytest
 
 from book.compile_values import ListOf
 from book.errors import DeliveryUnknownError
@@ -50,12 +53,14 @@ def test_a_loop_8_at_a_time_sends_each_once_and_says_each_in_input_order(twilio,
     assert said == [f"sent to {r}" for r in recipients]
     assert held(sandbox) == Counter(recipients)
     assert result.value == [f"sent to {r}" for r in recipients]  # each item's last result, in input order
+    assert not [t for t in threading.enumerate() if t.name.startswith("book-each")]  # no thread left behind
 
 
 UNKNOWN = re.compile(r'the recipient number "(\+\d+)"')
 
 
-def test_200_sends_8_at_a_time_through_faults_neither_duplicate_nor_lose_one(twilio, sandbox, record_property):
+@pytest.mark.parametrize("transport", ["auto", "requests"])  # auto: urllib3 directly, as items run side by side
+def test_200_sends_8_at_a_time_through_faults_neither_duplicate_nor_lose_one(twilio, sandbox, record_property, transport):
     """Faults (429, 5xx, delays past the timeout, resets, before and after forwarding) stop a loop at its first
     failure; like a user, run it again for what was not sent, setting aside each send whose outcome is unknown."""
     automation = Automation.compile(LOOP, BOOK.registry, facts=GIVEN)
@@ -66,7 +71,7 @@ def test_200_sends_8_at_a_time_through_faults_neither_duplicate_nor_lose_one(twi
     rounds = 0
     with FaultProxy(sandbox.url, seed=7, rate=0.25, delay=0.35) as proxy:
         connection = twilio.connection
-        http = BookHttpClient(proxy.url, timeout=0.25, sleep=lambda s: None, random=jitter.random)
+        http = BookHttpClient(proxy.url, timeout=0.25, sleep=lambda s: None, random=jitter.random, transport=transport)
         remaining = list(recipients)
         while remaining and rounds < 100:
             rounds += 1
@@ -95,7 +100,7 @@ def test_200_sends_8_at_a_time_through_faults_neither_duplicate_nor_lose_one(twi
     holds = held(sandbox)
     duplicates = sum(n - 1 for n in holds.values() if n > 1)
     lost = [r for r in recipients if holds[r] == 0 and r not in unknown]
-    figures = (f"200 sends 8 at a time through faults (seed 7, 25% of {proxy.requests} requests faulted, "
+    figures = (f"200 sends 8 at a time ({transport}) through faults (seed 7, 25% of {proxy.requests} requests faulted, "
                f"{sum(faults.values())} faults) in {rounds} runs: said sent {len(sent)}, unknown {len(unknown)} "
                f"(of which the sandbox holds {sum(1 for r in unknown if holds[r])}); the sandbox holds "
                f"{sum(holds.values())}, {duplicates} duplicates, {len(lost)} lost")

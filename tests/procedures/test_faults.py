@@ -47,22 +47,29 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
-def faulty_session(twilio: Any, proxy: FaultProxy, sleeps: Sleeps, said: list[str]) -> Session:
+@pytest.fixture(params=["requests", "urllib3"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """The faults are run on both of the client's transports."""
+    return request.param
+
+
+def faulty_session(twilio: Any, proxy: FaultProxy, sleeps: Sleeps, said: list[str], transport: str) -> Session:
     jitter = random.Random(SEED)
     connection = twilio.connection
 
     def client() -> Any:
-        return client_for(connection, BookHttpClient(proxy.url, timeout=TIMEOUT, sleep=sleeps, random=jitter.random))
+        return client_for(connection, BookHttpClient(proxy.url, timeout=TIMEOUT, sleep=sleeps, random=jitter.random,
+                                                     transport=transport))
 
     return Session(clients={BOOK.name: client}, accounts={BOOK.name: connection.identity}, home=twilio.home,
                    progress=said.append, watch_polls=1)
 
 
-def test_a_200_send_automation_neither_duplicates_nor_loses_a_send(twilio, sandbox, record_property) -> None:
+def test_a_200_send_automation_neither_duplicates_nor_loses_a_send(twilio, sandbox, record_property, transport) -> None:
     automation = Automation.compile(ANSWER, BOOK.registry, "answer.auto")
     sleeps, said = Sleeps(), []
     with FaultProxy(sandbox.url, seed=SEED, rate=RATE, delay=DELAY) as proxy:
-        session = faulty_session(twilio, proxy, sleeps, said)
+        session = faulty_session(twilio, proxy, sleeps, said, transport)
         automation.run(session)  # places the watch's cursor: nothing is there yet
         senders = [f"+1555{n:07d}" for n in range(SENDS)]
         inbound = dict(zip(sandbox.store.insert_messages(
@@ -84,7 +91,7 @@ def test_a_200_send_automation_neither_duplicates_nor_loses_a_send(twilio, sandb
     failed_but_held = {sid for sid in failed if replies[sid]}
     unknown_held = sum(1 for sid in unknown if replies[sid])
 
-    figures = (f"{SENDS}-send automation through faults (seed {SEED}, {RATE:.0%} of {proxy.requests} requests faulted: "
+    figures = (f"{SENDS}-send automation ({transport}) through faults (seed {SEED}, {RATE:.0%} of {proxy.requests} requests faulted: "
                f"{_listed(faults)}): reported sent {len(sent)}, failed {len(failed)}, unknown {len(unknown)} "
                f"(of which the sandbox holds {unknown_held}); the sandbox holds {sum(replies.values())} replies, "
                f"{duplicates} duplicates, {len(unreported)} silent losses; waits asked {len(sleeps)}, "
@@ -102,17 +109,17 @@ def test_a_200_send_automation_neither_duplicates_nor_loses_a_send(twilio, sandb
     assert len(unknown) > unknown_held > 0  # both kinds of unknown happened: done, and not done
 
 
-def test_reads_of_5000_messages_are_complete_and_exact(twilio, sandbox, record_property) -> None:
+def test_reads_of_5000_messages_are_complete_and_exact(twilio, sandbox, record_property, transport) -> None:
     sids = set(sandbox.store.insert_messages([{"to": "+18004446666", "from": NUMBER, "body": f"m{n}"} for n in range(READS)]))
     sleeps, said = Sleeps(), []
     with FaultProxy(sandbox.url, seed=SEED + 1, rate=RATE, delay=DELAY) as proxy:
-        session = faulty_session(twilio, proxy, sleeps, said)
+        session = faulty_session(twilio, proxy, sleeps, said, transport)
         read = Automation.compile('read some SMS messages whose recipient number is "+18004446666"', BOOK.registry)
         english = [message.sid for message in read.run(session).value]
         client = session.client(BOOK.name)
         paged = [message.sid for message in client.messages.stream(page_size=50)]
         faults, requests = dict(proxy.tally), proxy.requests
-    figures = (f"reads of {READS} messages through faults (seed {SEED + 1}, {RATE:.0%} of {requests} requests "
+    figures = (f"reads of {READS} messages ({transport}) through faults (seed {SEED + 1}, {RATE:.0%} of {requests} requests "
                f"faulted: {_listed(faults)}): pages of 1000 read {len(english)} ({len(set(english))} distinct), "
                f"pages of 50 read {len(paged)} ({len(set(paged))} distinct), {len(sleeps)} retries")
     record_property("figures", figures)

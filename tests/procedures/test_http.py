@@ -121,9 +121,23 @@ def sleeps() -> Sleeps:
     return Sleeps()
 
 
+TRANSPORT = ["requests"]
+
+
+@pytest.fixture(autouse=True, params=["requests", "urllib3"])
+def transport(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test here runs on both transports (downloads always go through requests)."""
+    TRANSPORT[0] = request.param
+    yield request.param
+    TRANSPORT[0] = "requests"
+
+
 def client_for(server_url: str, sleeps: Sleeps, **kwargs: Any) -> BookHttpClient:
     kwargs.setdefault("random", lambda: 0.5)
-    return BookHttpClient(server_url, sleep=sleeps, **kwargs)
+    kwargs.setdefault("transport", TRANSPORT[0])
+    client = BookHttpClient(server_url, sleep=sleeps, **kwargs)
+    assert client.uses_urllib3(auth=None, allow_redirects=False) == (TRANSPORT[0] == "urllib3")
+    return client
 
 
 def closed_port() -> int:
@@ -427,3 +441,61 @@ def test_a_redirect_to_another_host_is_followed_without_credentials(sleeps: Slee
     assert [seen.path for seen in storage.seen] == ["/media/abc"]
     assert "Authorization" not in storage.seen[0].headers
     assert client.request_count == 2  # the redirect is a request too
+
+
+# -- the two transports ---------------------------------------------------------------------------
+
+
+def test_a_read_whose_body_breaks_off_is_read_again_and_a_write_is_not_resent(sleeps: Sleeps) -> None:
+    body = b'{"sid": "SM1", "status": "queued", "padding": "' + b"x" * 4000 + b'"}'
+    with ScriptedServer(BreakOff(body, 100), Respond(200, body=body)) as server:
+        client = client_for(server.url, sleeps)
+        assert client.request("GET", MESSAGES, auth=("AC0", TOKEN)).text == body.decode()
+        assert len(server.seen) == client.request_count == 2 and sleeps == [0.25]
+    with ScriptedServer(BreakOff(body, 100)) as server:
+        client = client_for(server.url, sleeps)
+        with pytest.raises(DeliveryUnknownError, match="not resent"):
+            client.request("POST", MESSAGES, data={"Body": "once"}, auth=("AC0", TOKEN))
+        assert len(server.seen) == client.request_count == 1
+
+
+def test_auto_sends_by_urllib3_only_in_an_item_run_side_by_side() -> None:
+    from book.side_by_side import side_by_side
+
+    client = BookHttpClient("http://127.0.0.1:1")
+    seen: list[bool] = []
+    side_by_side(4, 2, lambda i: seen.append(client.uses_urllib3(auth=("AC0", "t"), allow_redirects=False)),
+                 may_start=lambda: True, finished=lambda outcome: None)
+    assert seen == [True] * 4
+    assert not client.uses_urllib3(auth=("AC0", "t"), allow_redirects=False)  # not beside others
+    assert not BookHttpClient("http://127.0.0.1:1", transport="requests").uses_urllib3(auth=None, allow_redirects=False)
+    assert not [t for t in threading.enumerate() if t.name.startswith("book-each")]  # no thread left behind
+    with pytest.raises(ValueError, match="transport must be one of"):
+        BookHttpClient(transport="aiohttp")
+
+
+def test_each_thread_sees_its_own_last_response(sleeps: Sleeps) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    class Echo(ScriptedServer):
+        def handle(self, handler: BaseHTTPRequestHandler) -> None:
+            payload = json.dumps({"path": handler.path}).encode()
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(payload)))
+            handler.end_headers()
+            handler.wfile.write(payload)
+
+    with Echo() as server:
+        client = client_for(server.url, sleeps)
+
+        def one(n: int) -> bool:
+            url = f"{MESSAGES}?PageSize={n}"
+            client.request("GET", url, auth=("AC0", TOKEN))
+            time.sleep(0.01)  # others answer meanwhile
+            last = client._test_only_last_response
+            return last is not None and json.loads(last.text)["path"].endswith(f"PageSize={n}")
+
+        with ThreadPoolExecutor(8) as pool:
+            assert all(pool.map(one, range(40)))
+    assert client.request_count == 40
