@@ -8,9 +8,11 @@ of the listener forgets nothing.
 
 The automation run a delivery calls for is queued in the same database, in the same transaction as
 its token (`add(token, queued)`), before Twilio is answered: once Twilio counts a delivery as
-handed on, its run is on disk. The listener hands deliveries on through the store's committer thread
-(`hand_on_soon`): those waiting together go in one transaction, one write to disk for them all, and the
-worker's claims of runs join it. Each queued run is an entry, in arrival order, owned by the
+handed on, its run is on disk. The listener writes the deliveries of one turn of its event loop in one
+transaction on the loop itself when the store is free at once (`hand_on_now`), else through the store's
+committer thread (`hand_on_soon`): those waiting together go in one transaction, and the flusher thread puts
+what was committed on disk, one flush for them all, before any is told (group commit); the
+worker's claims of runs go through the committer. Each queued run is an entry, in arrival order, owned by the
 `Handoff` that queued it (`join()` makes one an owner), and goes
 
     queued -> started -> (deleted: done, whatever the automation's outcome)
@@ -156,7 +158,7 @@ class SeenTokens:
         self._clock = clock
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path) if path is not None else ":memory:", check_same_thread=False,
-                                   isolation_level=None, timeout=10.0)
+                                   isolation_level=None, timeout=_BUSY_TIMEOUT_MS / 1000)
         self._wal: Path | None = None
         """The WAL file, when the store is in WAL mode: the committer flushes it itself (see `_Committer`)."""
         if path is not None:
@@ -208,6 +210,33 @@ class SeenTokens:
         """
         self._committer.submit(self._delivery(token, hand_on), done)
 
+    def hand_on_now(self, deliveries: Sequence[tuple[str | None, Callable[[], Queued | None], Done]]) -> bool:
+        """`hand_on_soon` for each of the (token, hand_on, done), in one transaction on the calling thread, if the
+        store can be written at once; False if it can't, and then nothing was done (give them to `hand_on_soon`).
+
+        For a caller that must not wait (the listener's event loop): the transaction is written only if no
+        other thread of this process is using the store, none of its steps wait for the committer, and no other
+        process holds the file's write lock; it is committed without waiting for the disk and handed to the
+        committer's flusher, so each `done` is told, as with `hand_on_soon`, on the flusher's thread once the
+        transaction is on disk. Only in WAL mode (a file): otherwise always False.
+        """
+        if self._wal is None or not self._committer.idle_now() or not self._lock.acquire(blocking=False):
+            return False
+        try:
+            steps = [self._delivery(token, hand_on) for token, hand_on, _ in deliveries]
+            try:
+                outcomes = self._commit_steps(steps, flushed=False, at_once=True)
+            except _Busy:
+                return False
+            except sqlite3.Error as err:  # the transaction failed: nothing of it was recorded
+                outcomes = [(err, None)] * len(steps)
+                _tell([(step, done) for step, (_, _, done) in zip(steps, deliveries, strict=True)], outcomes)
+                return True
+        finally:
+            self._lock.release()
+        self._committer.flush_soon([(step, done) for step, (_, _, done) in zip(steps, deliveries, strict=True)], outcomes)
+        return True
+
     def _delivery(self, token: str | None, hand_on: Callable[[], Queued | None]) -> Step:
         def deliver(db: sqlite3.Connection, now: float) -> tuple[tuple[bool, int | None], bool]:
             if token is not None and self._delivered(db, token, now):
@@ -220,7 +249,8 @@ class SeenTokens:
 
         return deliver
 
-    def _commit_steps(self, steps: Sequence[Step], *, flushed: bool = True) -> list[tuple[Exception | None, Any]]:
+    def _commit_steps(self, steps: Sequence[Step], *, flushed: bool = True,
+                      at_once: bool = False) -> list[tuple[Exception | None, Any]]:
         """The steps, in order, in one write transaction; each one's (error, result).
 
         The transaction is on disk when this returns (SQLite's `synchronous=FULL`), unless `flushed` is
@@ -230,11 +260,14 @@ class SeenTokens:
         A step that raises anything but a `sqlite3.Error` has written nothing (see `Step`): only it failed.
         An error of the store (a `sqlite3.Error`, e.g. from the COMMIT) propagates, and then none of them is
         recorded. `changed` is notified once if any step changed the queue.
+
+        With `at_once` the caller holds the store's lock, and the transaction begins only if no other process
+        holds the file's write lock: else `_Busy`, with nothing done.
         """
         now = self._clock()
         outcomes: list[tuple[Exception | None, Any]] = []
         changed = False
-        with self._transaction(flushed=flushed) as db:
+        with self._transaction(flushed=flushed, at_once=at_once) as db:
             for step in steps:
                 try:
                     result, changes = step(db, now)
@@ -489,19 +522,31 @@ class SeenTokens:
             self.changed.notify_all()
 
     @contextmanager
-    def _transaction(self, *, flushed: bool = True) -> Iterator[sqlite3.Connection]:
+    def _transaction(self, *, flushed: bool = True, at_once: bool = False) -> Iterator[sqlite3.Connection]:
         """One write transaction (`BEGIN IMMEDIATE`: no other process writes in between), on disk once it has
         committed; with `flushed=False` (WAL mode only) it is committed without waiting for the disk (SQLite's
-        `synchronous=NORMAL`, for it alone): `flush()` puts it there."""
+        `synchronous=NORMAL`, for it alone): `flush()` puts it there. With `at_once` (WAL mode, unflushed) the
+        caller holds `_lock`, and the transaction does not wait for another process's write lock: `_Busy`."""
         if flushed or self._wal is None:
             with write_transaction(self._db, self._lock) as db:
                 yield db
             return
-        with self._lock:
+        with nullcontext() if at_once else self._lock:
             self._db.execute("PRAGMA synchronous=NORMAL")
             try:
-                with write_transaction(self._db, nullcontext()) as db:
-                    yield db
+                if at_once:
+                    self._db.execute("PRAGMA busy_timeout=0")
+                    try:
+                        self._db.execute("BEGIN IMMEDIATE")
+                    except sqlite3.OperationalError as err:  # another process is writing: not now
+                        raise _Busy from err
+                    finally:
+                        self._db.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+                    with write_transaction(self._db, nullcontext(), begun=True) as db:
+                        yield db
+                else:
+                    with write_transaction(self._db, nullcontext()) as db:
+                        yield db
             finally:
                 self._db.execute("PRAGMA synchronous=FULL")
 
@@ -530,6 +575,14 @@ class SeenTokens:
             self._db.close()
 
 
+_BUSY_TIMEOUT_MS = 10_000
+"""How long a write waits for another process's write lock (SQLite's busy timeout), but for `hand_on_now`'s."""
+
+
+class _Busy(Exception):
+    """The store could not be written at once (another process holds its write lock): nothing was done."""
+
+
 class _Committer:
     """The thread that commits the steps given to it (deliveries, claims): whatever waits, in one transaction.
 
@@ -548,6 +601,8 @@ class _Committer:
         self.most = most
         """The most steps in one transaction (what waits beyond them goes into the next)."""
         self._waiting: deque[tuple[Step, Done]] = deque()
+        self._in_hand = False
+        """Whether the committer has taken steps from `_waiting` and not yet committed them."""
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
         self._unflushed: list[tuple[list[tuple[Step, Done]], list[tuple[BaseException | None, Any]]]] = []
@@ -563,27 +618,39 @@ class _Committer:
                 self._thread.start()
             self._ready.notify()
 
+    def idle_now(self) -> bool:
+        """Whether no step waits for the committer, nor is being committed by it (a step written elsewhere now
+        would not overtake one given to it before)."""
+        with self._ready:
+            return not self._waiting and not self._in_hand
+
     def _commit_all(self) -> None:
         while True:
             with self._ready:
+                self._in_hand = False
                 if not self._ready.wait_for(lambda: self._waiting, self.idle):
                     self._thread = None
                     return
                 batch = [self._waiting.popleft() for _ in range(min(self.most, len(self._waiting)))]
+                self._in_hand = True
             try:
                 outcomes: list[tuple[BaseException | None, Any]] = list(
                     self.seen._commit_steps([step for step, _ in batch], flushed=False))
             except Exception as err:  # the transaction failed: nothing of it was recorded
                 _tell(batch, [(err, None)] * len(batch))
                 continue
-            with self._committed:
-                self._unflushed.append((batch, outcomes))
-                if self._flusher is None:
-                    self._flusher = threading.Thread(target=self._flush_all, name="twilio-book-flushes", daemon=True)
-                    self._flusher.start()
-                self._committed.notify()
-            if self._checkpoints is not None:
-                self._checkpoints.committed()
+            self.flush_soon(batch, outcomes)
+
+    def flush_soon(self, batch: list[tuple[Step, Done]], outcomes: list[tuple[BaseException | None, Any]]) -> None:
+        """A transaction of `batch` committed (unflushed): the flusher tells each step's `done` once it is on disk."""
+        with self._committed:
+            self._unflushed.append((batch, outcomes))
+            if self._flusher is None:
+                self._flusher = threading.Thread(target=self._flush_all, name="twilio-book-flushes", daemon=True)
+                self._flusher.start()
+            self._committed.notify()
+        if self._checkpoints is not None:
+            self._checkpoints.committed()
 
     def _flush_all(self) -> None:
         while True:

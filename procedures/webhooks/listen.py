@@ -12,8 +12,9 @@ Every request must carry a valid `X-Twilio-Signature` for the URL Twilio called 
 handed on at most once per `I-Twilio-Idempotency-Token` (see `procedures.webhooks.idempotency`); hand-offs
 run one at a time, in the order they arrive, before the answer; the automation run a delivery calls
 for is queued on disk with its token, in one transaction, before the answer too. Deliveries that arrive
-while one is being written to disk wait together and are written in the next transaction (group commit):
-each is answered once the commit holding it has ended, so the disk's flush is paid once for them all.
+together are written in one transaction (group commit): each is answered once the transaction holding it is
+on disk, so the disk's flush is paid once for them all. Answers come first: the automations run in the
+pauses between deliveries (see `Handoff`).
 
 A call's `<Gather>` posts what the caller keyed in or said to its `action` URL, by default the URL
 whose TwiML held it. So the listener gives every `<Gather>` without an action its own gather
@@ -81,6 +82,10 @@ Report = Callable[[str], None]
 _START_TIMEOUT = 10.0
 IDLE = 1.0
 """Seconds a worker waits at most before it looks again for runs that listeners which stopped left."""
+PAUSE = 0.005
+"""Seconds without a delivery after which the worker starts its next queued run: answers come first."""
+MOST_HELD = 0.05
+"""Seconds at most the worker holds back its next run waiting for such a pause, while deliveries keep coming."""
 
 
 @dataclass(frozen=True)
@@ -313,24 +318,46 @@ class Listener:
 
 
 async def _committed(seen: SeenTokens, token: str | None, hand_on: Callable[[], Queued | None]) -> tuple[bool, int | None]:
-    """`seen.hand_on_soon`, awaited: its outcome once the transaction holding it has committed (or its error)."""
+    """`seen.hand_on_once`, awaited: its outcome once the transaction holding it is on disk (or its error).
+
+    The deliveries that come in one turn of the event loop are written together at its end, on the loop itself
+    when the store can be written at once (`seen.hand_on_now`: a commit that skips the disk's flush takes
+    less than a hand-off to another thread), else on the store's committer thread (`seen.hand_on_soon`), which
+    waits for it off the loop. Either way the flusher thread tells them once they are on disk.
+    """
     loop = asyncio.get_running_loop()
     answer: asyncio.Future[tuple[bool, int | None]] = loop.create_future()
     settler = _SETTLERS.get(loop)
     if settler is None:
         settler = _SETTLERS[loop] = _Settler(loop)
-    seen.hand_on_soon(token, hand_on, lambda error, outcome: settler.told(answer, error, outcome))
+    settler.deliver(seen, token, hand_on, lambda error, outcome: settler.told(answer, error, outcome))
     return await answer
 
 
 class _Settler:
-    """Hands the committer's outcomes to an event loop: one wake-up of the loop for all those told together
-    (a transaction's deliveries), not one each."""
+    """An event loop's deliveries: those of one turn of the loop written together (`deliver`), and the store's
+    outcomes handed back to the loop: one wake-up of the loop for all those told together (a transaction's
+    deliveries), not one each."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._lock = threading.Lock()
         self._told: list[tuple[asyncio.Future[Any], BaseException | None, Any]] = []
+        self._coming: dict[SeenTokens, list[tuple[str | None, Callable[[], Queued | None], Any]]] = {}
+
+    def deliver(self, seen: SeenTokens, token: str | None, hand_on: Callable[[], Queued | None], done: Any) -> None:
+        """On the loop: hand the delivery on with the others of this turn of the loop, at its end."""
+        coming = self._coming.get(seen)
+        if coming is None:
+            coming = self._coming[seen] = []
+            self.loop.call_soon(self._write, seen)
+        coming.append((token, hand_on, done))
+
+    def _write(self, seen: SeenTokens) -> None:
+        coming = self._coming.pop(seen)
+        if not seen.hand_on_now(coming):  # the store is busy (another thread or process): off the loop
+            for token, hand_on, done in coming:
+                seen.hand_on_soon(token, hand_on, done)
 
     def told(self, answer: asyncio.Future[Any], error: BaseException | None, outcome: Any) -> None:
         """On the committer thread."""
@@ -409,6 +436,11 @@ class Handoff:
     since its event arrived (a day by default), left by a listener that stopped or held up behind a slow
     one, is never run: it is reported once, for a person to act on (an automatic reply a day late would
     confuse more than help).
+    Answers come first: the listener answers Twilio in the same process, and an automation's work (the
+    SDK's requests) would take its turns on the interpreter from the answers. So the worker starts a queued
+    run once no delivery has been handed on for `pause` seconds (5 ms), or once it has held it back for
+    `most_held` seconds (50 ms) while deliveries kept coming: under a flood the runs wait, on disk, and go
+    on at least 20 a second, then at full speed once it eases.
     `wait()` waits for this handoff's runs to end; `close()` too, then stops the worker, leaving whatever
     has not started for the next listener.
     """
@@ -423,6 +455,8 @@ class Handoff:
         seen: SeenTokens | None = None,
         name: str | None = None,
         idle: float = IDLE,
+        pause: float = PAUSE,
+        most_held: float = MOST_HELD,
     ) -> None:
         self.out = out
         self.automations = dict(automations or {})
@@ -435,6 +469,9 @@ class Handoff:
         self.seen = seen if seen is not None else SeenTokens()
         self.name = name or ""
         self.idle = idle
+        self.pause = pause
+        self.most_held = most_held
+        self._last_delivery = float("-inf")  # when the last event was handed on (time.monotonic())
         self._kinds = [_KIND_OF[concept].name for concept in self.automations if concept in _KIND_OF]
         self._gate = threading.Lock()
         self._stopped = False
@@ -447,6 +484,7 @@ class Handoff:
             self._worker.start()
 
     def __call__(self, endpoint: str, event: WebhookEvent) -> Queued | None:
+        self._last_delivery = time.monotonic()
         line = {"trigger": endpoint, "type": event.concept_name, "event": jsonable(event)}
         self.out.write(json.dumps(line, ensure_ascii=False) + "\n")
         self.out.flush()
@@ -469,6 +507,7 @@ class Handoff:
                         if self._stopped:
                             return self._finish(finished)
                         self._recover()
+                self._hold_back()
                 with self._gate:
                     if self._stopped:
                         return self._finish(finished)
@@ -489,6 +528,16 @@ class Handoff:
                             f"({type(err).__name__}: {err}); trying again in {self.idle:g} s")
                 look_again = time.monotonic() + self.idle
             self.seen.wait_for_change(generation, max(0.0, look_again - time.monotonic()))
+
+    def _hold_back(self) -> None:
+        """Wait while deliveries are coming (see the class's doc): until none for `pause` s, `most_held` s at most."""
+        began = time.monotonic()
+        while not self._stopped:
+            now = time.monotonic()
+            left = min(self.pause - (now - self._last_delivery), self.most_held - (now - began))
+            if left <= 0:
+                return
+            time.sleep(left)
 
     def _finish(self, finished: int | None) -> None:
         if finished is not None:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
+
+import requests
 
 from concepts.events import InboundCall
 from procedures.webhooks.idempotency import Queued, SeenTokens
@@ -49,6 +53,12 @@ class Held:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.lock.release()
+
+    def acquire(self, blocking: bool = True) -> bool:  # as the listener's event loop tries it (`hand_on_now`)
+        return self.lock.acquire(blocking)
+
+    def release(self) -> None:
         self.lock.release()
 
 
@@ -197,4 +207,97 @@ def test_a_delivery_is_told_only_once_its_transaction_is_on_disk_and_the_next_co
     assert flushes == [1, 2] and told == {"first": 1, "second": 2}  # each told after a flush begun after its COMMIT
     assert seen._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL again for every other write
     assert "first" in seen and "second" in seen
+    seen.close()
+
+
+# -- on the event loop: a delivery written where it arrives, when the store is free ----------------------
+
+
+def status_params(sandbox, n: int) -> list[tuple[str, str]]:
+    return [("AccountSid", sandbox.account_sid), ("MessageSid", f"SM{n:032d}"), ("MessageStatus", "sent")]
+
+
+def test_deliveries_are_written_on_the_event_loop_when_the_store_is_free_and_told_once_on_disk(
+        sandbox, tmp_path, start_listener):
+    seen = SeenTokens(tmp_path / "webhooks.sqlite3")
+    seen._db = commits = Commits(seen._db)
+    flushes = []
+    flush = seen.flush
+
+    def counted_flush() -> None:
+        flushes.append(commits.count)
+        flush()
+
+    seen.flush = counted_flush
+    out = io.StringIO()
+    url = start_listener(Handoff(out, seen=seen), seen=seen).endpoints["message-status"]
+    answers = [deliver(url, status_params(sandbox, n), sandbox.auth_token, token=f"t{n}").status for n in range(5)]
+    assert answers == [204] * 5 and all(f"t{n}" in seen for n in range(5))
+    assert deliver(url, status_params(sandbox, 0), sandbox.auth_token, token="t0").status == 204  # Twilio's retry
+    assert len(out.getvalue().splitlines()) == 5  # each handed on once
+    assert commits.count >= 5 and len(flushes) >= 5  # each answered only after a flush begun after its COMMIT
+    assert seen._committer._thread is None  # none of them went through the committer's thread
+    seen.close()
+
+
+def test_a_delivery_while_another_process_writes_waits_off_the_event_loop_and_is_recorded_once(
+        sandbox, tmp_path, start_listener):
+    path = tmp_path / "webhooks.sqlite3"
+    seen = SeenTokens(path)
+    out = io.StringIO()
+    listener = start_listener(Handoff(out, seen=seen), seen=seen)
+    url = listener.endpoints["message-status"]
+    other = subprocess.Popen([sys.executable, "-c", (  # another listener's write, taking its time
+        "import sqlite3, sys; db = sqlite3.connect(sys.argv[1], isolation_level=None); db.execute('BEGIN IMMEDIATE'); "
+        "print('writing', flush=True); sys.stdin.readline(); db.execute('COMMIT')"), str(path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "writing"
+        answers = []
+        delivery = threading.Thread(target=lambda: answers.append(
+            deliver(url, status_params(sandbox, 1), sandbox.auth_token, token="waits").status))
+        delivery.start()
+        assert wait_until(lambda: seen._committer._in_hand)  # it waits on the committer's thread ...
+        assert requests.get(listener.url + "/", timeout=2).status_code == 200  # ... and the event loop goes on
+        assert answers == [] and out.getvalue() == ""  # not handed on before it can be recorded
+        other.stdin.write("\n")
+        other.stdin.flush()
+        delivery.join(timeout=15)
+    finally:
+        other.kill()
+        other.wait(timeout=10)
+    assert answers == [204] and "waits" in seen and len(out.getvalue().splitlines()) == 1
+    seen.close()
+
+
+# -- the worker: answers first ---------------------------------------------------------------------------
+
+
+def test_the_worker_holds_runs_back_while_deliveries_come_and_never_for_longer_than_most_held(
+        sandbox, tmp_path, start_listener):
+    seen = SeenTokens(tmp_path / "webhooks.sqlite3")
+    started: list[float] = []
+
+    class Calls:
+        def run(self, session, facts):
+            started.append(time.monotonic())
+
+    handoff = Handoff(io.StringIO(), automations={InboundCall: Calls()}, seen=seen, name="/a/calls.auto",
+                      pause=0.3, most_held=0.5)
+    url = start_listener(handoff, seen=seen).endpoints["voice"]
+    params = [("AccountSid", sandbox.account_sid), ("From", CALLER), ("To", NUMBER)]
+    began = time.monotonic()
+    sent = 0
+    while time.monotonic() - began < 2.0:  # a delivery every 20 ms or so: never a pause of 0.3 s
+        assert deliver(url, [*params, ("CallSid", f"CA{sent:032d}")], sandbox.auth_token, token=f"c{sent}").status == 200
+        sent += 1
+        time.sleep(0.02)
+    ended = time.monotonic()
+    assert handoff.wait(timeout=30)
+    during = [t for t in started if t < ended]
+    assert len(started) == sent  # every run ran, once
+    assert 1 <= len(during) <= 2.0 / 0.5 + 2 < sent / 2  # held back while they came, and not starved
+    gaps = [t - s for s, t in zip([began, *during[:-1]], during, strict=True)]
+    assert max(gaps) < 0.5 + 0.5  # none held back much past most_held
+    handoff.close(timeout=10)
     seen.close()
