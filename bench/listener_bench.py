@@ -171,10 +171,13 @@ def main() -> None:
                     raise SystemExit(f"{name}: {result.errors} failed requests of {result.requests}")
                 results[name].append(result)
         run_homes = [home for name, home in homes.items() if "--run" in name]
+        during = store.count(MESSAGES)  # the replies sent while the load went on
+        drained_from = time.monotonic()
         deadline = time.monotonic() + 600
         while any(pending_runs(home) for home in run_homes) and time.monotonic() < deadline:
             time.sleep(0.5)
         left = sum(pending_runs(home) for home in run_homes)
+        drain = time.monotonic() - drained_from
         replies, tokens = store.count(MESSAGES), sum(recorded_tokens(home) for home in run_homes)
 
     def med(name: str, attribute: str) -> float:
@@ -193,6 +196,7 @@ def main() -> None:
         print(line)
     print(f"  --run: {tokens:,} deliveries recorded, {replies:,} replies sent, {left} runs left unfinished"
           f" -> {'every delivery ran once' if tokens == replies and not left else 'MISMATCH'}")
+    print(f"         {during:,} of the replies were sent while the load went on, the rest in the {drain:.1f} s after it")
 
 
 if __name__ == "__main__":

@@ -59,7 +59,6 @@ from starlette.types import Receive, Scope, Send
 
 from book.errors import BookError, LanguageError
 from book.interpreter import Session
-from book.output import jsonable
 from book.registry import Registry
 from book.runtime import Automation, compile_with_facts, run_automation
 from concepts.events import (
@@ -485,13 +484,13 @@ class Handoff:
 
     def __call__(self, endpoint: str, event: WebhookEvent) -> Queued | None:
         self._last_delivery = time.monotonic()
-        line = {"trigger": endpoint, "type": event.concept_name, "event": jsonable(event)}
-        self.out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        data = event.model_dump_json()  # the event's JSON (as `jsonable` has it), written once for the line and the queue
+        self.out.write(f'{{"trigger":{json.dumps(endpoint)},"type":{json.dumps(event.concept_name)},"event":{data}}}\n')
         self.out.flush()
         if type(event) not in self.automations:
             return None
-        return Queued(kind=_KIND_OF[type(event)].name, event=event.model_dump_json(), label=_label(event),
-                      automation=self.name, owner=self.owner)
+        return Queued(kind=_KIND_OF[type(event)].name, event=data, label=_label(event), automation=self.name,
+                      owner=self.owner)
 
     # -- the worker ---------------------------------------------------------------------------------
 

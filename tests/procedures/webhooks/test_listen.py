@@ -629,6 +629,26 @@ def test_a_bad_host_or_port_says_which_is_wrong():
     assert "is in use" in str(in_use.value) and "--port" in str(in_use.value)
 
 
+def test_each_kind_of_event_is_printed_as_one_json_line_with_its_data_as_the_book_writes_it_and_queued_so():
+    from book.output import jsonable
+
+    params = {"AccountSid": "AC" + "1" * 32, "MessageSid": "SM" + "2" * 32, "CallSid": "CA" + "3" * 32, "From": CALLER,
+              "To": NUMBER, "Body": 'Caf\u00e9 "quoted" \\ back\nslash \U0001f600', "MessageStatus": "delivered",
+              "CallStatus": "ringing", "Digits": "42", "NumMedia": "0", "ErrorCode": "30003"}
+    events = [MessageStatusEvent.from_webhook(params), InboundSmsMessage.from_webhook(params),
+              InboundWhatsappMessage.from_webhook({**params, "From": "whatsapp:" + CALLER, "To": "whatsapp:" + NUMBER}),
+              InboundCall.from_webhook(params), GatheredInput.from_webhook(params)]
+    out = io.StringIO()
+    handoff = Handoff(out, automations={type(event): Recording() for event in events}, name="/a/any.auto", idle=60)
+    queued = [handoff("endpoint", event) for event in events]
+    handoff.close(timeout=5)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == len(events)
+    for line, event, entry in zip(lines, events, queued, strict=True):
+        assert json.loads(line) == {"trigger": "endpoint", "type": event.concept_name, "event": jsonable(event)}
+        assert type(event).model_validate_json(entry.event) == event  # the queue rebuilds it as it came
+
+
 def test_the_command_line_knows_every_kind_of_event():
     from procedures.webhooks.cli import KIND_NAMES  # the command line imports only the standard library: its own list
     from procedures.webhooks.listen import KINDS
