@@ -77,12 +77,9 @@ def _checks(annotation: Any) -> tuple[tuple[Callable[[Any], Any], ...], Any, tup
     plain type (`str`, `int`...) or a `Literal` of texts, each function taking the value alone (as most do). Gives
     (the conversions in the order they run: the last one written first, T, the checks in order); None for any other
     type. A snapshot's `AfterCheck` and `BeforeCheck` are pydantic's validators (`book.snapshot`)."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        members = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(members) != 1 or len(typing.get_args(annotation)) != 2:
-            return None
-        annotation = members[0]
+    annotation = _unless_none(annotation)
+    if annotation is _OTHER_UNION:
+        return None
     if typing.get_origin(annotation) is not typing.Annotated:
         return None
     base, *metadata = typing.get_args(annotation)
@@ -180,16 +177,26 @@ def _converted(value: Any, base: Any) -> Any:
     return _UNDECIDED
 
 
+_OTHER_UNION = object()
+
+
+def _unless_none(annotation: Any) -> Any:
+    """T for `T | None` (`Optional[T]`), `_OTHER_UNION` for any other union, else `annotation` itself."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(members) != 1 or len(typing.get_args(annotation)) != 2:
+            return _OTHER_UNION
+        return members[0]
+    return annotation
+
+
 @lru_cache(maxsize=256)
 def _single(annotation: Any) -> Any:
     """The type of `T` or `T | None` when T is `int`, `float`, `bool`, `str` or a `Literal` of texts (pydantic validates
     anything but None with T), else None."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        members = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(members) != 1 or len(typing.get_args(annotation)) != 2:
-            return None
-        annotation = members[0]
+    annotation = _unless_none(annotation)
+    if annotation is _OTHER_UNION:
+        return None
     if annotation in (int, float, bool, str):
         return annotation
     literal = typing.get_origin(annotation) is typing.Literal
@@ -269,29 +276,28 @@ def coerce(value: Any, annotation: Any) -> Any:
         if allows_only(annotation, (date, datetime)):  # not a count of seconds since 1970
             raise Invalid(f"expected {type_phrase(annotation)}, got the number {value}; "
                           "write a date like 2022-03-01 or a datetime like 2022-03-01T15:00:00Z")
-    try:
-        parts = _checks(annotation) if value is not None else None
-    except TypeError:  # an unhashable annotation
-        parts = None
+    parts = _cached(_checks, annotation) if value is not None else None
     if parts is not None:
         checked = _checked(value, parts)
         if checked is not _UNDECIDED:
             return checked
-    try:
-        passes = _passes_as_is(annotation)
-    except TypeError:  # an unhashable annotation
-        passes = None
+    passes = _cached(_passes_as_is, annotation)
     if passes is not None and (type(value) in passes[0] or (type(value) is str and value in passes[1])):
         return value
-    try:
-        single = _single(annotation) if value is not None else None
-    except TypeError:  # an unhashable annotation
-        single = None
+    single = _cached(_single, annotation) if value is not None else None
     if single is not None:
         converted = _converted(value, single)
         if converted is not _UNDECIDED:
             return converted
     return _by_pydantic(value, live_annotation(annotation))
+
+
+def _cached(read: Callable[[Any], Any], annotation: Any) -> Any:
+    """`read(annotation)` (one of the cached readings of an annotation above), or None for an unhashable one."""
+    try:
+        return read(annotation)
+    except TypeError:
+        return None
 
 
 def _by_pydantic(value: Any, annotation: Any) -> Any:

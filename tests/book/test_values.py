@@ -169,17 +169,10 @@ def _calls_to_pydantic() -> int:
     return info.hits + info.misses
 
 
-@pytest.mark.parametrize(("value", "annotation"), AS_IS, ids=repr)
-def test_a_value_of_exactly_its_type_passes_as_pydantic_passes_it_without_a_validator(value, annotation):
-    before = _calls_to_pydantic()
-    got = _book(value, annotation)
-    assert _calls_to_pydantic() == before
-    assert got == _pydantic(value, annotation)
-    assert type(got[1]) is type(_pydantic(value, annotation)[1])
-
-
-@pytest.mark.parametrize(("value", "annotation"), CONVERTED, ids=repr)
-def test_a_value_pydantic_would_surely_convert_or_refuse_is_so_without_a_validator(value, annotation):
+@pytest.mark.parametrize(("value", "annotation"), AS_IS + CONVERTED, ids=repr)
+def test_a_value_passed_as_is_or_surely_converted_or_refused_is_so_as_by_pydantic_without_a_validator(
+        value, annotation):
+    """A value of exactly its type passes as pydantic passes it; one pydantic would surely convert or refuse is so."""
     before = _calls_to_pydantic()
     got = _book(value, annotation)
     assert _calls_to_pydantic() == before
