@@ -79,6 +79,7 @@ def listener_app(home: str, auth_token: str, sandbox: tuple[str, str, str] | Non
 
     from pydantic import SecretStr
 
+    from book import startup
     from book.connections import Connection
     from book.interpreter import Session
     from procedures import BOOK
@@ -98,7 +99,10 @@ def listener_app(home: str, auth_token: str, sandbox: tuple[str, str, str] | Non
     out = open(os.devnull, "w")  # noqa: SIM115 (the app's life)
     handoff = Handoff(out, automations=automations, session=session, seen=seen, name="/bench/reply.auto",
                       report=lambda message: None)
-    return create_listener_app(SignatureCheck(auth_token), handoff, seen=seen, report=lambda message: None)
+    app = create_listener_app(SignatureCheck(auth_token), handoff, seen=seen, report=lambda message: None)
+    startup.whole_process()  # as `twilio-book listen` runs: in a process of its own, settled once started
+    startup.settle()
+    return app
 
 
 def sandbox_app(db_path: str):

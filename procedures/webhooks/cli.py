@@ -17,6 +17,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from book import startup
 from book.commands.arguments import add_connection_arguments, read_source
 from book.commands.temporal import add_temporal_arguments
 
@@ -257,6 +258,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
                 if hint:
                     print(f"  ({hint})", file=sys.stderr)
                 app.say("press Ctrl-C to stop")
+                startup.settle()  # what it loaded to start, off the collector's passes under load (book.startup)
                 try:
                     _until_stopped(lambda: server.running)
                 finally:

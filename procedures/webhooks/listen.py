@@ -61,6 +61,7 @@ from book.errors import BookError, LanguageError
 from book.interpreter import Session
 from book.registry import Registry
 from book.runtime import Automation, compile_with_facts, run_automation
+from book.startup import settle
 from concepts.events import (
     GatheredInput,
     InboundCall,
@@ -557,6 +558,7 @@ class Handoff:
             return
         what = f"{event.concept_name} {getattr(event, 'sid', '')}".strip()
         run_automation(automation, self.session, facts_for(event), what, self.report)
+        settle()  # the first run imports the SDK: frozen with the rest, off the collector's passes (book.startup)
 
     def _recover(self, starting: bool = False) -> None:
         """Take over what listeners that stopped left; report the runs they cut short, and those left waiting."""

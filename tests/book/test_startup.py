@@ -49,3 +49,29 @@ def test_a_main_called_by_another_program_leaves_the_collector_as_it_is(tmp_path
     assert gc.isenabled() and gc.get_freeze_count() == frozen
     with startup.loading():
         assert gc.isenabled()
+
+
+_SETTLING = textwrap.dedent("""
+    import gc
+    from book import startup
+
+    startup.settle()
+    assert gc.get_freeze_count() == 0  # not the program's own process: left alone
+    startup.whole_process()
+    startup.settle()
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    kept = [[] for _ in range(1000)]
+    startup.settle()  # no module imported since: nothing more frozen
+    assert gc.get_freeze_count() == frozen
+    import colorsys  # as a listener's first run imports the SDK
+    startup.settle()
+    assert gc.get_freeze_count() >= frozen + 1000  # what is alive now, with the lists made since
+    print("settled")
+""")
+
+
+def test_a_serving_command_freezes_what_it_loaded_each_time_modules_came_and_only_then():
+    done = subprocess.run([sys.executable, "-c", _SETTLING], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["settled"]

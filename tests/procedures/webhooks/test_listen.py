@@ -783,6 +783,42 @@ def test_a_commit_that_fails_is_rolled_back_and_the_store_goes_on(tmp_path):
     seen.close()
 
 
+SETTLING_LISTENER = """
+import gc, io, sys
+from pathlib import Path
+from book import startup
+from concepts.events import InboundCall
+from procedures.webhooks.idempotency import Queued, SeenTokens
+from procedures.webhooks.listen import ENDPOINTS, Handoff
+from procedures.webhooks.signature import Params
+
+class ImportsAModule:
+    def run(self, session, facts):
+        import colorsys  # as a listener's first run imports the SDK
+        print("ran", facts["event"].sid, flush=True)
+
+startup.whole_process()  # as `twilio-book listen` runs
+voice = next(endpoint for endpoint in ENDPOINTS if endpoint.name == "voice")
+event = voice.parse(Params.of([("AccountSid", "AC" + "0" * 32), ("CallSid", "CA" + "e" * 32), ("From", sys.argv[2]),
+                               ("To", sys.argv[3])]))
+seen = SeenTokens(Path(sys.argv[1]))
+handoff = Handoff(io.StringIO(), automations={InboundCall: ImportsAModule()}, seen=seen, name="/a/calls.auto")
+startup.settle()
+before = gc.get_freeze_count()
+seen.add("t", Queued(kind="call", event=event.model_dump_json(), label="a call", automation="/a/calls.auto",
+                     owner=handoff.owner))
+assert handoff.close(timeout=10)
+print("frozen since", gc.get_freeze_count() > before)
+"""
+
+
+def test_a_listeners_run_that_imported_modules_is_followed_by_a_settle(tmp_path):
+    done = subprocess.run([sys.executable, "-c", SETTLING_LISTENER, str(tmp_path / "webhooks.sqlite3"), CALLER, NUMBER],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["ran CA" + "e" * 32, "frozen since True"]
+
+
 def test_a_worker_whose_handoff_closed_takes_over_nothing(tmp_path):
     seen = SeenTokens(tmp_path / "webhooks.sqlite3")
     handoff = Handoff(io.StringIO(), automations={InboundCall: Recording()}, seen=seen, name="/a/calls.auto", idle=60)
