@@ -20,6 +20,10 @@ first start's figures are printed too.
 stages share is counted in the first),
 each as a share of the baseline's median; the figures that say what a change of design could take out.
 
+and a third the modules a `run` of small.auto could not do without whatever its design (its compiler's from the
+snapshot, the messages' concepts, the SDK with what a send loads; no registering, compiling, sandbox or
+request): the floor of `run`'s figure in one process.
+
 `--against REV` runs REV's commands too (this repository at another revision, checked out in a temporary git
 worktree, run from it with the same interpreter and packages), interleaved in the same rounds, and prints
 them beside this one's, each rated against the same baseline.
@@ -100,6 +104,16 @@ CHECK_PARTS = [  # the stages of a `check` whose registry snapshot is kept (book
     ("the snapshot, read (with the digest again)", "from book.snapshot import load_registry; R = load_registry(APP)"),
     ("compiling small.auto", "from book.runtime import check; check(open(SMALL).read(), R)"),
 ]
+FLOOR_PARTS = [  # what a `run` of small.auto could not do without, whatever its design: the modules alone (no registering,
+    # compiling, sandbox or request), the compiler's from the snapshot, of the concepts only the messages'
+    ("the command line", "import procedures.cli, book.cli, book.commands.run"),
+    ("the grammar and its parsers", "import grammar.ast, grammar.parser, grammar.signature"),
+    ("book.plan and the compiler's modules", "import book.plan, book.values, book.compiler, book.runtime, book.snapshot"),
+    ("pydantic and the first model", "import pydantic, book.concept"),
+    ("the interpreter, the output, the session", "import book.interpreter, book.output, book.session"),
+    ("the messages' concepts", "import concepts.messages"),
+    ("the SDK, with what a send loads", "import twilio.rest, twilio.rest.api.v2010.account.message, procedures.http"),
+]
 _PARTS_CHILD = """
 import gc, json, sys, time
 gc.disable()  # as a start runs (book.startup): the stages' own CPU, not the collector's passes over them
@@ -155,6 +169,7 @@ def main() -> None:
         if args.parts:
             start, stages = parts(small, env, args.rounds)
             check_start, check_stages = parts(small, env, args.rounds, CHECK_PARTS)
+            floor_start, floor_stages = parts(small, env, args.rounds, FLOOR_PARTS)
     base = statistics.median(times["import twilio.rest"])
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"CPU time (user + system), median of {args.rounds} interleaved runs; ratio to `import twilio.rest`; "
@@ -168,11 +183,14 @@ def main() -> None:
     if args.parts:
         for title, first_lap, laps, names in (
                 ("a check, from the registry snapshot", check_start, check_stages, CHECK_PARTS),
-                ("a run (and a check from the live registry, to its compile)", start, stages, PARTS)):
+                ("a run (and a check from the live registry, to its compile)", start, stages, PARTS),
+                ("what a run needs at the least (the modules alone)", floor_start, floor_stages, FLOOR_PARTS)):
             print(f"\nthe stages of {title}, in one process (medians of {args.rounds}), ms and share of the baseline:")
             for name, spent in [("the interpreter, site (to the first stage)", first_lap),
                                 *zip((n for n, _ in names), laps, strict=True)]:
                 print(f"  {name:<44} {spent * 1000:>6.1f} {spent / base:>6.2f}x")
+            total = first_lap + sum(laps)
+            print(f"  {'in all':<44} {total * 1000:>6.1f} {total / base:>6.2f}x")
 
 
 if __name__ == "__main__":
