@@ -17,12 +17,10 @@ first start's figures are printed too.
 
 `--parts` then breaks a start down: in a fresh process (as many as rounds), the CPU of each stage that `check`
 (from its registry snapshot, `book.snapshot`) and `run` go through, imported in the order they load them (what two
-stages share is counted in the first),
-each as a share of the baseline's median; the figures that say what a change of design could take out.
-
-and a third the modules a `run` of small.auto could not do without whatever its design (its compiler's from the
-snapshot, the messages' concepts, the SDK with what a send loads; no registering, compiling, sandbox or
-request): the floor of `run`'s figure in one process.
+stages share is counted in the first), each as a share of the baseline's median, with their sum; the figures
+that say what a change of design could take out. A third breakdown loads only the modules a `run` of small.auto
+could not do without, whatever its design (the compiler's modules as `check` loads them, the messages' concepts,
+the SDK with what a send loads; no registering, compiling, sandbox or request): the floor of `run`'s figure.
 
 `--against REV` runs REV's commands too (this repository at another revision, checked out in a temporary git
 worktree, run from it with the same interpreter and packages), interleaved in the same rounds, and prints
@@ -105,7 +103,7 @@ CHECK_PARTS = [  # the stages of a `check` whose registry snapshot is kept (book
     ("compiling small.auto", "from book.runtime import check; check(open(SMALL).read(), R)"),
 ]
 FLOOR_PARTS = [  # what a `run` of small.auto could not do without, whatever its design: the modules alone (no registering,
-    # compiling, sandbox or request), the compiler's from the snapshot, of the concepts only the messages'
+    # compiling, sandbox or request), the compiler's as `check` loads them, of the concepts only the messages'
     ("the command line", "import procedures.cli, book.cli, book.commands.run"),
     ("the grammar and its parsers", "import grammar.ast, grammar.parser, grammar.signature"),
     ("book.plan and the compiler's modules", "import book.plan, book.values, book.compiler, book.runtime, book.snapshot"),
