@@ -16,8 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from book import startup
-from book.commands import RUNTIME_COMMANDS
+from book import startup, warm
 from book.errors import BookError
 
 if TYPE_CHECKING:
@@ -27,9 +26,11 @@ EXIT_OK, EXIT_FAILURE, EXIT_LANGUAGE = 0, 1, 2
 
 
 def build_parser(app: App) -> argparse.ArgumentParser:
+    from book.commands import RUNTIME_COMMANDS
+
     parser = argparse.ArgumentParser(prog=app.program, description=app.summary or None)
     parser.add_argument("--debug", action="store_true", help="show a traceback for internal errors")
-    parser.set_defaults(app=app)
+    parser.set_defaults(app=app, command_line=lambda: _main(app, None))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for extend in (*RUNTIME_COMMANDS, *app.commands):
         extend(sub, app)
@@ -42,7 +43,16 @@ def main(app: App, argv: Sequence[str] | None = None) -> int:
     A command that reached Temporal (`--temporal`) ends the process here: the Temporal client's native threads
     can abort an interpreter that is shutting down (temporalio/sdk-python#300), so the output is flushed and
     the process exits at once with its code. Called with no `argv` (the program itself), the garbage collector
-    spares its start and its shutdown (`book.startup`)."""
+    spares its start and its shutdown (`book.startup`), and `run` and `check` are handed to the home's warm runtime
+    when one serves it (`book.warm`)."""
+    if argv is None:
+        code = warm.hand_off(app)
+        if code is not None:
+            return code
+    return _main(app, argv)
+
+
+def _main(app: App, argv: Sequence[str] | None) -> int:
     parser = build_parser(app)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -39,11 +39,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private book home; no test sees the developer's TWILIO_* variables, home folder or keyring."""
+    """A private book home; no test sees the developer's TWILIO_* variables, home folder or keyring, and none starts
+    a warm runtime (tests/book/test_warm.py does)."""
     for var in list(os.environ):
         if var.startswith("TWILIO_"):
             monkeypatch.delenv(var)
     monkeypatch.setenv("TWILIO_BOOK_KEYRING", "0")
+    monkeypatch.setenv("TWILIO_BOOK_WARM", "0")  # no command a test starts leaves a warm runtime (book.warm)
     path = tmp_path / "home"
     monkeypatch.setenv("TWILIO_BOOK_HOME", str(path))
     return path

@@ -19,9 +19,11 @@ from tests import ROOT
 
 
 def environment(home: Path, **env: str) -> dict[str, str]:
-    """This process's environment without any TWILIO_* variable, with a private home and no keyring."""
+    """This process's environment without any TWILIO_* variable, with a private home, no keyring, and no warm
+    runtime (`book.warm`: tests/book/test_warm.py turns it on)."""
     out = {k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")}
-    out.update({"TWILIO_BOOK_HOME": str(home), "TWILIO_BOOK_KEYRING": "0", "PYTHONUNBUFFERED": "1", **env})
+    out.update({"TWILIO_BOOK_HOME": str(home), "TWILIO_BOOK_KEYRING": "0", "TWILIO_BOOK_WARM": "0",
+                "PYTHONUNBUFFERED": "1", **env})
     return out
 
 

@@ -1,0 +1,232 @@
+"""The warm start (`book.warm`), as a user meets it: `twilio-book run` and `check` in processes of their own, on the
+sandbox, with the warm runtime on (every other test turns it off), each test with a home and a runtime of its own.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from book import warm
+from tests import ROOT
+from tests.processes import book_command, environment
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the warm start is Linux's (fork, pidfd)")
+WARM = {"TWILIO_BOOK_WARM": "1", "TWILIO_BOOK_WARM_IDLE": "60"}
+SEND = str(ROOT / "examples" / "send.auto")
+REPLY = str(ROOT / "examples" / "auto_reply.auto")
+
+
+@pytest.fixture
+def home(tmp_path: Path):
+    path = tmp_path / "home"
+    yield path
+    book_command("warm", "stop", home=path, env=WARM)
+
+
+def command(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return book_command(*args, home=home, env={**WARM, **env})
+
+
+def serving(home: Path, timeout: float = 30.0) -> dict:
+    """The home's runtime's status, once it answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = warm.status(home)
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"no warm runtime answered; its log:\n{log(home)}")
+
+
+def log(home: Path) -> str:
+    try:
+        return (home / "warm.log").read_text()
+    except OSError:
+        return "(none)"
+
+
+def sent(home: Path) -> list[str]:
+    """The SIDs of the messages in the home's sandbox."""
+    from sandbox import open_sandbox
+
+    sandbox = open_sandbox(home)
+    try:
+        return [sid for (sid,) in sandbox.store.query("SELECT sid FROM messages")]
+    finally:
+        sandbox.close()
+
+
+def test_the_first_run_starts_a_runtime_and_the_next_ones_are_run_by_it_as_a_cold_start_runs_them(home):
+    cold = command("run", SEND, home=home, TWILIO_BOOK_WARM="0")
+    assert cold.returncode == 0, cold.stderr
+    assert not (home / "warm.sock").exists()  # turned off: none started
+    first = command("run", SEND, home=home)  # runs cold, and starts the runtime beside it
+    assert first.returncode == 0, first.stderr
+    assert serving(home)["served"] == 0
+    runs = [command("run", SEND, home=home), command("run", "--output", "json", SEND, home=home)]
+    found = serving(home)
+    assert found["served"] == 2 and found["running"] == 0
+    for done in runs:
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.startswith("twilio-book: using the local sandbox at http://127.0.0.1:")
+    assert runs[0].stdout.startswith("SM") and runs[0].stdout.strip() == runs[0].stdout.strip().split()[0]
+    assert runs[1].stdout.startswith('"SM')  # JSON: the message's SID
+    # each run sent its message once: two cold, two warm, and each SID printed is one of them
+    messages = sent(home)
+    assert len(messages) == 4
+    assert {cold.stdout.strip(), first.stdout.strip(), runs[0].stdout.strip()} <= set(messages)
+
+
+def test_what_a_command_imported_is_learned_so_the_next_start_has_it_loaded(home):
+    command("run", SEND, home=home)
+    before = serving(home)["modules"]
+    assert command("run", SEND, home=home).returncode == 0
+    after = serving(home)["modules"]
+    assert after > before  # the SDK and the sandbox, imported after the first warm run
+    learned = (home / "warm.modules").read_text()
+    assert '"twilio.rest"' in learned
+    assert '"asyncio.tasks"' in learned and '"_asyncio"' not in learned  # imported by asyncio: not before it
+    assert command("warm", "stop", home=home).returncode == 0
+    command("run", SEND, home=home)  # a new runtime starts with what the last one learned
+    assert serving(home)["modules"] >= after - 5
+
+
+def test_a_mistake_in_the_english_is_reported_as_a_cold_start_reports_it(home, tmp_path):
+    bad = tmp_path / "bad.auto"
+    bad.write_text('send an SMS message where\n  the sender nmber is "+15005550006"\n', encoding="utf-8")
+    cold = command("run", str(bad), home=home, TWILIO_BOOK_WARM="0")
+    command("check", SEND, home=home)
+    serving(home)
+    for args in (("run", str(bad)), ("check", str(bad))):
+        done = command(*args, home=home)
+        assert done.returncode == 2
+        if args[0] == "run":
+            assert done.stderr == cold.stderr
+        assert f"{bad}:2:7:" in done.stderr and "Traceback" not in done.stderr
+    assert serving(home)["served"] == 2
+    assert sent(home) == []
+
+
+def test_an_automation_on_standard_input_is_handed_over_with_it(home):
+    command("check", SEND, home=home)
+    serving(home)
+    done = book_command("run", "-", home=home, env=WARM, stdin=Path(SEND).read_text())
+    assert done.returncode == 0, done.stderr
+    assert serving(home)["served"] == 1
+    assert sent(home) == [done.stdout.strip()]
+
+
+def _watching(home: Path) -> subprocess.Popen[str]:
+    command("check", SEND, home=home)
+    serving(home)
+    return subprocess.Popen([sys.executable, "-m", "procedures", "run", REPLY], cwd=ROOT, text=True,
+                            env=environment(home, **WARM), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _until_running(home: Path) -> None:
+    deadline = time.monotonic() + 30
+    while serving(home)["running"] != 1:
+        assert time.monotonic() < deadline, log(home)
+        time.sleep(0.05)
+
+
+def test_ctrl_c_reaches_the_command_which_stops_gently(home):
+    watch = _watching(home)
+    try:
+        _until_running(home)
+        time.sleep(1.0)  # its watch has started
+        watch.send_signal(signal.SIGINT)
+        out, err = watch.communicate(timeout=30)
+        assert watch.returncode == 0, err
+        assert "stopping after the item in hand" in err
+        assert "handed on" in out
+        assert serving(home)["running"] == 0
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+
+
+def test_a_killed_client_takes_its_command_with_it(home):
+    watch = _watching(home)
+    try:
+        _until_running(home)
+    finally:
+        watch.kill()
+        watch.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while serving(home)["running"]:
+        assert time.monotonic() < deadline, "the command of a killed client went on running"
+        time.sleep(0.05)
+
+
+def test_a_command_killed_by_a_signal_ends_its_client_by_the_same_signal(home):
+    watch = _watching(home)
+    try:
+        _until_running(home)
+        watch.send_signal(signal.SIGHUP)  # forwarded: the command dies of it, as it would have cold
+        assert watch.wait(timeout=30) == -signal.SIGHUP
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+
+
+def test_a_module_changed_on_disk_stops_the_runtime_and_the_command_runs_cold(home, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    custom = site / "sitecustomize.py"
+    custom.write_text("LOADED = 1\n", encoding="utf-8")
+    env = {"PYTHONPATH": str(site)}
+    command("check", SEND, home=home, **env)
+    pid = serving(home)["pid"]
+    custom.write_text("LOADED = 22\n", encoding="utf-8")
+    done = command("run", SEND, home=home, **env)
+    assert done.returncode == 0, done.stderr
+    assert sent(home) == [done.stdout.strip()]
+    assert f"declined a command: {custom} changed" in log(home)
+    assert serving(home)["pid"] != pid  # the client started a new one
+    assert serving(home)["served"] == 0
+
+
+def test_a_client_with_other_interpreter_settings_is_declined_and_runs_cold(home):
+    command("check", SEND, home=home, LC_ALL="C.UTF-8")
+    pid = serving(home)["pid"]
+    done = command("check", SEND, home=home, LC_ALL="C")
+    assert done.returncode == 0 and "ok" in done.stdout
+    assert "declined a command: another " in log(home)  # LC_ALL (with C, its options too: UTF-8 mode)
+    assert serving(home)["pid"] != pid
+
+
+def test_an_idle_runtime_stops_by_itself(home):
+    command("check", SEND, home=home, TWILIO_BOOK_WARM_IDLE="0.5")
+    serving(home)
+    deadline = time.monotonic() + 15
+    while warm.status(home) is not None:
+        assert time.monotonic() < deadline, log(home)
+        time.sleep(0.1)
+    assert "idle for 0.5 s; served 0 commands" in log(home)
+    assert not (home / "warm.sock").exists()
+
+
+def test_status_and_stop(home):
+    assert command("warm", "status", home=home).returncode == 1
+    command("check", SEND, home=home)
+    pid = serving(home)["pid"]
+    shown = command("warm", "status", home=home)
+    assert shown.returncode == 0 and f"pid {pid}" in shown.stdout
+    stopped = command("warm", "stop", home=home)
+    assert stopped.returncode == 0 and f"stopped the warm runtime of {home} (pid {pid}" in stopped.stdout
+    assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"  # ended
+    assert "no warm runtime serves" in command("warm", "status", home=home).stdout
+
+
+def test_the_socket_is_the_users_alone(home):
+    command("check", SEND, home=home)
+    serving(home)
+    assert (home / "warm.sock").stat().st_mode & 0o777 == 0o600
+    assert home.stat().st_mode & 0o777 == 0o700
