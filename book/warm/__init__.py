@@ -6,15 +6,19 @@ So the first `run` (or `check`) of a home starts, beside itself, a runtime proce
 (`<program> warm serve`, in a session of its own, its messages in `<home>/warm.log`), which imports all that
 once and then waits on a Unix socket, `<home>/warm.sock`. Each later command hands itself over:
 
-    client (the command a user started)           runtime (kept between commands)
-    ---------------------------------------       ----------------------------------------------------
-    connect; send argv, cwd, environment, and     checks the client runs as the same user, with the same
-    its stdin, stdout and stderr themselves  -->  interpreter and settings, and that no module it loaded
-                                                  changed on disk; else it declines, and stops
-                                             <--  forks a child: on the client's own stdin, stdout and
-    forwards Ctrl-C (SIGINT), SIGTERM, SIGHUP                   stderr, in its directory and environment,
-    and SIGQUIT to the child                                     the command line runs as if started anew
-    exits with the child's code, or its signal  <--  the child's exit status
+    client (the command a user started)             runtime (kept between commands)
+    -----------------------------------------       -----------------------------------------------------
+    connect; send argv, cwd, environment, umask,    checks it runs as the same user, with the same interpreter,
+    limits, ignored signals, and its stdin,    -->  options, import path and settings, no higher limit, and
+    stdout and stderr themselves                    that nothing it loaded changed on disk; else it declines
+                                               <--  {"accept": true}, or {"declined": why}: the client runs cold
+    "go" (from here the command is the runtime's:   (a client that does not say go runs it itself: never both)
+    it never runs it itself)                   -->  forks a child: on the client's own stdin, stdout and stderr,
+                                               <--  in its directory, environment, umask, limits and nice, the
+    forwards Ctrl-C (SIGINT), SIGTERM, SIGHUP,      command line runs as if started anew; its pid and pidfd go
+    SIGQUIT, SIGWINCH, Ctrl-Z (SIGTSTP: the child   to the client first (or {"not_started": why}: nothing ran,
+    stops, then the client) and SIGCONT             the client runs cold)
+    exits with the child's code, or its signal <--  the child's exit status
 
 The child writes to the user's terminal itself (it has its very file descriptors), so output, colours, `| head`
 and progress behave as in a cold start. A client that is killed takes its child with it (the runtime kills a
@@ -49,13 +53,15 @@ if TYPE_CHECKING:
 COMMANDS = ("run", "check")
 """The commands handed over: those whose start is most of their cost."""
 SOCKET, LOG, MODULES, LOCK = "warm.sock", "warm.log", "warm.modules", "warm.lock"
-FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
-"""The signals the client passes on to its child (a terminal's Ctrl-C reaches the client only)."""
+FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGWINCH", "SIGTSTP", "SIGCONT")
+"""The signals the client passes on to its child (a terminal's Ctrl-C and Ctrl-Z reach the client only)."""
 SETTINGS = ("LANG", "LC_ALL", "LC_CTYPE", "PYTHONHOME", "PYTHONPATH", "PYTHONUTF8", "PYTHONIOENCODING",
             "PYTHONSAFEPATH", "PYTHONNOUSERSITE", "PYTHONUSERBASE", "PYTHONDONTWRITEBYTECODE", "PYTHONWARNINGS",
             "PYTHONHASHSEED")
 """The environment the interpreter reads as it starts: a runtime serves only clients that have the same."""
 IDLE = 600.0
+ACCEPT_TIMEOUT = 10.0
+"""How long a client waits for the runtime to take its command before it runs the command itself."""
 _MAX_REQUEST = 1 << 20
 _IN_CHILD: list[bool] = []
 
@@ -65,6 +71,15 @@ _IN_CHILD: list[bool] = []
 def enabled(app: App, environ: dict[str, str] | Any = os.environ) -> bool:
     """Whether this platform and `<PREFIX>_WARM` allow a warm start."""
     return sys.platform == "linux" and hasattr(os, "pidfd_open") and environ.get(app.env("WARM"), "1") != "0"
+
+
+def _pidfds() -> bool:
+    """Whether this kernel (and its sandboxing: seccomp) lets a process have a pidfd."""
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:
+        return False
+    return True
 
 
 def _handed_over(argv: list[str]) -> bool:
@@ -82,15 +97,29 @@ def _interpreter() -> dict[str, Any]:
     """What a runtime and its client must share: the user, the interpreter with its options and import path (so the
     same modules are found), and the environment it reads as it starts."""
     return {"uid": os.getuid(), "executable": sys.executable, "path": sys.path,
-            "options": [*sys.flags, *sorted(f"{k}={v}" for k, v in sys._xoptions.items())],
+            "options": [*sys.flags, *sorted(f"{k}={v}" for k, v in sys._xoptions.items()),
+                        f"unbuffered={getattr(sys.__stdout__, 'write_through', False)}"],  # -u, PYTHONUNBUFFERED
             "settings": {name: os.environ.get(name) for name in SETTINGS}}
+
+
+def _process() -> dict[str, Any]:
+    """What the child takes on of the client: its umask, its limits (`ulimit`), its nice value, the signals it
+    ignores (`nohup`, a script's `cmd &`)."""
+    import resource
+    import signal
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    limits = {name: resource.getrlimit(getattr(resource, name)) for name in dir(resource) if name.startswith("RLIMIT_")}
+    ignored = [name for name in FORWARDED if signal.getsignal(getattr(signal, name)) == signal.SIG_IGN]
+    return {"umask": umask, "limits": limits, "nice": os.getpriority(os.PRIO_PROCESS, 0), "ignored": ignored}
 
 
 def hand_off(app: App) -> int | None:
     """In the command line's own process: hand this command to the home's runtime, and return its exit code; or
     None: run it here (and, if no runtime answered, one is started for the next command)."""
     argv = sys.argv[1:]
-    if _IN_CHILD or not _handed_over(argv) or not enabled(app):
+    if _IN_CHILD or not _handed_over(argv) or not enabled(app) or not _pidfds():
         return None
     try:
         home = app.home()
@@ -109,32 +138,65 @@ def hand_off(app: App) -> int | None:
         start_runtime(home)
         return None
     try:
-        return _served(sock, argv, app, home)
+        return _served(_Lines(sock), argv, app, home)
     finally:
         sock.close()
 
 
-def _served(sock: socket.socket, argv: list[str], app: App, home: Path) -> int | None:
+class _Lines:
+    """The runtime's answers, one JSON object a line, with the file descriptors that came with them."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = b""
+        self.fds: list[int] = []
+
+    def read(self) -> dict[str, Any]:
+        import json
+        import socket
+
+        while b"\n" not in self.buffer:
+            data, fds, _flags, _address = socket.recv_fds(self.sock, 65536, 1)
+            self.fds.extend(fds)
+            if not data:
+                return {}
+            self.buffer += data
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return {}
+        return message if isinstance(message, dict) else {}
+
+
+def _served(lines: _Lines, argv: list[str], app: App, home: Path) -> int | None:
+    """Ask, then hand over: until the runtime has accepted and been told to go, anything wrong means the command
+    runs here (nothing ran there); from then on it is the runtime's, and is never run twice."""
     import json
     import socket
 
+    sock = lines.sock
+    fds = [fd for fd in (0, 1, 2) if _open(fd)]
+    if len(fds) < 3:
+        return None
+    request = json.dumps({"argv0": sys.argv[:1], "argv": argv, "cwd": os.getcwd(), "env": dict(os.environ),
+                          **_process(), **_interpreter()}).encode()
+    if len(request) > _MAX_REQUEST:
+        return None
     try:
-        fds = [fd for fd in (0, 1, 2) if _open(fd)]
-        if len(fds) < 3:
+        sock.settimeout(ACCEPT_TIMEOUT)
+        socket.send_fds(sock, [len(request).to_bytes(4, "big")], fds)
+        sock.sendall(request)
+        reply = lines.read()
+        if reply.get("accept") is not True:  # declined: this one runs here, and a runtime that stops is replaced
+            if reply.get("stopping"):
+                start_runtime(home)
             return None
-        request = json.dumps({"argv0": sys.argv[:1], "argv": argv, "cwd": os.getcwd(), "env": dict(os.environ),
-                              **_interpreter()})
-        body = request.encode() + b"\n"
-        socket.send_fds(sock, [len(body).to_bytes(4, "big")], fds)
-        sock.sendall(body)
-        reader = sock.makefile("rb")
-        reply = json.loads(reader.readline() or b"{}")
+        sock.settimeout(None)
+        sock.sendall(b"go\n")
     except (OSError, ValueError):
         return None
-    if "pid" not in reply:  # declined (the runtime stops): this one runs here, the next one meets a new runtime
-        start_runtime(home)
-        return None
-    return _wait(reader, reply["pid"], app)
+    return _wait(lines, app)
 
 
 def _open(fd: int) -> bool:
@@ -145,135 +207,132 @@ def _open(fd: int) -> bool:
         return False
 
 
-def _wait(reader: Any, pid: int, app: App) -> int:
-    import json
+def _wait(lines: _Lines, app: App) -> int | None:
+    """The handed-over command's end: its exit code, or its signal raised here; the signals that come on the way are
+    passed on (those that come before the child's pidfd, once it has come). None if the runtime could not start it
+    (nothing ran: it runs here)."""
     import signal
 
-    def forward(signum: int, _frame: Any) -> None:
+    pidfd: list[int] = []
+    pending: list[int] = []
+
+    def send(signum: int) -> None:
         try:
-            os.kill(pid, signum)
+            signal.pidfd_send_signal(pidfd[0], signum)
         except OSError:
             pass
 
+    def forward(signum: int, _frame: Any) -> None:
+        if not pidfd:
+            pending.append(signum)
+        elif signum == signal.SIGTSTP:  # Ctrl-Z: the child stops, then this process, as a job would
+            send(signal.SIGSTOP)
+            signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTSTP)
+            signal.signal(signal.SIGTSTP, forward)
+        else:
+            send(signum)
+
+    ignored = {getattr(signal, name) for name in FORWARDED
+               if signal.getsignal(getattr(signal, name)) == signal.SIG_IGN}
     for name in FORWARDED:
-        signal.signal(getattr(signal, name), forward)
+        signum = getattr(signal, name)
+        if signum not in ignored:
+            signal.signal(signum, forward)
+    status: dict[str, Any] = {}
     try:
-        line = reader.readline()
+        started = lines.read()
+        if "not_started" in started:
+            return None
+        if "pid" in started and lines.fds:
+            pidfd.append(lines.fds.pop(0))
+            for signum in pending:
+                forward(signum, None)
+            status = lines.read()
     except OSError:
-        line = b""
-    try:
-        status = json.loads(line) if line else {}
-    except ValueError:
-        status = {}
+        pass
     if "signal" in status:  # the child was killed by it: so is this process, as a cold start would have been
         signum = status["signal"]
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
         return 128 + signum
     if "code" not in status:
-        _wait_for_exit(pid)
+        if pidfd:
+            _wait_for_exit(pidfd[0])
         print(f"{app.program}: the warm runtime stopped during the command, so its outcome is unknown: see what it "
               f"did, then run it again ({app.env('WARM')}=0 runs it without the warm runtime)", file=sys.stderr)
         return 1
     return int(status["code"])
 
 
-def _wait_for_exit(pid: int) -> None:
+def _wait_for_exit(pidfd: int) -> None:
     import select
 
-    try:
-        fd = os.pidfd_open(pid)
-    except OSError:
-        return
-    try:
-        select.select([fd], [], [])
-    finally:
-        os.close(fd)
+    select.select([pidfd], [], [])
 
 
 def start_runtime(home: Path) -> None:
-    """Start the runtime of `home` in the background (in a session of its own, output to `warm.log`)."""
+    """Start the runtime of `home` in the background: in a session of its own, with none of this process's files
+    but its log (`warm.log`) as its output."""
     prefix = sys.orig_argv[:len(sys.orig_argv) - len(sys.argv) + 1]  # the interpreter, its options, the program
     if not prefix or not prefix[-1] or prefix[-1] == "-c":
         return
-    log = os.fspath(home / LOG)
+    import subprocess
+
     try:
-        os.posix_spawn(sys.executable, [sys.executable, *prefix[1:], "warm", "serve"], dict(os.environ),
-                       file_actions=[(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                                     (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
-                                     (os.POSIX_SPAWN_DUP2, 1, 2)],
-                       setsid=True)
+        with open(home / LOG, "ab") as log:
+            os.chmod(log.fileno(), 0o600)
+            subprocess.Popen([sys.executable, *prefix[1:], "warm", "serve"], stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=subprocess.STDOUT, close_fds=True, start_new_session=True)
     except OSError:
         pass
 
 
-# --- the runtime ------------------------------------------------------------------------------------------------
-
-def fingerprint() -> dict[str, tuple[int, int]]:
-    """Each loaded module's file, and each import path's folder, with its modification time and size."""
-    seen: dict[str, tuple[int, int]] = {}
-    paths = [getattr(module, "__file__", None) for module in list(sys.modules.values())]
-    for path in [*paths, *sys.path]:
-        if path and path not in seen:
-            try:
-                stat = os.stat(path)
-            except OSError:
-                continue
-            seen[path] = (stat.st_mtime_ns, stat.st_size)
-    return seen
-
-
-def changed(before: dict[str, tuple[int, int]]) -> str | None:
-    """The first file of `before` that changed or went away since, or None."""
-    for path, mark in before.items():
-        try:
-            stat = os.stat(path)
-        except OSError:
-            return path
-        if (stat.st_mtime_ns, stat.st_size) != mark:
-            return path
-    return None
-
+# --- questions to the runtime ---------------------------------------------------------------------------------
 
 def status(home: Path) -> dict[str, Any] | None:
-    """What the home's runtime says of itself (`pid`, `served`, `running`, `modules`, `since`, and `cpu`: its CPU
-    seconds with its commands'), or None if none answers."""
+    """What the home's runtime says of itself (`pid`, `served`, `running` with the pids of those `commands`,
+    `modules`, `since`, and `cpu`: its CPU seconds with its commands'), or None if none answers."""
+    found, pidfd = _ask(home, "status")
+    if pidfd is not None:
+        os.close(pidfd)
+    return found
+
+
+def _ask(home: Path, question: str) -> tuple[dict[str, Any] | None, int | None]:
     import json
     import socket
 
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(5.0)
+    sock.settimeout(ACCEPT_TIMEOUT)
+    lines = _Lines(sock)
     try:
         sock.connect(os.fspath(home / SOCKET))
-        body = json.dumps({"ask": "status"}).encode()
+        body = json.dumps({"ask": question}).encode()
         sock.sendall(len(body).to_bytes(4, "big") + body)
-        reply = json.loads(sock.makefile("rb").readline() or b"{}")
+        reply = lines.read()
     except (OSError, ValueError):
-        return None
+        reply = {}
     finally:
         sock.close()
-    return reply if "pid" in reply else None
+    pidfd = lines.fds.pop(0) if lines.fds else None
+    for fd in lines.fds:
+        os.close(fd)
+    return (reply if "pid" in reply else None), pidfd
 
 
 def stop(home: Path, timeout: float = 10.0) -> dict[str, Any] | None:
-    """Stop the home's runtime: it takes no new command, and ends once the commands it runs have (SIGTERM). Its
-    last status, or None if none was running; waits up to `timeout` seconds for it to end (`TimeoutError`)."""
+    """Stop the home's runtime: it takes no new command, and ends once the commands it runs have. Its last status, or
+    None if none was running; waits up to `timeout` seconds for it to end (`TimeoutError`)."""
     import select
-    import signal
 
-    found = status(home)
-    if found is None:
-        return None
-    try:
-        pidfd = os.pidfd_open(found["pid"])
-    except OSError:
+    found, pidfd = _ask(home, "stop")
+    if pidfd is None:
         return found
     try:
-        signal.pidfd_send_signal(pidfd, signal.SIGTERM)
         if not select.select([pidfd], [], [], timeout)[0]:
-            raise TimeoutError(f"the warm runtime (pid {found['pid']}) is still running {found['running']} commands")
-    except ProcessLookupError:
-        pass
+            raise TimeoutError(f"the warm runtime (pid {found['pid'] if found else '?'}) is still running "
+                               f"{found['running'] if found else 'its'} commands")
     finally:
         os.close(pidfd)
     return found

@@ -2,14 +2,17 @@
 
 One process a home, single-threaded (so that forking it is safe), waiting on one selector for:
 
-    the socket          a client: checked (same user, same interpreter and settings, nothing changed on disk),
-                        then a child is forked on the client's stdin, stdout and stderr
+    the socket          a client: checked (same user, interpreter, settings and no higher limits, nothing changed
+                        on disk), then, once it says go, a child forked on the client's stdin, stdout and stderr;
+                        or a question (`{"ask": "status"}`, `{"ask": "stop"}`)
     a child's pidfd     it ended: its status goes to its client (`{"code": 0}` or `{"signal": 15}`)
     a child's report    the modules it imported that the runtime had not: imported after it, for the next child
     a client's socket   it went away before its child ended: the child is killed, as the client was
-    the wakeup socket   SIGTERM (`warm stop`): no new client; the runtime ends once its children have
+    the wakeup socket   SIGTERM: no new client; the runtime ends once its children have
 
-and, between them, how long it has been idle, and whether its socket is still its own. See `book.warm`.
+and, between them, how long it has been idle, and whether its socket is still its own. A runtime that stops
+listening gives up the home's lock at once, so the next command can start its successor while its own children
+finish. See `book.warm`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import signal
 import socket
 import struct
 import sys
+import sysconfig
 import threading
 import time
 import traceback
@@ -40,6 +44,10 @@ if TYPE_CHECKING:
 RUNTIME_MODULES = ("book.runtime", "book.session", "book.output", "book.expressions", "book.plan", "book.snapshot")
 """What a `run` and a `check` import of the runtime itself, besides the book."""
 _CHECK_EVERY = 2.0
+_GO_TIMEOUT = 5.0
+_RESET = ("SIGHUP", "SIGQUIT", "SIGCHLD", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2", "SIGALRM",
+          "SIGWINCH", "SIGCONT", "SIGXFSZ")
+"""Signals set back to their default in the runtime (a first client's SIGCHLD ignored would reap its children)."""
 
 
 def log(message: str) -> None:
@@ -65,7 +73,8 @@ class Runtime:
     lock: TextIO
     listener: socket.socket
     files: dict[str, tuple[int, int]]
-    """Each loaded module's file (and import folder) with its modification time and size: none may change."""
+    """What it loaded (modules, their folders' other files, import folders), each with its modification time and
+    size: none may change while it serves."""
     idle: float
     interpreter: dict[str, Any]
     """What a client must share with the runtime (`book.warm._interpreter`)."""
@@ -82,8 +91,9 @@ class Runtime:
     @classmethod
     def open(cls, app: App, command_line: Callable[[], int], preload: tuple[str, ...] = ()) -> Runtime | None:
         """The home's runtime, loaded and listening; None if another serves the home already."""
+        _reset_signals()
         home = app.home()
-        lock = open(home / warm.LOCK, "a")  # noqa: SIM115 (held for the runtime's life)
+        lock = open(home / warm.LOCK, "a")  # noqa: SIM115 (held while it listens)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -105,7 +115,10 @@ class Runtime:
         gc.freeze()
         if threading.active_count() > 1:
             log("a module started a thread as it was imported, so this runtime can't fork: not serving")
+            lock.close()
             return None
+        if "" not in sys.path:  # its modules are found by absolute paths: it keeps no folder of the user's busy
+            os.chdir("/")
         path = home / warm.SOCKET
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -119,7 +132,7 @@ class Runtime:
             os.umask(old_mask)
         listener.listen(64)
         idle = float(os.environ.get(app.env("WARM_IDLE"), warm.IDLE))
-        runtime = cls(app, command_line, home, lock, listener, warm.fingerprint(), idle, interpreter)
+        runtime = cls(app, command_line, home, lock, listener, loaded_files(), idle, interpreter)
         log(f"serving {path}: {len(sys.modules)} modules loaded in {(time.process_time() - started) * 1000:.0f} ms "
             f"of CPU{f' ({len(failed)} learned ones failed to import)' if failed else ''}; stops after {idle:g} s idle")
         return runtime
@@ -149,16 +162,18 @@ class Runtime:
                     last = now
                 elif now - last >= self.idle:
                     self._stop(f"idle for {self.idle:g} s")
-                if now - checked >= _CHECK_EVERY:
+                if now - checked >= _CHECK_EVERY and not self.stopping:
                     checked = now
                     if self._socket_mark() != mark:
-                        self._stop("its socket was removed or taken over", unlink=False)
+                        self._stop("its socket was removed or taken over")
         finally:
-            self._close(unlink=self._socket_mark() == mark)
+            self._close()
         log(f"{self.stopping}; served {self.served} commands")
         return 0
 
-    def _stop(self, why: str, *, unlink: bool = True) -> None:
+    def _stop(self, why: str) -> None:
+        """Listen no more (the socket removed if it is still this runtime's, the lock given up); end once the children
+        have."""
         if self.stopping:
             return
         self.stopping = why
@@ -166,8 +181,9 @@ class Runtime:
             self.selector.unregister(self.listener)
         except (KeyError, ValueError):
             pass
-        if unlink:
-            self._unlink()
+        self._unlink()
+        self.listener.close()
+        self.lock.close()
 
     def _socket_mark(self) -> tuple[int, int] | None:
         try:
@@ -177,21 +193,18 @@ class Runtime:
         return stat.st_dev, stat.st_ino
 
     def _unlink(self) -> None:
-        if self._socket_mark() == _mark_of(self.listener):
+        if self.listener.fileno() >= 0 and self._socket_mark() == _mark_of(self.listener):
             try:
                 (self.home / warm.SOCKET).unlink()
             except OSError:
                 pass
 
-    def _close(self, *, unlink: bool) -> None:
-        if unlink:
-            self._unlink()
+    def _close(self) -> None:
+        self._stop(self.stopping or "stopped")
         signal.set_wakeup_fd(-1)
-        self.listener.close()
         self.selector.close()
         for end in self.wakeup:
             end.close()
-        self.lock.close()
 
     def _woken(self, key: selectors.SelectorKey) -> None:
         try:
@@ -208,72 +221,121 @@ class Runtime:
             return
         fds: list[int] = []
         try:
-            client.settimeout(5.0)
+            client.settimeout(_GO_TIMEOUT)
             _pid, uid, _gid = struct.unpack("3i", client.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                                                     struct.calcsize("3i")))
             if uid != os.getuid():
+                _send(client, {"declined": "another user"})
                 client.close()
                 return
             request, fds = _receive(client)
-            if request.get("ask") == "status":
-                _send(client, self._status())
-                client.close()
+            if request.get("ask") in ("status", "stop"):
+                self._answer(client, request["ask"])
                 return
-            why = self._declined(request)
+            why, stopping = self._declined(request)
         except (OSError, ValueError) as err:
-            for fd in fds:
-                os.close(fd)
+            _close_all(fds)
             client.close()
             log(f"a client's request could not be read: {err}")
             return
         if why:
-            for fd in fds:
-                os.close(fd)
-            _send(client, {"declined": why})
+            _close_all(fds)
+            try:
+                _send(client, {"declined": why, "stopping": stopping})
+            except OSError:
+                pass
             client.close()
             log(f"declined a command: {why}")
-            self._stop(f"stopped for a client it could not serve ({why})")
+            if stopping:  # the next command starts a runtime that serves it
+                self._stop(f"stopped for a client it could not serve ({why})")
+            return
+        try:  # the client runs the command itself unless it says go: never both
+            _send(client, {"accept": True})
+            go = client.recv(3, socket.MSG_WAITALL)
+        except OSError:
+            go = b""
+        if go != b"go\n":
+            _not_started(client, fds, "the client did not say go in time")
             return
         self._fork(client, fds, request)
 
-    def _status(self) -> dict[str, Any]:
-        return {"pid": os.getpid(), "served": self.served, "running": len(self.children),
-                "modules": len(sys.modules), "since": self.since,
-                "cpu": time.process_time() + self.children_cpu}
+    def _answer(self, client: socket.socket, question: str) -> None:
+        status = {"pid": os.getpid(), "served": self.served, "running": len(self.children), "commands": [*self.children],
+                  "modules": len(sys.modules), "since": self.since,
+                  "cpu": time.process_time() + self.children_cpu}
+        if question == "stop":
+            self._stop("stopped (warm stop)")
+        try:
+            pidfd = os.pidfd_open(os.getpid())  # the asker waits on it for this runtime's end
+            try:
+                socket.send_fds(client, [json.dumps(status).encode() + b"\n"], [pidfd])
+            finally:
+                os.close(pidfd)
+        except OSError:
+            pass
+        client.close()
 
-    def _declined(self, request: dict[str, Any]) -> str:
+    def _declined(self, request: dict[str, Any]) -> tuple[str, bool]:
+        """Why this runtime can't run the client's command (or ""), and whether it should make way for one that can
+        (another interpreter, import path or settings, or a file it loaded changed: the client's is the newer)."""
         mine = self.interpreter
-        for name, what in (("uid", "user"), ("executable", "interpreter"), ("options", "interpreter's options"),
+        for name, what in (("executable", "interpreter"), ("options", "interpreter's options"),
                            ("path", "import path")):
             if request.get(name) != mine[name]:
-                return f"another {what} ({request.get(name)!r})"
+                return f"another {what} ({request.get(name)!r})", True
         for name, value in mine["settings"].items():
             if request.get("settings", {}).get(name) != value:
-                return f"another {name} in the environment"
-        changed = warm.changed(self.files)
-        return f"{changed} changed" if changed else ""
+                return f"another {name} in the environment", True
+        changed = changed_file(self.files)
+        if changed:
+            return f"{changed} changed", True
+        import resource
+
+        for name, (_soft, hard) in request.get("limits", {}).items():
+            mine_hard = resource.getrlimit(getattr(resource, name))[1] if hasattr(resource, name) else hard
+            if _above(hard, mine_hard):
+                return f"a higher limit than the runtime's ({name})", False
+        if request.get("nice", 0) < os.getpriority(os.PRIO_PROCESS, 0):
+            return "a higher priority than the runtime's (nice)", False
+        return "", False
 
     def _fork(self, client: socket.socket, fds: list[int], request: dict[str, Any]) -> None:
         report, report_end = os.pipe()
-        pid = os.fork()
+        start, start_end = os.pipe()  # the child waits for a byte on it: until then, it may be told not to run
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())  # no handler of mine in the child
+        try:
+            pid = os.fork()
+        except OSError as err:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            _close_all([report, report_end, start, start_end])
+            _not_started(client, fds, f"could not fork: {err}")
+            return
         if pid == 0:  # the child: never returns
             os.close(report)
-            self._child(fds, request, report_end, keep=client)
-        os.close(report_end)
-        for fd in fds:
-            os.close(fd)
+            os.close(start_end)
+            self._child(fds, request, report_end, start, blocked)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        _close_all([report_end, start])
+        _close_all(fds)
+        try:
+            pidfd = os.pidfd_open(pid)  # not reaped yet: it is this very child
+            socket.send_fds(client, [json.dumps({"pid": pid}).encode() + b"\n"], [pidfd])
+        except OSError as err:  # nothing has run: the child is told so (the start pipe closed unwritten)
+            os.close(start_end)
+            os.waitpid(pid, 0)
+            os.close(report)
+            _not_started(client, [], f"could not hand the command over: {err}")
+            return
+        os.write(start_end, b"s")
+        os.close(start_end)
         self.served += 1
-        child = Child(pid, os.pidfd_open(pid), client, report)
+        child = Child(pid, pidfd, client, report)
         self.children[pid] = child
         client.setblocking(False)
         os.set_blocking(report, False)
         self.selector.register(child.pidfd, selectors.EVENT_READ, lambda _key: self._ended(child))
         self.selector.register(client, selectors.EVENT_READ, lambda _key: self._client_spoke(child))
         self.selector.register(report, selectors.EVENT_READ, lambda _key: self._read_report(child))
-        try:
-            _send(client, {"pid": pid})
-        except OSError:
-            self._kill(child)
 
     def _client_spoke(self, child: Child) -> None:
         try:
@@ -284,13 +346,10 @@ class Runtime:
             data = b""
         if not data:  # the client went away (killed): so does its command
             self.selector.unregister(child.client)
-            self._kill(child)
-
-    def _kill(self, child: Child) -> None:
-        try:
-            os.kill(child.pid, signal.SIGKILL)
-        except OSError:
-            pass
+            try:
+                signal.pidfd_send_signal(child.pidfd, signal.SIGKILL)
+            except OSError:
+                pass
 
     def _read_report(self, child: Child) -> None:
         try:
@@ -306,12 +365,12 @@ class Runtime:
         _, status, usage = os.wait4(child.pid, 0)
         self.children_cpu += usage.ru_utime + usage.ru_stime
         code = os.waitstatus_to_exitcode(status)
-        self.selector.unregister(child.pidfd)
+        for fd in (child.pidfd, child.client):
+            try:
+                self.selector.unregister(fd)
+            except (KeyError, ValueError):
+                pass
         os.close(child.pidfd)
-        try:
-            self.selector.unregister(child.client)
-        except (KeyError, ValueError):
-            pass
         try:
             child.client.setblocking(True)
             _send(child.client, {"signal": -code} if code < 0 else {"code": code})
@@ -350,7 +409,7 @@ class Runtime:
         if threading.active_count() > 1:
             self._stop("a module it learned started a thread as it was imported, so it can't fork any more")
             return
-        self.files.update(warm.fingerprint())
+        self.files.update(loaded_files())
         known = dict.fromkeys(_learned(self.home))  # in the order they were first imported
         known.update(dict.fromkeys(name for name in names if name not in failed))
         try:
@@ -362,37 +421,36 @@ class Runtime:
 
     # --- the child --------------------------------------------------------------------------------------------
 
-    def _child(self, fds: list[int], request: dict[str, Any], report: int, *, keep: socket.socket) -> None:
+    def _child(self, fds: list[int], request: dict[str, Any], report: int, start: int, blocked: Any) -> None:
         code: Any = 1
         before: set[str] = set()
+        interrupted = False
         try:
             warm._IN_CHILD.append(True)
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGINT, signal.default_int_handler)
-            for name in ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGCHLD"):
+            for name in ("SIGTERM", *_RESET):
                 signal.signal(getattr(signal, name), signal.SIG_DFL)
-            self.listener.close()
-            for end in self.wakeup:
-                end.close()
-            for child in self.children.values():
-                for fd in (child.pidfd, child.report):
-                    os.close(fd)
-                child.client.close()
-            self.selector.close()
-            self.lock.close()
-            keep.close()  # the client knows the child's end by the runtime's word, not by this socket
+            for name in request.get("ignored", []):  # as the client had them (`nohup`)
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            self._close_in_child()
+            if os.read(start, 1) != b"s":  # the runtime could not hand it over: nothing runs
+                os._exit(0)
+            os.close(start)
+            _take_on(request)
             for target, fd in zip((0, 1, 2), fds, strict=True):
                 os.dup2(fd, target)
                 os.close(fd)
-            _stdio()
-            os.chdir(request["cwd"])
-            os.environ.clear()
-            os.environ.update(request["env"])
+            _stdio(unbuffered="unbuffered=True" in request["options"])
             sys.argv = list(request["argv0"]) + list(request["argv"])
             before = set(sys.modules)
             code = self.command_line()
         except SystemExit as done:
             code = done.code
+        except KeyboardInterrupt:  # as Python ends on one: its traceback, then killed by SIGINT
+            traceback.print_exc()
+            interrupted = True
         except BaseException:  # as an uncaught exception ends a program: its traceback, exit code 1
             traceback.print_exc()
             code = 1
@@ -404,35 +462,105 @@ class Runtime:
                          .encode())
             except OSError:
                 pass
+            if interrupted:
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                os.kill(os.getpid(), signal.SIGINT)
             os._exit(code)
+
+    def _close_in_child(self) -> None:
+        """What the runtime holds that a child must not: its socket, its lock, the other clients and children."""
+        if self.listener.fileno() >= 0:
+            self.listener.close()
+        for end in self.wakeup:
+            end.close()
+        for child in self.children.values():
+            for fd in (child.pidfd, child.report):
+                os.close(fd)
+            child.client.close()
+        self.selector.close()
+        self.lock.close()
+
+
+def _take_on(request: dict[str, Any]) -> None:
+    """The client's process settings, in the child: its directory, environment, umask, limits and nice value; and
+    what the runtime's modules read of the environment once (the temporary folder, the time zone)."""
+    import resource
+
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.umask(request["umask"])
+    for name, (soft, hard) in request.get("limits", {}).items():
+        if hasattr(resource, name) and tuple(resource.getrlimit(getattr(resource, name))) != (soft, hard):
+            try:  # lower, or as high as the runtime's (a higher one was declined)
+                resource.setrlimit(getattr(resource, name), (soft, hard))
+            except (OSError, ValueError):
+                pass
+    nice = request.get("nice", 0) - os.getpriority(os.PRIO_PROCESS, 0)
+    if nice > 0:
+        os.nice(nice)
+    if "tempfile" in sys.modules:
+        sys.modules["tempfile"].tempdir = None
+    time.tzset()
+
+
+def _above(limit: int, other: int) -> bool:
+    """Whether the limit `limit` is higher than `other` (`RLIM_INFINITY`, -1, is the highest)."""
+    infinity = -1
+    if other == infinity:
+        return False
+    return limit == infinity or limit > other
+
+
+def _not_started(client: socket.socket, fds: list[int], why: str) -> None:
+    _close_all(fds)
+    try:
+        _send(client, {"not_started": why})
+    except OSError:
+        pass
+    client.close()
+    log(f"a command was not started: {why}")
+
+
+def _close_all(fds: list[int]) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _reset_signals() -> None:
+    """The runtime's signals as a fresh process has them, whatever its first client had (ignored, or blocked)."""
+    for name in _RESET:
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
 def _receive(client: socket.socket) -> tuple[dict[str, Any], list[int]]:
     """A client's request: a 4-byte length (its stdin, stdout and stderr passed with it), then that much JSON."""
     head, fds, _flags, _address = socket.recv_fds(client, 4, 3)  # none with a question (`{"ask": "status"}`)
-    while len(head) < 4:
-        more = client.recv(4 - len(head))
-        if not more:
-            raise ValueError("the client went away")
-        head += more
-    length = int.from_bytes(head, "big")
-    if len(fds) not in (0, 3) or length > warm._MAX_REQUEST:
-        for fd in fds:
-            os.close(fd)
-        raise ValueError("not a request of the warm start")
-    body = bytearray()
-    while len(body) < length:
-        more = client.recv(length - len(body))
-        if not more:
-            for fd in fds:
-                os.close(fd)
-            raise ValueError("the client went away")
-        body += more
-    request = json.loads(body)
-    if not isinstance(request, dict) or (len(fds) != 3 and request.get("ask") != "status"):
-        for fd in fds:
-            os.close(fd)
-        raise ValueError("not a request of the warm start")
+    try:
+        while len(head) < 4:
+            more = client.recv(4 - len(head))
+            if not more:
+                raise ValueError("the client went away")
+            head += more
+        length = int.from_bytes(head, "big")
+        if len(fds) not in (0, 3) or length > warm._MAX_REQUEST:
+            raise ValueError("not a request of the warm start")
+        body = bytearray()
+        while len(body) < length:
+            more = client.recv(length - len(body))
+            if not more:
+                raise ValueError("the client went away")
+            body += more
+        request = json.loads(body)
+        if not isinstance(request, dict) or (len(fds) != 3 and request.get("ask") not in ("status", "stop")):
+            raise ValueError("not a request of the warm start")
+    except BaseException:
+        _close_all(fds)
+        raise
     return request, fds
 
 
@@ -447,6 +575,57 @@ def _mark_of(sock: socket.socket) -> tuple[int, int] | None:
     except (OSError, TypeError, ValueError):
         return None
     return stat.st_dev, stat.st_ino
+
+
+def loaded_files() -> dict[str, tuple[int, int]]:
+    """Each loaded module's file, each other file in the folders of the packages outside the standard library and
+    site-packages (data read as they were imported: a grammar), and each import path's folder, with its modification
+    time and size."""
+    installed = {os.path.realpath(sysconfig.get_path(name)) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+    seen: dict[str, tuple[int, int]] = {}
+    folders: set[str] = set()
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if path:
+            _mark(path, seen)
+            folder = os.path.dirname(os.path.realpath(path))
+            in_package = "." in name or hasattr(module, "__path__")  # not a module loaded from a cache's folder
+            if in_package and not any(folder == place or folder.startswith(place + os.sep) for place in installed):
+                folders.add(folder)
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_file() and not entry.name.endswith((".pyc", ".pyo")):
+                _mark(entry.path, seen)
+    for path in sys.path:
+        if path:
+            _mark(path, seen)
+    return seen
+
+
+def _mark(path: str, seen: dict[str, tuple[int, int]]) -> None:
+    if path in seen:
+        return
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return
+    seen[path] = (stat.st_mtime_ns, stat.st_size)
+
+
+def changed_file(before: dict[str, tuple[int, int]]) -> str | None:
+    """The first file of `before` that changed or went away since, or None."""
+    for path, mark in before.items():
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return path
+        if (stat.st_mtime_ns, stat.st_size) != mark:
+            return path
+    return None
 
 
 def _learned(home: Path) -> list[str]:
@@ -476,31 +655,33 @@ def _import_all(names: list[str]) -> list[str]:
     return failed
 
 
-def _stdio() -> None:
+def _stdio(*, unbuffered: bool) -> None:
     """`sys.stdin`, `sys.stdout` and `sys.stderr` made anew on fds 0, 1 and 2, as the interpreter makes them as it
-    starts: stdout line-buffered on a terminal, stderr always (with backslashes for what can't be encoded)."""
+    starts: newlines as they are; buffered unless `-u` (`PYTHONUNBUFFERED`), stdout by lines on a terminal, stderr
+    always, with backslashes for what can't be encoded."""
     import io
 
     encoding, errors = sys.stdout.encoding, sys.stdout.errors
-    stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding=encoding, errors=errors)
-    stdout_raw = io.FileIO(1, "w", closefd=False)
-    stdout = io.TextIOWrapper(io.BufferedWriter(stdout_raw), encoding=encoding, errors=errors,
-                              line_buffering=stdout_raw.isatty())
-    stderr = io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, "w", closefd=False)), encoding=encoding,
-                              errors="backslashreplace", line_buffering=True)
+    buffered = not unbuffered
+
+    def writer(fd: int, errors: str) -> io.TextIOWrapper:
+        raw = io.FileIO(fd, "w", closefd=False)
+        return io.TextIOWrapper(io.BufferedWriter(raw) if buffered else raw, encoding=encoding,  # type: ignore[arg-type]
+                                errors=errors, newline="\n", write_through=not buffered,
+                                line_buffering=buffered and (raw.isatty() or fd == 2))
+
+    stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding=encoding, errors=errors,
+                             newline="\n")
     sys.stdin = sys.__stdin__ = stdin
-    sys.stdout = sys.__stdout__ = stdout
-    sys.stderr = sys.__stderr__ = stderr
+    sys.stdout = sys.__stdout__ = writer(1, errors)
+    sys.stderr = sys.__stderr__ = writer(2, "backslashreplace")
 
 
 def _ending(code: Any) -> int:
-    """A child's end, as the interpreter ends a program: its threads joined, `atexit`'s functions, the output
-    flushed; the exit code as `sys.exit(code)` gives it."""
+    """A child's end, as the interpreter ends a program: threading's exit (its hooks, then its threads joined),
+    `atexit`'s functions, the output flushed; the exit code as `sys.exit(code)` gives it."""
     try:
-        current = threading.current_thread()
-        for thread in threading.enumerate():
-            if thread is not current and not thread.daemon:
-                thread.join()
+        threading._shutdown()  # type: ignore[attr-defined]  (what the interpreter's own end calls)
         import atexit
 
         atexit._run_exitfuncs()

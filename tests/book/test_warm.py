@@ -4,6 +4,7 @@ sandbox, with the warm runtime on (every other test turns it off), each test wit
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -230,3 +231,158 @@ def test_the_socket_is_the_users_alone(home):
     serving(home)
     assert (home / "warm.sock").stat().st_mode & 0o777 == 0o600
     assert home.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_runtime_that_hangs_up_before_it_takes_the_command_leaves_it_to_run_cold(home):
+    import socket
+    import threading
+
+    home.mkdir(parents=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(home / "warm.sock"))
+    listener.listen(1)
+    answered = threading.Event()
+
+    def hang_up() -> None:
+        client, _ = listener.accept()
+        client.recv(4)
+        client.close()
+        answered.set()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    try:
+        done = command("run", SEND, home=home)
+    finally:
+        listener.close()
+    assert answered.is_set()
+    assert done.returncode == 0, done.stderr
+    assert sent(home) == [done.stdout.strip()]  # sent once, here
+
+
+def _watching_with(home: Path, prepare) -> subprocess.Popen[str]:
+    """`run auto_reply.auto` handed over by a client that `prepare()` set up (its signals, limits, nice) as it
+    started."""
+    command("check", SEND, home=home)
+    serving(home)
+    return subprocess.Popen([sys.executable, "-m", "procedures", "run", REPLY], cwd=ROOT, text=True,
+                            env=environment(home, **WARM), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=prepare)
+
+
+def _the_command(home: Path) -> int:
+    _until_running(home)
+    (pid,) = serving(home)["commands"]
+    return pid
+
+
+def test_a_client_that_ignores_sighup_nohup_has_a_command_that_ignores_it_too(home):
+    watch = _watching_with(home, lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    try:
+        _the_command(home)
+        time.sleep(1.0)
+        watch.send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        assert watch.poll() is None and serving(home)["running"] == 1
+        watch.send_signal(signal.SIGINT)
+        assert watch.wait(timeout=30) == 0
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+
+
+def test_ctrl_z_stops_the_command_with_its_client_and_fg_goes_on(home):
+    watch = _watching(home)
+
+    def state(pid: int) -> str:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+    try:
+        child = _the_command(home)
+        time.sleep(1.0)  # its watch has started
+        watch.send_signal(signal.SIGTSTP)
+        deadline = time.monotonic() + 10
+        while state(child) != "T" or state(watch.pid) != "T":
+            assert time.monotonic() < deadline, (state(child), state(watch.pid))
+            time.sleep(0.05)
+        watch.send_signal(signal.SIGCONT)
+        while state(child) == "T" or state(watch.pid) == "T":
+            assert time.monotonic() < deadline, (state(child), state(watch.pid))
+            time.sleep(0.05)
+        watch.send_signal(signal.SIGINT)
+        assert watch.wait(timeout=30) == 0
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+
+
+def test_the_command_has_its_clients_limits_and_nice_value(home):
+    import resource
+
+    def prepare() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (200, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+        os.nice(3)
+
+    watch = _watching_with(home, prepare)
+    try:
+        child = _the_command(home)
+        limits = Path(f"/proc/{child}/limits").read_text()
+        assert any(line.startswith("Max open files") and line.split()[3] == "200" for line in limits.splitlines())
+        assert os.getpriority(os.PRIO_PROCESS, child) == os.getpriority(os.PRIO_PROCESS, 0) + 3
+    finally:
+        watch.kill()
+        watch.wait(timeout=10)
+
+
+def test_the_runtime_keeps_none_of_its_first_clients_files_and_none_of_its_ignored_sigchld(home):
+    reading, writing = os.pipe()
+    try:
+        first = subprocess.Popen([sys.executable, "-m", "procedures", "check", SEND], cwd=ROOT, text=True,
+                                 env=environment(home, **WARM), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 pass_fds=(writing,),
+                                 preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
+        os.close(writing)
+        first.communicate(timeout=60)
+        serving(home)
+        import select
+
+        assert select.select([reading], [], [], 10)[0] and os.read(reading, 1) == b""  # no one else holds it
+    finally:
+        os.close(reading)
+    done = command("run", SEND, home=home)  # its child is reaped by the runtime, its status known
+    assert done.returncode == 0, done.stderr
+    assert serving(home)["served"] == 1
+
+
+def test_a_data_file_of_a_loaded_package_changed_stops_the_runtime(home, tmp_path):
+    site = tmp_path / "site"
+    (site / "probe").mkdir(parents=True)
+    (site / "probe" / "__init__.py").write_text("from pathlib import Path\n"
+                                                "WORDS = (Path(__file__).parent / 'words.txt').read_text()\n")
+    words = site / "probe" / "words.txt"
+    words.write_text("where\n")
+    (site / "sitecustomize.py").write_text("import probe\n")
+    env = {"PYTHONPATH": str(site)}
+    command("check", SEND, home=home, **env)
+    pid = serving(home)["pid"]
+    words.write_text("whose\n")
+    assert command("check", SEND, home=home, **env).returncode == 0
+    assert f"declined a command: {words} changed" in log(home)
+    assert serving(home)["pid"] != pid
+
+
+def test_a_runtime_that_makes_way_hands_the_home_over_while_its_commands_finish(home):
+    watch = _watching(home)
+    try:
+        old = serving(home)["pid"]
+        _until_running(home)
+        assert command("check", SEND, home=home, LC_ALL="C").returncode == 0  # declined: the runtime makes way
+        deadline = time.monotonic() + 30
+        while (found := warm.status(home)) is None or found["pid"] == old:
+            assert time.monotonic() < deadline, log(home)
+            time.sleep(0.05)
+        assert command("check", SEND, home=home, LC_ALL="C").returncode == 0  # served by its successor (C)
+        assert serving(home)["served"] >= 1
+        assert watch.poll() is None  # the old one's command goes on
+    finally:
+        watch.send_signal(signal.SIGINT)
+        watch.wait(timeout=30)
