@@ -10,6 +10,12 @@ median of the baseline, `python -c 'import twilio.rest'` (the SDK a user of Twil
     check      twilio-book check small.auto        (the one-statement send of examples/send.auto)
     run        twilio-book run small.auto          (the same, run on the sandbox: one message sent)
 
+`check` and `run` are timed twice: cold (`TWILIO_BOOK_WARM=0`, every start imports all it needs) and `, warm`,
+handed to the home's warm runtime (`book.warm`): started as a user's first command starts it, then taught by one
+command (it imports what that one imported), before the rounds. A warm command's figure is its own process's CPU
+and what the runtime spent on it (the runtime's CPU with its children's, from `warm status`, before and after);
+the runtime's start, once in the background, and its first command are printed beside the table.
+
 One warm-up round goes first (not counted): it fills the parser cache (see `grammar._loading`) and writes
 the modules' bytecode, as any first start after an install or a change does (PYTHONDONTWRITEBYTECODE is
 taken out of the children's environment: an installed package has its bytecode, as the SDK has); that
