@@ -83,7 +83,9 @@ def _pidfds() -> bool:
 
 
 def _handed_over(argv: list[str]) -> bool:
-    if not argv or argv[0] not in COMMANDS or "--temporal" in argv:
+    if not argv or argv[0] not in COMMANDS:
+        return False
+    if any(arg.startswith("--te") for arg in argv):  # `--temporal`, as it may be written (`--temporal=H:P`, `--temp`)
         return False
     if "-" in argv[1:]:
         try:
@@ -97,7 +99,7 @@ def _interpreter() -> dict[str, Any]:
     """What a runtime and its client must share: the user, the interpreter with its options and import path (so the
     same modules are found), and the environment it reads as it starts."""
     return {"uid": os.getuid(), "executable": sys.executable, "path": sys.path,
-            "options": [*sys.flags, *sorted(f"{k}={v}" for k, v in sys._xoptions.items()),
+            "options": [*sys.flags, *sorted(f"{k}={v}" for k, v in sys._xoptions.items()), *sys.warnoptions,
                         f"unbuffered={getattr(sys.__stdout__, 'write_through', False)}"],  # -u, PYTHONUNBUFFERED
             "settings": {name: os.environ.get(name) for name in SETTINGS}}
 
@@ -131,8 +133,12 @@ def hand_off(app: App) -> int | None:
     if len(os.fsencode(path)) > 100:  # longer than a socket's address may be
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(ACCEPT_TIMEOUT)
     try:
         sock.connect(os.fspath(path))
+    except TimeoutError:  # a runtime too busy to take it: this one runs here
+        sock.close()
+        return None
     except OSError:
         sock.close()
         start_runtime(home)
@@ -179,12 +185,15 @@ def _served(lines: _Lines, argv: list[str], app: App, home: Path) -> int | None:
     fds = [fd for fd in (0, 1, 2) if _open(fd)]
     if len(fds) < 3:
         return None
-    request = json.dumps({"argv0": sys.argv[:1], "argv": argv, "cwd": os.getcwd(), "env": dict(os.environ),
+    try:
+        cwd = os.getcwd()
+    except OSError:  # a folder removed under it: it runs here, as it would have
+        return None
+    request = json.dumps({"argv0": sys.argv[:1], "argv": argv, "cwd": cwd, "env": dict(os.environ),
                           **_process(), **_interpreter()}).encode()
     if len(request) > _MAX_REQUEST:
         return None
     try:
-        sock.settimeout(ACCEPT_TIMEOUT)
         socket.send_fds(sock, [len(request).to_bytes(4, "big")], fds)
         sock.sendall(request)
         reply = lines.read()
@@ -228,21 +237,22 @@ def _wait(lines: _Lines, app: App) -> int | None:
         elif signum == signal.SIGTSTP:  # Ctrl-Z: the child stops, then this process, as a job would
             send(signal.SIGSTOP)
             signal.signal(signal.SIGTSTP, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTSTP)
+            os.kill(os.getpid(), signal.SIGTSTP)  # returns once continued (or at once, if the kernel discards it)
             signal.signal(signal.SIGTSTP, forward)
+            send(signal.SIGCONT)
         else:
             send(signum)
 
     ignored = {getattr(signal, name) for name in FORWARDED
                if signal.getsignal(getattr(signal, name)) == signal.SIG_IGN}
-    for name in FORWARDED:
-        signum = getattr(signal, name)
-        if signum not in ignored:
-            signal.signal(signum, forward)
+    previous = {getattr(signal, name): signal.signal(getattr(signal, name), forward) for name in FORWARDED
+                if getattr(signal, name) not in ignored}
     status: dict[str, Any] = {}
     try:
         started = lines.read()
-        if "not_started" in started:
+        if "not_started" in started:  # nothing ran: it runs here, with its signals as they were
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
             return None
         if "pid" in started and lines.fds:
             pidfd.append(lines.fds.pop(0))
@@ -253,7 +263,10 @@ def _wait(lines: _Lines, app: App) -> int | None:
         pass
     if "signal" in status:  # the child was killed by it: so is this process, as a cold start would have been
         signum = status["signal"]
-        signal.signal(signum, signal.SIG_DFL)
+        try:
+            signal.signal(signum, signal.SIG_DFL)
+        except (OSError, ValueError):  # SIGKILL and SIGSTOP have no handler to set
+            pass
         os.kill(os.getpid(), signum)
         return 128 + signum
     if "code" not in status:
@@ -272,20 +285,45 @@ def _wait_for_exit(pidfd: int) -> None:
 
 
 def start_runtime(home: Path) -> None:
-    """Start the runtime of `home` in the background: in a session of its own, with none of this process's files
-    but its log (`warm.log`) as its output."""
+    """Start the runtime of `home` in the background, as a daemon: in a session of its own (forked twice, so no
+    process waits for it), with its signals as a new process has them and none of this process's files but its
+    log (`warm.log`) as its output."""
     prefix = sys.orig_argv[:len(sys.orig_argv) - len(sys.argv) + 1]  # the interpreter, its options, the program
     if not prefix or not prefix[-1] or prefix[-1] == "-c":
         return
-    import subprocess
-
+    argv = [sys.executable, *prefix[1:], "warm", "serve"]
     try:
-        with open(home / LOG, "ab") as log:
-            os.chmod(log.fileno(), 0o600)
-            subprocess.Popen([sys.executable, *prefix[1:], "warm", "serve"], stdin=subprocess.DEVNULL, stdout=log,
-                             stderr=subprocess.STDOUT, close_fds=True, start_new_session=True)
+        log = os.open(home / LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     except OSError:
-        pass
+        return
+    try:
+        middle = os.fork()
+    except OSError:
+        os.close(log)
+        return
+    if middle:
+        os.close(log)
+        os.waitpid(middle, 0)
+        return
+    try:  # the first child: a session of its own, then the runtime's process, which init adopts
+        os.setsid()
+        if os.fork() == 0:
+            import signal
+
+            for signum in signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP}:
+                try:
+                    signal.signal(signum, signal.SIG_DFL)
+                except (OSError, ValueError):
+                    pass
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            os.closerange(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
+            os.execv(sys.executable, argv)
+    finally:
+        os._exit(0)
 
 
 # --- questions to the runtime ---------------------------------------------------------------------------------

@@ -46,8 +46,9 @@ RUNTIME_MODULES = ("book.runtime", "book.session", "book.output", "book.expressi
 _CHECK_EVERY = 2.0
 _GO_TIMEOUT = 5.0
 _RESET = ("SIGHUP", "SIGQUIT", "SIGCHLD", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2", "SIGALRM",
-          "SIGWINCH", "SIGCONT", "SIGXFSZ")
-"""Signals set back to their default in the runtime (a first client's SIGCHLD ignored would reap its children)."""
+          "SIGWINCH", "SIGCONT")
+"""Signals set back to their default, in the runtime and in a child (a first client's SIGCHLD ignored would reap its
+children); SIGPIPE and SIGXFSZ stay ignored, as Python has them."""
 
 
 def log(message: str) -> None:
@@ -78,6 +79,8 @@ class Runtime:
     idle: float
     interpreter: dict[str, Any]
     """What a client must share with the runtime (`book.warm._interpreter`)."""
+    mark: tuple[int, int] | None
+    """Its socket's device and inode, as it bound it: whether the socket at the path is still its own."""
     children: dict[int, Child] = field(default_factory=dict)
     selector: selectors.BaseSelector = field(default_factory=selectors.DefaultSelector)
     wakeup: tuple[socket.socket, socket.socket] = field(default_factory=socket.socketpair)
@@ -131,8 +134,9 @@ class Runtime:
         finally:
             os.umask(old_mask)
         listener.listen(64)
+        mark = _socket_mark(home)
         idle = float(os.environ.get(app.env("WARM_IDLE"), warm.IDLE))
-        runtime = cls(app, command_line, home, lock, listener, loaded_files(), idle, interpreter)
+        runtime = cls(app, command_line, home, lock, listener, loaded_files(), idle, interpreter, mark)
         log(f"serving {path}: {len(sys.modules)} modules loaded in {(time.process_time() - started) * 1000:.0f} ms "
             f"of CPU{f' ({len(failed)} learned ones failed to import)' if failed else ''}; stops after {idle:g} s idle")
         return runtime
@@ -149,14 +153,16 @@ class Runtime:
         signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
         signal.signal(signal.SIGTERM, lambda *_: self._stop("stopped (SIGTERM)"))
         signal.signal(signal.SIGINT, lambda *_: self._stop("stopped (SIGINT)"))
-        mark = self._socket_mark()
         last = time.monotonic()
         checked = last
         try:
             while not (self.stopping and not self.children):
                 timeout = _CHECK_EVERY if self.children or self.stopping else min(_CHECK_EVERY, self.idle)
                 for key, _ in self.selector.select(timeout):
-                    key.data(key)
+                    try:
+                        key.data(key)
+                    except Exception:  # a bug of mine: said, and the runtime goes on with the others
+                        log(f"internal error, serving on:\n{traceback.format_exc()}")
                 now = time.monotonic()
                 if self.children:
                     last = now
@@ -164,7 +170,7 @@ class Runtime:
                     self._stop(f"idle for {self.idle:g} s")
                 if now - checked >= _CHECK_EVERY and not self.stopping:
                     checked = now
-                    if self._socket_mark() != mark:
+                    if _socket_mark(self.home) != self.mark:
                         self._stop("its socket was removed or taken over")
         finally:
             self._close()
@@ -185,15 +191,8 @@ class Runtime:
         self.listener.close()
         self.lock.close()
 
-    def _socket_mark(self) -> tuple[int, int] | None:
-        try:
-            stat = os.stat(self.home / warm.SOCKET)
-        except OSError:
-            return None
-        return stat.st_dev, stat.st_ino
-
     def _unlink(self) -> None:
-        if self.listener.fileno() >= 0 and self._socket_mark() == _mark_of(self.listener):
+        if self.mark is not None and _socket_mark(self.home) == self.mark:
             try:
                 (self.home / warm.SOCKET).unlink()
             except OSError:
@@ -230,10 +229,11 @@ class Runtime:
                 return
             request, fds = _receive(client)
             if request.get("ask") in ("status", "stop"):
+                _close_all(fds)
                 self._answer(client, request["ask"])
                 return
             why, stopping = self._declined(request)
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, TypeError, AttributeError, KeyError) as err:
             _close_all(fds)
             client.close()
             log(f"a client's request could not be read: {err}")
@@ -277,7 +277,8 @@ class Runtime:
 
     def _declined(self, request: dict[str, Any]) -> tuple[str, bool]:
         """Why this runtime can't run the client's command (or ""), and whether it should make way for one that can
-        (another interpreter, import path or settings, or a file it loaded changed: the client's is the newer)."""
+        (another interpreter, import path or settings, or a file it loaded changed, or higher limits or priority than
+        it can give: the client's are the newer or the wider)."""
         mine = self.interpreter
         for name, what in (("executable", "interpreter"), ("options", "interpreter's options"),
                            ("path", "import path")):
@@ -293,10 +294,10 @@ class Runtime:
 
         for name, (_soft, hard) in request.get("limits", {}).items():
             mine_hard = resource.getrlimit(getattr(resource, name))[1] if hasattr(resource, name) else hard
-            if _above(hard, mine_hard):
-                return f"a higher limit than the runtime's ({name})", False
+            if _above(hard, mine_hard):  # it can't raise its own: one started by this client can have it
+                return f"a higher limit than the runtime's ({name})", True
         if request.get("nice", 0) < os.getpriority(os.PRIO_PROCESS, 0):
-            return "a higher priority than the runtime's (nice)", False
+            return "a higher priority than the runtime's (nice)", True
         return "", False
 
     def _fork(self, client: socket.socket, fds: list[int], request: dict[str, Any]) -> None:
@@ -313,20 +314,23 @@ class Runtime:
         if pid == 0:  # the child: never returns
             os.close(report)
             os.close(start_end)
-            self._child(fds, request, report_end, start, blocked)
+            self._child(fds, request, report_end, start, blocked, client)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         _close_all([report_end, start])
         _close_all(fds)
+        pidfd = -1
         try:
             pidfd = os.pidfd_open(pid)  # not reaped yet: it is this very child
             socket.send_fds(client, [json.dumps({"pid": pid}).encode() + b"\n"], [pidfd])
         except OSError as err:  # nothing has run: the child is told so (the start pipe closed unwritten)
-            os.close(start_end)
+            _close_all([start_end, report, *([pidfd] if pidfd >= 0 else [])])
             os.waitpid(pid, 0)
-            os.close(report)
             _not_started(client, [], f"could not hand the command over: {err}")
             return
-        os.write(start_end, b"s")
+        try:
+            os.write(start_end, b"s")
+        except OSError:  # killed already (its client's signal came first): its end is reported as any other's
+            pass
         os.close(start_end)
         self.served += 1
         child = Child(pid, pidfd, client, report)
@@ -338,6 +342,8 @@ class Runtime:
         self.selector.register(report, selectors.EVENT_READ, lambda _key: self._read_report(child))
 
     def _client_spoke(self, child: Child) -> None:
+        if child.pid not in self.children:  # ended in the same wakeup
+            return
         try:
             data = child.client.recv(4096)
         except BlockingIOError:
@@ -352,6 +358,8 @@ class Runtime:
                 pass
 
     def _read_report(self, child: Child) -> None:
+        if child.pid not in self.children:  # ended in the same wakeup
+            return
         try:
             data = os.read(child.report, 65536)
         except BlockingIOError:
@@ -362,6 +370,8 @@ class Runtime:
             self.selector.unregister(child.report)
 
     def _ended(self, child: Child) -> None:
+        if child.pid not in self.children:
+            return
         _, status, usage = os.wait4(child.pid, 0)
         self.children_cpu += usage.ru_utime + usage.ru_stime
         code = os.waitstatus_to_exitcode(status)
@@ -421,7 +431,8 @@ class Runtime:
 
     # --- the child --------------------------------------------------------------------------------------------
 
-    def _child(self, fds: list[int], request: dict[str, Any], report: int, start: int, blocked: Any) -> None:
+    def _child(self, fds: list[int], request: dict[str, Any], report: int, start: int, blocked: Any,
+               client: socket.socket) -> None:
         code: Any = 1
         before: set[str] = set()
         interrupted = False
@@ -435,6 +446,7 @@ class Runtime:
                 signal.signal(getattr(signal, name), signal.SIG_IGN)
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             self._close_in_child()
+            client.close()  # the client knows the child's end by the runtime's word, not by this socket
             if os.read(start, 1) != b"s":  # the runtime could not hand it over: nothing runs
                 os._exit(0)
             os.close(start)
@@ -568,11 +580,10 @@ def _send(client: socket.socket, message: dict[str, Any]) -> None:
     client.sendall(json.dumps(message).encode() + b"\n")
 
 
-def _mark_of(sock: socket.socket) -> tuple[int, int] | None:
+def _socket_mark(home: Path) -> tuple[int, int] | None:
     try:
-        name = sock.getsockname()
-        stat = os.stat(name)
-    except (OSError, TypeError, ValueError):
+        stat = os.stat(home / warm.SOCKET)
+    except OSError:
         return None
     return stat.st_dev, stat.st_ino
 

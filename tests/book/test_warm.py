@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -278,7 +279,10 @@ def _the_command(home: Path) -> int:
 def test_a_client_that_ignores_sighup_nohup_has_a_command_that_ignores_it_too(home):
     watch = _watching_with(home, lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
     try:
-        _the_command(home)
+        child = _the_command(home)
+        ignored = next(line for line in Path(f"/proc/{child}/status").read_text().splitlines()
+                       if line.startswith("SigIgn:"))
+        assert int(ignored.split()[1], 16) & (1 << (signal.SIGHUP - 1))  # the command ignores it itself
         time.sleep(1.0)
         watch.send_signal(signal.SIGHUP)
         time.sleep(1.0)
@@ -386,3 +390,106 @@ def test_a_runtime_that_makes_way_hands_the_home_over_while_its_commands_finish(
     finally:
         watch.send_signal(signal.SIGINT)
         watch.wait(timeout=30)
+
+
+def test_a_command_killed_outright_kills_its_client_the_same_way(home):
+    watch = _watching(home)
+    try:
+        os.kill(_the_command(home), signal.SIGKILL)  # as the kernel's out-of-memory killer does
+        assert watch.wait(timeout=30) == -signal.SIGKILL
+        assert "Traceback" not in watch.stderr.read()
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+
+
+def _fake_runtime(home: Path, answer: dict) -> tuple[Any, Any]:
+    """A socket at the runtime's place that accepts a command, is told go, and answers `answer`."""
+    import json
+    import socket
+    import threading
+
+    home.mkdir(parents=True)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(home / "warm.sock"))
+    listener.listen(1)
+    said: list[bytes] = []
+
+    def serve() -> None:
+        client, _ = listener.accept()
+        head, fds, _, _ = socket.recv_fds(client, 4, 3)
+        length = int.from_bytes(head, "big")
+        body = b""
+        while len(body) < length:
+            body += client.recv(length - len(body))
+        for fd in fds:
+            os.close(fd)
+        client.sendall(b'{"accept": true}\n')
+        said.append(client.recv(3, socket.MSG_WAITALL))
+        client.sendall(json.dumps(answer).encode() + b"\n")
+        client.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener, said
+
+
+def test_a_command_the_runtime_could_not_start_runs_cold_with_its_own_signals(home):
+    listener, said = _fake_runtime(home, {"not_started": "could not fork"})
+    try:
+        watch = subprocess.Popen([sys.executable, "-m", "procedures", "run", REPLY], cwd=ROOT, text=True,
+                                 env=environment(home, **WARM), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 30
+            while not said:
+                assert time.monotonic() < deadline and watch.poll() is None
+                time.sleep(0.05)
+            assert said == [b"go\n"]
+            watch.stderr.readline()  # "using the local sandbox": it runs here now
+            watch.send_signal(signal.SIGHUP)  # no longer caught to be passed on: it ends the command, as cold
+            assert watch.wait(timeout=30) == -signal.SIGHUP
+        finally:
+            if watch.poll() is None:
+                watch.kill()
+    finally:
+        listener.close()
+
+
+def test_a_runtime_with_other_warning_options_is_declined(home):
+    warned = subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-m", "procedures", "check", SEND],
+                            cwd=ROOT, env=environment(home, **WARM), capture_output=True, text=True, timeout=60)
+    assert warned.returncode == 0, warned.stderr
+    pid = serving(home)["pid"]
+    assert command("check", SEND, home=home).returncode == 0
+    assert "declined a command: another interpreter's options" in log(home)
+    assert serving(home)["pid"] != pid
+
+
+def test_a_runtime_whose_socket_is_taken_over_stops_and_leaves_the_new_one(home):
+    import socket
+
+    command("check", SEND, home=home)
+    pid = serving(home)["pid"]
+    (home / "warm.sock").unlink()
+    taker = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    taker.bind(str(home / "warm.sock"))
+    try:
+        deadline = time.monotonic() + 15
+        while Path(f"/proc/{pid}").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
+            assert time.monotonic() < deadline, log(home)
+            time.sleep(0.1)
+        assert "its socket was removed or taken over" in log(home)
+        assert (home / "warm.sock").exists()  # the taker's, left alone
+    finally:
+        taker.close()
+
+
+def test_a_command_started_in_a_removed_folder_runs_cold(home, tmp_path):
+    command("check", SEND, home=home)
+    serving(home)
+    gone = tmp_path / "gone"
+    program = Path(sys.executable).with_name("twilio-book")
+    done = subprocess.run(["sh", "-c", f'mkdir "{gone}" && cd "{gone}" && rmdir "{gone}" && "{program}" check "{SEND}"'],
+                          env=environment(home, **WARM), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "ok" in done.stdout, done.stderr
+    assert "Traceback" not in done.stderr
