@@ -493,3 +493,39 @@ def test_a_command_started_in_a_removed_folder_runs_cold(home, tmp_path):
                           env=environment(home, **WARM), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "ok" in done.stdout, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_in_a_terminal_the_output_comes_and_a_typed_ctrl_c_reaches_the_command(home):
+    import pty
+    import select
+
+    command("check", SEND, home=home)
+    serving(home)
+    pid, terminal = pty.fork()
+    if pid == 0:  # the user's shell: the command in the foreground of a terminal of its own
+        os.chdir(ROOT)
+        os.execve(sys.executable, [sys.executable, "-m", "procedures", "run", REPLY], environment(home, **WARM))
+    seen = b""
+    typed = False
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if select.select([terminal], [], [], 0.1)[0]:
+                try:
+                    data = os.read(terminal, 4096)
+                except OSError:  # the terminal closed: the command ended
+                    break
+                if not data:
+                    break
+                seen += data
+            if not typed and b"press Ctrl-C to stop" in seen:
+                time.sleep(0.5)
+                os.write(terminal, b"\x03")  # the terminal sends SIGINT to its foreground: the client
+                typed = True
+        _, status = os.waitpid(pid, 0)
+    finally:
+        os.close(terminal)
+    assert typed, seen.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert b"stopping after the item in hand" in seen and b"handed on         0" in seen
+    assert serving(home)["served"] == 1
