@@ -31,7 +31,8 @@ import sysconfig
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -106,17 +107,12 @@ class Runtime:
         interpreter = warm._interpreter()  # as the clients have it: before any module it loads changes it
         started = time.process_time()
         learned = _learned(home)
-        gc.disable()
-        try:
+        with _loading():
             for name in (*RUNTIME_MODULES, *preload):
                 importlib.import_module(name)
             app.load_book()
             failed = _import_all(learned)
-        finally:
-            gc.enable()
-        gc.collect()
-        gc.freeze()
-        if threading.active_count() > 1:
+        if not _forkable():
             log("a module started a thread as it was imported, so this runtime can't fork: not serving")
             lock.close()
             return None
@@ -409,14 +405,9 @@ class Runtime:
         if not names or self.stopping:
             return
         started = time.process_time()
-        gc.disable()
-        try:
+        with _loading():
             failed = _import_all(names)
-        finally:
-            gc.enable()
-        gc.collect()
-        gc.freeze()
-        if threading.active_count() > 1:
+        if not _forkable():
             self._stop("a module it learned started a thread as it was imported, so it can't fork any more")
             return
         self.files.update(loaded_files())
@@ -637,6 +628,24 @@ def changed_file(before: dict[str, tuple[int, int]]) -> str | None:
         if (stat.st_mtime_ns, stat.st_size) != mark:
             return path
     return None
+
+
+@contextmanager
+def _loading() -> Iterator[None]:
+    """Imports made with no collection (what they make lives as long as the runtime), then frozen: never traversed
+    again, by the runtime's collections or its children's (`book.startup`)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
+        gc.freeze()
+
+
+def _forkable() -> bool:
+    """Whether the runtime still has only its own thread: a fork copies none of the others, only their locks."""
+    return threading.active_count() == 1
 
 
 def _learned(home: Path) -> list[str]:

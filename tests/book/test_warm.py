@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -124,11 +126,21 @@ def test_an_automation_on_standard_input_is_handed_over_with_it(home):
     assert sent(home) == [done.stdout.strip()]
 
 
-def _watching(home: Path) -> subprocess.Popen[str]:
+@contextmanager
+def watching(home: Path, prepare: Callable[[], None] | None = None) -> Iterator[subprocess.Popen[str]]:
+    """`run auto_reply.auto` (it runs until stopped), handed over by a client that `prepare()` set up as it started
+    (its signals, limits, nice); killed at the end if it still runs."""
     command("check", SEND, home=home)
     serving(home)
-    return subprocess.Popen([sys.executable, "-m", "procedures", "run", REPLY], cwd=ROOT, text=True,
-                            env=environment(home, **WARM), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    watch = subprocess.Popen([sys.executable, "-m", "procedures", "run", REPLY], cwd=ROOT, text=True,
+                             env=environment(home, **WARM), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             preexec_fn=prepare)
+    try:
+        yield watch
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+        watch.wait(timeout=10)
 
 
 def _until_running(home: Path) -> None:
@@ -139,8 +151,7 @@ def _until_running(home: Path) -> None:
 
 
 def test_ctrl_c_reaches_the_command_which_stops_gently(home):
-    watch = _watching(home)
-    try:
+    with watching(home) as watch:
         _until_running(home)
         time.sleep(1.0)  # its watch has started
         watch.send_signal(signal.SIGINT)
@@ -149,16 +160,11 @@ def test_ctrl_c_reaches_the_command_which_stops_gently(home):
         assert "stopping after the item in hand" in err
         assert "handed on" in out
         assert serving(home)["running"] == 0
-    finally:
-        if watch.poll() is None:
-            watch.kill()
 
 
 def test_a_killed_client_takes_its_command_with_it(home):
-    watch = _watching(home)
-    try:
+    with watching(home) as watch:
         _until_running(home)
-    finally:
         watch.kill()
         watch.wait(timeout=10)
     deadline = time.monotonic() + 10
@@ -168,14 +174,10 @@ def test_a_killed_client_takes_its_command_with_it(home):
 
 
 def test_a_command_killed_by_a_signal_ends_its_client_by_the_same_signal(home):
-    watch = _watching(home)
-    try:
+    with watching(home) as watch:
         _until_running(home)
         watch.send_signal(signal.SIGHUP)  # forwarded: the command dies of it, as it would have cold
         assert watch.wait(timeout=30) == -signal.SIGHUP
-    finally:
-        if watch.poll() is None:
-            watch.kill()
 
 
 def test_a_module_changed_on_disk_stops_the_runtime_and_the_command_runs_cold(home, tmp_path):
@@ -260,16 +262,6 @@ def test_a_runtime_that_hangs_up_before_it_takes_the_command_leaves_it_to_run_co
     assert sent(home) == [done.stdout.strip()]  # sent once, here
 
 
-def _watching_with(home: Path, prepare) -> subprocess.Popen[str]:
-    """`run auto_reply.auto` handed over by a client that `prepare()` set up (its signals, limits, nice) as it
-    started."""
-    command("check", SEND, home=home)
-    serving(home)
-    return subprocess.Popen([sys.executable, "-m", "procedures", "run", REPLY], cwd=ROOT, text=True,
-                            env=environment(home, **WARM), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=prepare)
-
-
 def _the_command(home: Path) -> int:
     _until_running(home)
     (pid,) = serving(home)["commands"]
@@ -277,8 +269,7 @@ def _the_command(home: Path) -> int:
 
 
 def test_a_client_that_ignores_sighup_nohup_has_a_command_that_ignores_it_too(home):
-    watch = _watching_with(home, lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
-    try:
+    with watching(home, lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) as watch:
         child = _the_command(home)
         ignored = next(line for line in Path(f"/proc/{child}/status").read_text().splitlines()
                        if line.startswith("SigIgn:"))
@@ -289,18 +280,13 @@ def test_a_client_that_ignores_sighup_nohup_has_a_command_that_ignores_it_too(ho
         assert watch.poll() is None and serving(home)["running"] == 1
         watch.send_signal(signal.SIGINT)
         assert watch.wait(timeout=30) == 0
-    finally:
-        if watch.poll() is None:
-            watch.kill()
 
 
 def test_ctrl_z_stops_the_command_with_its_client_and_fg_goes_on(home):
-    watch = _watching(home)
-
     def state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
-    try:
+    with watching(home) as watch:
         child = _the_command(home)
         time.sleep(1.0)  # its watch has started
         watch.send_signal(signal.SIGTSTP)
@@ -314,9 +300,6 @@ def test_ctrl_z_stops_the_command_with_its_client_and_fg_goes_on(home):
             time.sleep(0.05)
         watch.send_signal(signal.SIGINT)
         assert watch.wait(timeout=30) == 0
-    finally:
-        if watch.poll() is None:
-            watch.kill()
 
 
 def test_the_command_has_its_clients_limits_and_nice_value(home):
@@ -326,15 +309,11 @@ def test_the_command_has_its_clients_limits_and_nice_value(home):
         resource.setrlimit(resource.RLIMIT_NOFILE, (200, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
         os.nice(3)
 
-    watch = _watching_with(home, prepare)
-    try:
+    with watching(home, prepare):
         child = _the_command(home)
         limits = Path(f"/proc/{child}/limits").read_text()
         assert any(line.startswith("Max open files") and line.split()[3] == "200" for line in limits.splitlines())
         assert os.getpriority(os.PRIO_PROCESS, child) == os.getpriority(os.PRIO_PROCESS, 0) + 3
-    finally:
-        watch.kill()
-        watch.wait(timeout=10)
 
 
 def test_the_runtime_keeps_none_of_its_first_clients_files_and_none_of_its_ignored_sigchld(home):
@@ -375,8 +354,7 @@ def test_a_data_file_of_a_loaded_package_changed_stops_the_runtime(home, tmp_pat
 
 
 def test_a_runtime_that_makes_way_hands_the_home_over_while_its_commands_finish(home):
-    watch = _watching(home)
-    try:
+    with watching(home) as watch:
         old = serving(home)["pid"]
         _until_running(home)
         assert command("check", SEND, home=home, LC_ALL="C").returncode == 0  # declined: the runtime makes way
@@ -387,20 +365,15 @@ def test_a_runtime_that_makes_way_hands_the_home_over_while_its_commands_finish(
         assert command("check", SEND, home=home, LC_ALL="C").returncode == 0  # served by its successor (C)
         assert serving(home)["served"] >= 1
         assert watch.poll() is None  # the old one's command goes on
-    finally:
         watch.send_signal(signal.SIGINT)
-        watch.wait(timeout=30)
+        assert watch.wait(timeout=30) == 0
 
 
 def test_a_command_killed_outright_kills_its_client_the_same_way(home):
-    watch = _watching(home)
-    try:
+    with watching(home) as watch:
         os.kill(_the_command(home), signal.SIGKILL)  # as the kernel's out-of-memory killer does
         assert watch.wait(timeout=30) == -signal.SIGKILL
         assert "Traceback" not in watch.stderr.read()
-    finally:
-        if watch.poll() is None:
-            watch.kill()
 
 
 def _fake_runtime(home: Path, answer: dict) -> tuple[Any, Any]:
