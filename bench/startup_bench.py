@@ -87,14 +87,19 @@ WARM = ("check small.auto", "run small.auto")
 """The commands handed to a warm runtime (`book.warm`), timed again with it: `<name>, warm`."""
 
 
-def runtime_cpu(home: Path) -> float:
-    """The CPU seconds the home's warm runtime has spent, its commands' included (it counts them as they end)."""
+def runtime_status(home: Path) -> dict:
+    """The home's warm runtime's status: its `cpu` is the CPU seconds it has spent, its commands' included (it counts
+    them as they end)."""
     from book import warm
 
     found = warm.status(home)
     if found is None:
         raise SystemExit(f"no warm runtime serves {home}; its log:\n{_log(home)}")
-    return found["cpu"]
+    return found
+
+
+def runtime_cpu(home: Path) -> float:
+    return runtime_status(home)["cpu"]
 
 
 def _log(home: Path) -> str:
@@ -106,9 +111,13 @@ def _log(home: Path) -> str:
 
 def warm_cpu_of(argv: list[str], env: dict[str, str], home: Path) -> float:
     """The CPU of one command handed to the warm runtime: its own process's, and what the runtime spent on it."""
-    before = runtime_cpu(home)
+    before = runtime_status(home)
     spent = cpu_of(argv, env)
-    return spent + runtime_cpu(home) - before
+    after = runtime_status(home)
+    if (after["pid"], after["served"]) != (before["pid"], before["served"] + 1):  # declined, or run cold
+        raise SystemExit(f"the warm runtime did not run {' '.join(argv)} ({before} then {after}); its log:\n"
+                         f"{_log(home)}")
+    return spent + after["cpu"] - before["cpu"]
 
 
 def start_runtime(argv: list[str], env: dict[str, str], home: Path) -> tuple[float, float]:

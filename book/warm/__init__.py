@@ -52,7 +52,10 @@ if TYPE_CHECKING:
 
 COMMANDS = ("run", "check")
 """The commands handed over: those whose start is most of their cost."""
-SOCKET, LOG, MODULES, LOCK = "warm.sock", "warm.log", "warm.modules", "warm.lock"
+SOCKET, LOG, MODULES, LOCK, FAILED = "warm.sock", "warm.log", "warm.modules", "warm.lock", "warm.failed"
+RETRY = 600.0
+"""After a runtime could not serve (a module it loaded started a thread), how long commands run cold before one
+starts another."""
 FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGWINCH", "SIGTSTP", "SIGCONT")
 """The signals the client passes on to its child (a terminal's Ctrl-C and Ctrl-Z reach the client only)."""
 SETTINGS = ("LANG", "LC_ALL", "LC_CTYPE", "PYTHONHOME", "PYTHONPATH", "PYTHONUTF8", "PYTHONIOENCODING",
@@ -123,6 +126,8 @@ def hand_off(app: App) -> int | None:
     argv = sys.argv[1:]
     if _IN_CHILD or not _handed_over(argv) or not enabled(app) or not _pidfds():
         return None
+    if not all(_open(fd) for fd in (0, 1, 2)):  # one closed: the socket would take its number
+        return None
     try:
         home = app.home()
     except OSError:
@@ -136,12 +141,13 @@ def hand_off(app: App) -> int | None:
     sock.settimeout(ACCEPT_TIMEOUT)
     try:
         sock.connect(os.fspath(path))
-    except TimeoutError:  # a runtime too busy to take it: this one runs here
+    except (TimeoutError, BlockingIOError):  # a runtime too busy to take it (its queue full): this one runs here
         sock.close()
         return None
     except OSError:
         sock.close()
-        start_runtime(home)
+        if not _failed_lately(home):
+            start_runtime(home)
         return None
     try:
         return _served(_Lines(sock), argv, app, home)
@@ -182,9 +188,7 @@ def _served(lines: _Lines, argv: list[str], app: App, home: Path) -> int | None:
     import socket
 
     sock = lines.sock
-    fds = [fd for fd in (0, 1, 2) if _open(fd)]
-    if len(fds) < 3:
-        return None
+    fds = [0, 1, 2]
     try:
         cwd = os.getcwd()
     except OSError:  # a folder removed under it: it runs here, as it would have
@@ -218,7 +222,7 @@ def _open(fd: int) -> bool:
 
 def _wait(lines: _Lines, app: App) -> int | None:
     """The handed-over command's end: its exit code, or its signal raised here; the signals that come on the way are
-    passed on (those that come before the child's pidfd, once it has come). None if the runtime could not start it
+    passed on (those that come before the child's pidfd, once it has come). None if the runtime did not start it
     (nothing ran: it runs here)."""
     import signal
 
@@ -250,15 +254,21 @@ def _wait(lines: _Lines, app: App) -> int | None:
     status: dict[str, Any] = {}
     try:
         started = lines.read()
-        if "not_started" in started:  # nothing ran: it runs here, with its signals as they were
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-            return None
-        if "pid" in started and lines.fds:
-            pidfd.append(lines.fds.pop(0))
-            for signum in pending:
-                forward(signum, None)
-            status = lines.read()
+    except OSError:
+        started = {}
+    if "pid" not in started or not lines.fds:
+        # Nothing ran (the runtime starts a child only after its pid has gone out, and could not, or said so): it
+        # runs here, with its signals as they were, those that came meanwhile raised again.
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in pending:
+            signal.raise_signal(signum)
+        return None
+    pidfd.append(lines.fds.pop(0))
+    for signum in pending:
+        forward(signum, None)
+    try:
+        status = lines.read()
     except OSError:
         pass
     if "signal" in status:  # the child was killed by it: so is this process, as a cold start would have been
@@ -284,6 +294,17 @@ def _wait_for_exit(pidfd: int) -> None:
     select.select([pidfd], [], [])
 
 
+def _failed_lately(home: Path) -> bool:
+    """Whether a runtime of `home` could not serve in the last `RETRY` seconds (`warm.failed` says why): the command
+    does not start another that would fail as well."""
+    import time
+
+    try:
+        return time.time() - os.stat(home / FAILED).st_mtime < RETRY
+    except OSError:
+        return False
+
+
 def start_runtime(home: Path) -> None:
     """Start the runtime of `home` in the background, as a daemon: in a session of its own (forked twice, so no
     process waits for it), with its signals as a new process has them and none of this process's files but its
@@ -303,7 +324,10 @@ def start_runtime(home: Path) -> None:
         return
     if middle:
         os.close(log)
-        os.waitpid(middle, 0)
+        try:
+            os.waitpid(middle, 0)
+        except ChildProcessError:  # SIGCHLD ignored: reaped already
+            pass
         return
     try:  # the first child: a session of its own, then the runtime's process, which init adopts
         os.setsid()

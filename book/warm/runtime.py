@@ -96,6 +96,7 @@ class Runtime:
     def open(cls, app: App, command_line: Callable[[], int], preload: tuple[str, ...] = ()) -> Runtime | None:
         """The home's runtime, loaded and listening; None if another serves the home already."""
         _reset_signals()
+        _files_limit_raised()
         home = app.home()
         lock = open(home / warm.LOCK, "a")  # noqa: SIM115 (held while it listens)
         try:
@@ -113,9 +114,15 @@ class Runtime:
             app.load_book()
             failed = _import_all(learned)
         if not _forkable():
-            log("a module started a thread as it was imported, so this runtime can't fork: not serving")
+            why = "a module started a thread as it was imported, so this runtime can't fork: not serving"
+            log(f"{why}; commands run cold for {warm.RETRY:g} s, then one starts a runtime again")
+            (home / warm.FAILED).write_text(why + "\n")
             lock.close()
             return None
+        try:
+            (home / warm.FAILED).unlink()
+        except FileNotFoundError:
+            pass
         if "" not in sys.path:  # its modules are found by absolute paths: it keeps no folder of the user's busy
             os.chdir("/")
         path = home / warm.SOCKET
@@ -212,7 +219,10 @@ class Runtime:
     def _accept(self, key: selectors.SelectorKey) -> None:
         try:
             client, _ = self.listener.accept()
-        except OSError:
+        except BlockingIOError:
+            return
+        except OSError as err:  # out of file descriptors: it would wake for the same client again and again
+            self._stop(f"stopped: it could not take a client ({err})")
             return
         fds: list[int] = []
         try:
@@ -297,45 +307,65 @@ class Runtime:
         return "", False
 
     def _fork(self, client: socket.socket, fds: list[int], request: dict[str, Any]) -> None:
-        report, report_end = os.pipe()
-        start, start_end = os.pipe()  # the child waits for a byte on it: until then, it may be told not to run
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())  # no handler of mine in the child
+        """Fork the client's child, and start it once it is tracked and its pid has gone out: before that, anything
+        wrong means it never starts, and the client is told so (it runs the command itself). Closes `fds`."""
+        opened: list[int] = []
         try:
-            pid = os.fork()
-        except OSError as err:
+            report, report_end = os.pipe()
+            opened += [report, report_end]
+            start, start_end = os.pipe()  # the child waits for a byte on it: until then, it may be told not to run
+            opened += [start, start_end]
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())  # none of my handlers in it
+            try:
+                pid = os.fork()
+            except OSError:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+                raise
+            if pid == 0:  # the child: never returns
+                self._child(fds, request, report_end, start, blocked, client, (report, start_end))
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-            _close_all([report, report_end, start, start_end])
+        except Exception as err:
+            _close_all(opened)
             _not_started(client, fds, f"could not fork: {err}")
             return
-        if pid == 0:  # the child: never returns
-            os.close(report)
-            os.close(start_end)
-            self._child(fds, request, report_end, start, blocked, client)
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-        _close_all([report_end, start])
-        _close_all(fds)
-        pidfd = -1
+        _close_all([report_end, start, *fds])
+        child = None
         try:
-            pidfd = os.pidfd_open(pid)  # not reaped yet: it is this very child
-            socket.send_fds(client, [json.dumps({"pid": pid}).encode() + b"\n"], [pidfd])
-        except OSError as err:  # nothing has run: the child is told so (the start pipe closed unwritten)
-            _close_all([start_end, report, *([pidfd] if pidfd >= 0 else [])])
+            child = Child(pid, os.pidfd_open(pid), client, report)  # not reaped yet: its pid is this very child's
+            self.children[pid] = child
+            client.setblocking(False)
+            os.set_blocking(report, False)
+            self.selector.register(child.pidfd, selectors.EVENT_READ, lambda _key: self._ended(child))
+            self.selector.register(client, selectors.EVENT_READ, lambda _key: self._client_spoke(child))
+            self.selector.register(report, selectors.EVENT_READ, lambda _key: self._read_report(child))
+        except Exception as err:  # it never starts (its start pipe closed unwritten): reaped here
+            os.close(start_end)
             os.waitpid(pid, 0)
-            _not_started(client, [], f"could not hand the command over: {err}")
+            if child is not None:
+                self.children.pop(pid, None)
+                for fd in (child.pidfd, client, report):
+                    try:
+                        self.selector.unregister(fd)
+                    except (KeyError, ValueError):
+                        pass
+                os.close(child.pidfd)
+            os.close(report)
+            client.setblocking(True)
+            _not_started(client, [], f"could not track the command: {err}")
+            return
+        try:
+            client.setblocking(True)
+            socket.send_fds(client, [json.dumps({"pid": pid}).encode() + b"\n"], [child.pidfd])
+            client.setblocking(False)
+        except OSError:  # the client went away: its command never starts; its end is reaped as any other's
+            os.close(start_end)
             return
         try:
             os.write(start_end, b"s")
+            self.served += 1
         except OSError:  # killed already (its client's signal came first): its end is reported as any other's
             pass
         os.close(start_end)
-        self.served += 1
-        child = Child(pid, pidfd, client, report)
-        self.children[pid] = child
-        client.setblocking(False)
-        os.set_blocking(report, False)
-        self.selector.register(child.pidfd, selectors.EVENT_READ, lambda _key: self._ended(child))
-        self.selector.register(client, selectors.EVENT_READ, lambda _key: self._client_spoke(child))
-        self.selector.register(report, selectors.EVENT_READ, lambda _key: self._read_report(child))
 
     def _client_spoke(self, child: Child) -> None:
         if child.pid not in self.children:  # ended in the same wakeup
@@ -423,7 +453,7 @@ class Runtime:
     # --- the child --------------------------------------------------------------------------------------------
 
     def _child(self, fds: list[int], request: dict[str, Any], report: int, start: int, blocked: Any,
-               client: socket.socket) -> None:
+               client: socket.socket, theirs: tuple[int, ...]) -> None:
         code: Any = 1
         before: set[str] = set()
         interrupted = False
@@ -437,15 +467,21 @@ class Runtime:
                 signal.signal(getattr(signal, name), signal.SIG_IGN)
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             self._close_in_child()
+            _close_all(list(theirs))  # the runtime's ends of its pipes
             client.close()  # the client knows the child's end by the runtime's word, not by this socket
             if os.read(start, 1) != b"s":  # the runtime could not hand it over: nothing runs
                 os._exit(0)
             os.close(start)
-            _take_on(request)
             for target, fd in zip((0, 1, 2), fds, strict=True):
                 os.dup2(fd, target)
                 os.close(fd)
             _stdio(unbuffered="unbuffered=True" in request["options"])
+            try:
+                _take_on(request)
+            except OSError as err:  # its folder gone since it asked: said on its own stderr
+                print(f"{self.app.program}: the warm runtime could not run this command as it was started: {err} "
+                      f"({self.app.env('WARM')}=0 runs it without the warm runtime)", file=sys.stderr)
+                raise SystemExit(1) from None
             sys.argv = list(request["argv0"]) + list(request["argv"])
             before = set(sys.modules)
             code = self.command_line()
@@ -530,6 +566,19 @@ def _close_all(fds: list[int]) -> None:
         try:
             os.close(fd)
         except OSError:
+            pass
+
+
+def _files_limit_raised() -> None:
+    """The runtime's own limit of open files as high as it may be (its first client's soft limit may be low): it holds
+    three for each command running. Each child takes on its client's limits."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (OSError, ValueError):
             pass
 
 

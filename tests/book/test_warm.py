@@ -325,6 +325,7 @@ def test_the_runtime_keeps_none_of_its_first_clients_files_and_none_of_its_ignor
                                  preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
         os.close(writing)
         first.communicate(timeout=60)
+        assert first.returncode == 0  # its daemon's start did not trip on SIGCHLD ignored
         serving(home)
         import select
 
@@ -376,8 +377,8 @@ def test_a_command_killed_outright_kills_its_client_the_same_way(home):
         assert "Traceback" not in watch.stderr.read()
 
 
-def _fake_runtime(home: Path, answer: dict) -> tuple[Any, Any]:
-    """A socket at the runtime's place that accepts a command, is told go, and answers `answer`."""
+def _fake_runtime(home: Path, answer: dict, delay: float = 0.0) -> tuple[Any, Any]:
+    """A socket at the runtime's place that accepts a command, is told go, and answers `answer` (`delay` s later)."""
     import json
     import socket
     import threading
@@ -399,6 +400,7 @@ def _fake_runtime(home: Path, answer: dict) -> tuple[Any, Any]:
             os.close(fd)
         client.sendall(b'{"accept": true}\n')
         said.append(client.recv(3, socket.MSG_WAITALL))
+        time.sleep(delay)
         client.sendall(json.dumps(answer).encode() + b"\n")
         client.close()
 
@@ -407,25 +409,32 @@ def _fake_runtime(home: Path, answer: dict) -> tuple[Any, Any]:
     return listener, said
 
 
-def test_a_command_the_runtime_could_not_start_runs_cold_with_its_own_signals(home):
-    listener, said = _fake_runtime(home, {"not_started": "could not fork"})
+@contextmanager
+def turned_away(home: Path, delay: float = 0.0) -> Iterator[subprocess.Popen[str]]:
+    """`run auto_reply.auto` whose client has said go to a runtime that answers, `delay` s later, that it could not
+    start it (`{"not_started": ...}`); the client killed at the end if it still runs."""
+    listener, said = _fake_runtime(home, {"not_started": "could not fork"}, delay)
+    client = subprocess.Popen([sys.executable, "-m", "procedures", "run", REPLY], cwd=ROOT, text=True,
+                              env=environment(home, **WARM), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        watch = subprocess.Popen([sys.executable, "-m", "procedures", "run", REPLY], cwd=ROOT, text=True,
-                                 env=environment(home, **WARM), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 30
-            while not said:
-                assert time.monotonic() < deadline and watch.poll() is None
-                time.sleep(0.05)
-            assert said == [b"go\n"]
-            watch.stderr.readline()  # "using the local sandbox": it runs here now
-            watch.send_signal(signal.SIGHUP)  # no longer caught to be passed on: it ends the command, as cold
-            assert watch.wait(timeout=30) == -signal.SIGHUP
-        finally:
-            if watch.poll() is None:
-                watch.kill()
+        deadline = time.monotonic() + 30
+        while not said:
+            assert time.monotonic() < deadline and client.poll() is None
+            time.sleep(0.01)
+        assert said == [b"go\n"]
+        yield client
     finally:
+        if client.poll() is None:
+            client.kill()
+        client.wait(timeout=10)
         listener.close()
+
+
+def test_a_command_the_runtime_could_not_start_runs_cold_with_its_own_signals(home):
+    with turned_away(home) as client:
+        client.stderr.readline()  # "using the local sandbox": it runs here now
+        client.send_signal(signal.SIGHUP)  # no longer caught to be passed on: it ends the command, as cold
+        assert client.wait(timeout=30) == -signal.SIGHUP
 
 
 def test_a_runtime_with_other_warning_options_is_declined(home):
@@ -502,3 +511,47 @@ def test_in_a_terminal_the_output_comes_and_a_typed_ctrl_c_reaches_the_command(h
     assert os.waitstatus_to_exitcode(status) == 0
     assert b"stopping after the item in hand" in seen and b"handed on         0" in seen
     assert serving(home)["served"] == 1
+
+
+def test_a_signal_that_came_while_the_runtime_had_the_command_is_raised_again_when_it_runs_cold(home):
+    with turned_away(home, delay=1.0) as client:
+        client.send_signal(signal.SIGTERM)  # queued for a child that never comes
+        assert client.wait(timeout=30) == -signal.SIGTERM  # raised again once it is its own: it ends as cold
+
+
+def test_a_client_with_a_closed_stdout_runs_cold(home):
+    command("check", SEND, home=home)
+    serving(home)
+    program = Path(sys.executable).with_name("twilio-book")
+    done = subprocess.run(["sh", "-c", f'exec 1>&-; "{program}" check "{SEND}"'], env=environment(home, **WARM),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert serving(home)["served"] == 0
+
+
+def test_a_client_of_a_higher_priority_than_the_runtime_can_give_makes_it_make_way(home):
+    niced = subprocess.run([sys.executable, "-m", "procedures", "check", SEND], cwd=ROOT, capture_output=True,
+                           env=environment(home, **WARM), preexec_fn=lambda: os.nice(3), timeout=60)
+    assert niced.returncode == 0
+    pid = serving(home)["pid"]
+    assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + 3
+    assert command("check", SEND, home=home).returncode == 0
+    assert "declined a command: a higher priority than the runtime's (nice)" in log(home)
+    assert serving(home)["pid"] != pid
+
+
+def test_a_runtime_that_could_not_serve_is_not_started_again_at_every_command(home, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text("import threading, time\n"
+                                           "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n")
+    env = {"PYTHONPATH": str(site)}
+    assert command("check", SEND, home=home, **env).returncode == 0
+    deadline = time.monotonic() + 30
+    while not (home / "warm.failed").exists():
+        assert time.monotonic() < deadline, log(home)
+        time.sleep(0.05)
+    time.sleep(0.5)
+    assert command("check", SEND, home=home, **env).returncode == 0
+    time.sleep(2.0)
+    assert log(home).count("can't fork: not serving") == 1
