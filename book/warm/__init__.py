@@ -25,13 +25,18 @@ and progress behave as in a cold start. A client that is killed takes its child 
 child whose client went away). What a child imported that the runtime had not (the SDK, at a first send) is
 imported by the runtime after it (and listed in `<home>/warm.modules` for the runtime's next start), so the
 next child finds it loaded. The runtime stops after `<PREFIX>_WARM_IDLE` seconds with nothing to do (600 by
-default), when one of its modules changes on disk, when its socket is taken over or removed, or on
-`<program> warm stop`.
+default), when a file it loaded changes on disk (a module, a data file beside a package's modules, an import
+folder), when its socket is taken over or removed, or on `<program> warm stop`.
 
 Nothing is handed over, and the command runs as before, when: `<PREFIX>_WARM=0`; the platform is not Linux
 (it needs fork, file descriptors passed over a socket, and `pidfd_open`); the command reads an automation from
-a terminal (`run -`: the child is not in the terminal's foreground process group); it is `run --temporal`; or
-no runtime answers (the command starts one, and runs cold this time).
+a terminal (`run -`: the child is not in the terminal's foreground process group); it is `run --temporal`; one of
+its stdin, stdout and stderr is closed; the runtime is too busy to answer; or no runtime answers (the command
+starts one, and runs cold this time; not within 10 minutes of one that could not serve, `<home>/warm.failed`).
+
+What the child does not take on of its client: its control group and namespaces (it runs in the runtime's), and
+the name it shows in `ps` (`... warm serve`). A crash of the child (SIGSEGV) ends the client by the same signal,
+so a core dump is the client's.
 
 This module imports only the standard library, and only `os` and `sys` as it is imported (`--help` pays for
 nothing more); the client's half then `socket`, `json` and `signal`: what handing over costs is a Python start
