@@ -125,10 +125,10 @@ def start_runtime(argv: list[str], env: dict[str, str], home: Path) -> tuple[flo
     (it imports what that one imported): the CPU of its start, and of that lesson (the command's own included)."""
     import time
 
-    cpu_of(argv, env)  # cold: starts the runtime beside it
-    deadline = time.monotonic() + 60
     from book import warm
 
+    cpu_of(argv, env)  # cold: starts the runtime beside it
+    deadline = time.monotonic() + 60
     while warm.status(home) is None:
         if time.monotonic() > deadline:
             raise SystemExit(f"the warm runtime did not start; its log:\n{_log(home)}")

@@ -70,6 +70,8 @@ SETTINGS = ("LANG", "LC_ALL", "LC_CTYPE", "PYTHONHOME", "PYTHONPATH", "PYTHONUTF
 IDLE = 600.0
 ACCEPT_TIMEOUT = 10.0
 """How long a client waits for the runtime to take its command before it runs the command itself."""
+QUESTIONS = ("status", "stop")
+"""What a client may ask the runtime instead of handing it a command (`{"ask": "status"}`)."""
 _MAX_REQUEST = 1 << 20
 _IN_CHILD: list[bool] = []
 
@@ -112,17 +114,22 @@ def _interpreter() -> dict[str, Any]:
             "settings": {name: os.environ.get(name) for name in SETTINGS}}
 
 
+def _ignored() -> list[str]:
+    """Those of the forwarded signals this process ignores (`nohup`, a script's `cmd &`)."""
+    import signal
+
+    return [name for name in FORWARDED if signal.getsignal(getattr(signal, name)) == signal.SIG_IGN]
+
+
 def _process() -> dict[str, Any]:
     """What the child takes on of the client: its umask, its limits (`ulimit`), its nice value, the signals it
-    ignores (`nohup`, a script's `cmd &`)."""
+    ignores."""
     import resource
-    import signal
 
     umask = os.umask(0o022)
     os.umask(umask)
     limits = {name: resource.getrlimit(getattr(resource, name)) for name in dir(resource) if name.startswith("RLIMIT_")}
-    ignored = [name for name in FORWARDED if signal.getsignal(getattr(signal, name)) == signal.SIG_IGN]
-    return {"umask": umask, "limits": limits, "nice": os.getpriority(os.PRIO_PROCESS, 0), "ignored": ignored}
+    return {"umask": umask, "limits": limits, "nice": os.getpriority(os.PRIO_PROCESS, 0), "ignored": _ignored()}
 
 
 def hand_off(app: App) -> int | None:
@@ -252,10 +259,9 @@ def _wait(lines: _Lines, app: App) -> int | None:
         else:
             send(signum)
 
-    ignored = {getattr(signal, name) for name in FORWARDED
-               if signal.getsignal(getattr(signal, name)) == signal.SIG_IGN}
+    ignored = _ignored()
     previous = {getattr(signal, name): signal.signal(getattr(signal, name), forward) for name in FORWARDED
-                if getattr(signal, name) not in ignored}
+                if name not in ignored}
     status: dict[str, Any] = {}
     try:
         started = lines.read()
@@ -285,8 +291,7 @@ def _wait(lines: _Lines, app: App) -> int | None:
         os.kill(os.getpid(), signum)
         return 128 + signum
     if "code" not in status:
-        if pidfd:
-            _wait_for_exit(pidfd[0])
+        _wait_for_exit(pidfd[0])
         print(f"{app.program}: the warm runtime stopped during the command, so its outcome is unknown: see what it "
               f"did, then run it again ({app.env('WARM')}=0 runs it without the warm runtime)", file=sys.stderr)
         return 1
@@ -349,7 +354,8 @@ def start_runtime(home: Path) -> None:
             os.dup2(null, 0)
             os.dup2(log, 1)
             os.dup2(log, 2)
-            os.closerange(3, os.sysconf("SC_OPEN_MAX") if os.sysconf("SC_OPEN_MAX") > 0 else 65536)
+            most = os.sysconf("SC_OPEN_MAX")
+            os.closerange(3, most if most > 0 else 65536)
             os.execv(sys.executable, argv)
     finally:
         os._exit(0)
@@ -375,7 +381,7 @@ def _ask(home: Path, question: str) -> tuple[dict[str, Any] | None, int | None]:
     lines = _Lines(sock)
     try:
         sock.connect(os.fspath(home / SOCKET))
-        body = json.dumps({"ask": question}).encode()
+        body = json.dumps({"ask": question}).encode()  # one of QUESTIONS
         sock.sendall(len(body).to_bytes(4, "big") + body)
         reply = lines.read()
     except (OSError, ValueError):

@@ -186,13 +186,17 @@ class Runtime:
         if self.stopping:
             return
         self.stopping = why
-        try:
-            self.selector.unregister(self.listener)
-        except (KeyError, ValueError):
-            pass
+        self._forget(self.listener)
         self._unlink()
         self.listener.close()
         self.lock.close()
+
+    def _forget(self, fileobj: Any) -> None:
+        """No more wakeups for `fileobj` (if there were any)."""
+        try:
+            self.selector.unregister(fileobj)
+        except (KeyError, ValueError):
+            pass
 
     def _unlink(self) -> None:
         if self.mark is not None and _socket_mark(self.home) == self.mark:
@@ -234,7 +238,7 @@ class Runtime:
                 client.close()
                 return
             request, fds = _receive(client)
-            if request.get("ask") in ("status", "stop"):
+            if request.get("ask") in warm.QUESTIONS:
                 _close_all(fds)
                 self._answer(client, request["ask"])
                 return
@@ -333,7 +337,6 @@ class Runtime:
         try:
             child = Child(pid, os.pidfd_open(pid), client, report)  # not reaped yet: its pid is this very child's
             self.children[pid] = child
-            client.setblocking(False)
             os.set_blocking(report, False)
             self.selector.register(child.pidfd, selectors.EVENT_READ, lambda _key: self._ended(child))
             self.selector.register(client, selectors.EVENT_READ, lambda _key: self._client_spoke(child))
@@ -343,20 +346,15 @@ class Runtime:
             os.waitpid(pid, 0)
             if child is not None:
                 self.children.pop(pid, None)
-                for fd in (child.pidfd, client, report):
-                    try:
-                        self.selector.unregister(fd)
-                    except (KeyError, ValueError):
-                        pass
+                for fileobj in (child.pidfd, client, report):
+                    self._forget(fileobj)
                 os.close(child.pidfd)
             os.close(report)
-            client.setblocking(True)
             _not_started(client, [], f"could not track the command: {err}")
             return
         try:
-            client.setblocking(True)
             socket.send_fds(client, [json.dumps({"pid": pid}).encode() + b"\n"], [child.pidfd])
-            client.setblocking(False)
+            client.setblocking(False)  # from now on read only when it wakes the loop (it went away)
         except OSError:  # the client went away: its command never starts; its end is reaped as any other's
             os.close(start_end)
             return
@@ -377,7 +375,7 @@ class Runtime:
         except OSError:
             data = b""
         if not data:  # the client went away (killed): so does its command
-            self.selector.unregister(child.client)
+            self._forget(child.client)
             try:
                 signal.pidfd_send_signal(child.pidfd, signal.SIGKILL)
             except OSError:
@@ -393,7 +391,7 @@ class Runtime:
         if data:
             child.reported += data
         else:
-            self.selector.unregister(child.report)
+            self._forget(child.report)
 
     def _ended(self, child: Child) -> None:
         if child.pid not in self.children:
@@ -401,11 +399,8 @@ class Runtime:
         _, status, usage = os.wait4(child.pid, 0)
         self.children_cpu += usage.ru_utime + usage.ru_stime
         code = os.waitstatus_to_exitcode(status)
-        for fd in (child.pidfd, child.client):
-            try:
-                self.selector.unregister(fd)
-            except (KeyError, ValueError):
-                pass
+        for fileobj in (child.pidfd, child.client, child.report):
+            self._forget(fileobj)
         os.close(child.pidfd)
         try:
             child.client.setblocking(True)
@@ -417,10 +412,6 @@ class Runtime:
             while data := os.read(child.report, 65536):
                 child.reported += data
         except BlockingIOError:
-            pass
-        try:
-            self.selector.unregister(child.report)
-        except (KeyError, ValueError):
             pass
         os.close(child.report)
         del self.children[child.pid]
@@ -608,7 +599,7 @@ def _receive(client: socket.socket) -> tuple[dict[str, Any], list[int]]:
                 raise ValueError("the client went away")
             body += more
         request = json.loads(body)
-        if not isinstance(request, dict) or (len(fds) != 3 and request.get("ask") not in ("status", "stop")):
+        if not isinstance(request, dict) or (len(fds) != 3 and request.get("ask") not in warm.QUESTIONS):
             raise ValueError("not a request of the warm start")
     except BaseException:
         _close_all(fds)
